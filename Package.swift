@@ -1,0 +1,58 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// One settings list for every target of ours: Swift 6 mode, strict concurrency, and
+// warnings as errors (dependencies keep their own settings).
+let settings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "scepops",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "scepops", targets: ["scepops"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+
+        // Value types, validation, rendering. No I/O, no dependencies.
+        .target(name: "SCEPOpsCore", swiftSettings: settings),
+
+        // Reading a config repo: working tree or a git commit (libgit2), YAML (Yams).
+        .target(
+            name: "SCEPOpsConfig",
+            dependencies: ["SCEPOpsCore", "CGit2", .product(name: "Yams", package: "Yams")],
+            swiftSettings: settings
+        ),
+
+        // The commands; the one place where adapters are wired together.
+        .target(
+            name: "SCEPOpsCLI",
+            dependencies: [
+                "SCEPOpsCore", "SCEPOpsConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: settings
+        ),
+        .executableTarget(name: "scepops", dependencies: ["SCEPOpsCLI"], swiftSettings: settings),
+
+        .testTarget(name: "SCEPOpsCoreTests", dependencies: ["SCEPOpsCore"], swiftSettings: settings),
+        .testTarget(
+            name: "SCEPOpsConfigTests",
+            dependencies: ["SCEPOpsConfig", "SCEPOpsCore"],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "SCEPOpsCLITests",
+            dependencies: ["SCEPOpsCLI", "SCEPOpsCore"],
+            swiftSettings: settings
+        ),
+    ]
+)

@@ -1,0 +1,24 @@
+import ArgumentParser
+
+/// The `scepops` command. Each subcommand parses its flags into a typed value, runs, and
+/// exits with a code from `ExitStatus`.
+public struct SCEPOps: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "scepops",
+        abstract: "GitOps for SCEP certificates on Apple devices.",
+        version: SCEPOpsVersion.current,
+        subcommands: [Validate.self]
+    )
+
+    public init() {}
+}
+
+public enum SCEPOpsVersion {
+    public static let current = "0.1.0"
+}
+
+/// Exit codes (SPEC §3).
+enum ExitStatus {
+    static let success = ExitCode(0)
+    static let failure = ExitCode(1)
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import SCEPOpsConfig
+import SCEPOpsCore
+
+/// `scepops validate`: reads the repo and reports every finding. Writes nothing.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a config repository against the rules, reporting every error in one run.",
+        discussion: "Exits 0 when the repository is valid (warnings allowed) and 1 when it is not."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text
+        case json
+    }
+
+    @OptionGroup var repo: RepoOptions
+
+    @Option(help: "Output format: \(Format.allCasesDescription).")
+    var format: Format = .text
+
+    func run() throws {
+        let config = ConfigLoader.load(
+            repo: repo.repo, ref: repo.ref, environment: ProcessInfo.processInfo.environment)
+        let report = ValidationReport(source: config.source, result: ConfigValidator.validate(config))
+        let output = format == .json ? report.json() : report.text()
+        FileHandle.standardOutput.write(Data(output.utf8))
+        if !report.isValid { throw ExitStatus.failure }
+    }
+}
+
+extension CaseIterable where Self: RawRepresentable, RawValue == String {
+    static var allCasesDescription: String { allCases.map(\.rawValue).joined(separator: "|") }
+}

@@ -1,0 +1,83 @@
+import SCEPOpsCore
+
+/// Reads the three folders of a config repo (SPEC §1) into an `UnvalidatedConfig`.
+public enum ConfigLoader {
+    public static let certificateAuthoritiesFolder = "certificate_authorities"
+    public static let teamsFolder = "teams"
+    public static let profilesFolder = PathPattern.profilesFolder
+    /// Larger files are refused by their size, before anything is read.
+    public static let maximumFileBytes = 10 * 1024 * 1024
+
+    /// Opens `repo` (its working tree, or the commit `ref` names) and reads it. A repo
+    /// that cannot be opened is reported as a diagnostic, like any other finding.
+    public static func load(repo: String, ref: String?, environment: [String: String]) -> UnvalidatedConfig {
+        do {
+            let tree: any ConfigTree = if let ref { try GitCommitTree(repository: repo, ref: ref) }
+                else { try WorkingTree(repository: repo) }
+            return load(tree, environment: environment)
+        } catch {
+            let source = ConfigSource(kind: ref == nil ? .workingTree : .commit, repository: repo, ref: ref)
+            return UnvalidatedConfig(source: source, diagnostics: [.error(error.code, file: nil, error.message)])
+        }
+    }
+
+    public static func load(_ tree: any ConfigTree, environment: [String: String]) -> UnvalidatedConfig {
+        var config = UnvalidatedConfig(source: tree.source)
+        let expander = EnvironmentExpander(environment: environment)
+        do {
+            for (entry, text) in try yamlFiles(tree, certificateAuthoritiesFolder, &config.diagnostics) {
+                var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                if let document = reader.readCertificateAuthority(text) { config.certificateAuthorities.append(document) }
+                config.diagnostics += reader.diagnostics
+            }
+            for (entry, text) in try yamlFiles(tree, teamsFolder, &config.diagnostics) {
+                var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                if let document = reader.readTeam(text) { config.teams.append(document) }
+                config.diagnostics += reader.diagnostics
+            }
+            for entry in try tree.entries(under: profilesFolder) where entry.path.hasSuffix(".mobileconfig") {
+                config.profiles.append(ProfileFile(path: entry.path, content: read(entry, tree, &config.diagnostics)))
+            }
+        } catch {
+            config.diagnostics.append(.error(error.code, file: nil, error.message))
+        }
+        return config
+    }
+
+    private static func yamlFiles(
+        _ tree: any ConfigTree, _ folder: String, _ diagnostics: inout [Diagnostic]
+    ) throws(ConfigError) -> [(TreeEntry, String)] {
+        var files: [(TreeEntry, String)] = []
+        for entry in try tree.entries(under: folder) where entry.path.hasSuffix(".yml") || entry.path.hasSuffix(".yaml") {
+            guard let bytes = read(entry, tree, &diagnostics) else { continue }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                diagnostics.append(.error(.notUTF8, file: entry.path, "the file is not valid UTF-8"))
+                continue
+            }
+            files.append((entry, text))
+        }
+        return files
+    }
+
+    /// The file's bytes, or nil with the reason reported.
+    private static func read(_ entry: TreeEntry, _ tree: any ConfigTree, _ diagnostics: inout [Diagnostic]) -> [UInt8]? {
+        if case .symlinkOutOfRepo(let target) = entry.kind {
+            diagnostics.append(
+                .error(.symlinkEscapesRepo, file: entry.path,
+                    "is a symbolic link to \"\(target)\", outside the repository; it is not read"))
+            return nil
+        }
+        guard entry.size <= maximumFileBytes else {
+            diagnostics.append(
+                .error(.fileTooLarge, file: entry.path,
+                    "the file is \(entry.size) bytes; the limit is \(maximumFileBytes) bytes (10 MiB)"))
+            return nil
+        }
+        do {
+            return try tree.read(entry)
+        } catch {
+            diagnostics.append(.error(error.code, file: entry.path, error.message))
+            return nil
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import SCEPOpsCore
+
+/// A file found in a config repo, described before it is read.
+public struct TreeEntry: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case file
+        /// A symbolic link whose target lies outside the repository; never read.
+        case symlinkOutOfRepo(target: String)
+    }
+
+    /// Repo-relative, with `/` separators.
+    public var path: String
+    /// The size in bytes, known without reading the file.
+    public var size: Int
+    public var kind: Kind
+}
+
+/// The files of a config repo: a working tree on disk, or a commit read through git.
+/// Both list and read the same way, so the loader does not care which it has.
+public protocol ConfigTree {
+    var source: ConfigSource { get }
+    /// Every file below `folder` (repo-relative), recursively, sorted by path. A missing
+    /// folder has no files.
+    func entries(under folder: String) throws(ConfigError) -> [TreeEntry]
+    /// The bytes of a file listed by `entries`.
+    func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8]
+}
+
+/// A failure to read the repo as a whole (as opposed to a finding in one file).
+public struct ConfigError: Error, Sendable, Hashable {
+    public var code: DiagnosticCode
+    public var message: String
+
+    public init(_ code: DiagnosticCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}

@@ -1,0 +1,200 @@
+import CGit2
+import Foundation
+import SCEPOpsCore
+
+/// A config repo read from one commit through libgit2: nothing is checked out and the
+/// working tree is not touched, so it works in CI's shallow, detached checkouts.
+public final class GitCommitTree: ConfigTree {
+    public let source: ConfigSource
+    private let repository: GitRepository
+    private let commit: OpaquePointer
+    /// The tree of the config folder (the commit's root tree, or a folder inside it).
+    private let root: OpaquePointer
+    private let database: OpaquePointer
+    /// Blob ids of the files `entries` listed, symbolic links already resolved.
+    private var blobs: [String: git_oid] = [:]
+
+    /// Symbolic links followed one after another before giving up (as the kernel does).
+    private static let maximumLinkHops = 8
+
+    public init(repository path: String, ref: String) throws(ConfigError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError(.repoNotFound, "the repository folder \"\(path)\" does not exist")
+        }
+        repository = try GitRepository(discovering: path)
+        commit = try repository.commit(ref)
+        let prefix = repository.prefix(of: path)
+        source = ConfigSource(kind: .commit, repository: path, ref: ref, commit: GitRepository.id(of: commit))
+
+        var tree: OpaquePointer?
+        guard git_commit_tree(&tree, commit) == 0, var tree else {
+            git_object_free(commit)
+            throw ConfigError(.gitError, "cannot read the tree of \(ref): \(GitRepository.lastError())")
+        }
+        if !prefix.isEmpty {
+            guard let subtree = Self.subtree(prefix, in: tree, repository.pointer) else {
+                git_tree_free(tree)
+                git_object_free(commit)
+                throw ConfigError(.refNotFound, "the folder \"\(prefix)\" does not exist in \(ref)")
+            }
+            git_tree_free(tree)
+            tree = subtree
+        }
+        root = tree
+        var odb: OpaquePointer?
+        guard git_repository_odb(&odb, repository.pointer) == 0, let odb else {
+            git_tree_free(tree)
+            git_object_free(commit)
+            throw ConfigError(.gitError, "cannot open the object database: \(GitRepository.lastError())")
+        }
+        database = odb
+    }
+
+    deinit {
+        git_odb_free(database)
+        git_tree_free(root)
+        git_object_free(commit)
+    }
+
+    public func entries(under folder: String) throws(ConfigError) -> [TreeEntry] {
+        var entries: [TreeEntry] = []
+        guard let resolved = resolve(folder, hops: 0) else { return [] }
+        switch resolved {
+        case .outside(let target):
+            entries.append(TreeEntry(path: folder, size: 0, kind: .symlinkOutOfRepo(target: target)))
+        case .tree(let tree):
+            defer { git_tree_free(tree) }
+            try walk(tree, path: folder, into: &entries, depth: 0)
+        case .blob:
+            break
+        }
+        return entries.sorted { $0.path < $1.path }
+    }
+
+    public func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8] {
+        guard var id = blobs[entry.path] else { throw ConfigError(.fileUnreadable, "the file is not in the commit") }
+        var blob: OpaquePointer?
+        guard git_blob_lookup(&blob, repository.pointer, &id) == 0, let blob else {
+            throw ConfigError(.fileUnreadable, "cannot read the blob: \(GitRepository.lastError())")
+        }
+        defer { git_blob_free(blob) }
+        let size = Int(git_blob_rawsize(blob))
+        guard size > 0, let content = git_blob_rawcontent(blob) else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: content, count: size))
+    }
+
+    // MARK: - Walking
+
+    private func walk(_ tree: OpaquePointer, path: String, into entries: inout [TreeEntry], depth: Int) throws(ConfigError) {
+        guard depth < 64 else { return }
+        for index in 0..<git_tree_entrycount(tree) {
+            guard let entry = git_tree_entry_byindex(tree, index) else { continue }
+            let name = String(cString: git_tree_entry_name(entry))
+            let entryPath = path + "/" + name
+            switch git_tree_entry_filemode(entry) {
+            case GIT_FILEMODE_TREE:
+                var subtree: OpaquePointer?
+                guard git_tree_lookup(&subtree, repository.pointer, git_tree_entry_id(entry)) == 0, let subtree else {
+                    continue
+                }
+                defer { git_tree_free(subtree) }
+                try walk(subtree, path: entryPath, into: &entries, depth: depth + 1)
+            case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
+                entries.append(try file(entryPath, id: git_tree_entry_id(entry).pointee))
+            case GIT_FILEMODE_LINK:
+                switch resolve(entryPath, hops: 0) {
+                case .outside(let target):
+                    entries.append(TreeEntry(path: entryPath, size: 0, kind: .symlinkOutOfRepo(target: target)))
+                case .blob(let id):
+                    entries.append(try file(entryPath, id: id))
+                case .tree(let subtree):
+                    defer { git_tree_free(subtree) }
+                    try walk(subtree, path: entryPath, into: &entries, depth: depth + 1)
+                case nil:
+                    continue
+                }
+            default:
+                continue  // submodules
+            }
+        }
+    }
+
+    private func file(_ path: String, id: git_oid) throws(ConfigError) -> TreeEntry {
+        var id = id
+        var size = 0
+        var type = GIT_OBJECT_BLOB
+        // The header gives the size without inflating the blob.
+        guard git_odb_read_header(&size, &type, database, &id) == 0 else {
+            throw ConfigError(.gitError, "cannot read \(path): \(GitRepository.lastError())")
+        }
+        blobs[path] = id
+        return TreeEntry(path: path, size: size, kind: .file)
+    }
+
+    private enum Resolved {
+        case blob(git_oid)
+        /// Owned by the caller, who frees it.
+        case tree(OpaquePointer)
+        case outside(target: String)
+    }
+
+    /// What `path` names in the config tree, following symbolic links while they stay
+    /// inside it; nil when nothing is there.
+    private func resolve(_ path: String, hops: Int) -> Resolved? {
+        var entry: OpaquePointer?
+        guard git_tree_entry_bypath(&entry, root, path) == 0, let entry else { return nil }
+        defer { git_tree_entry_free(entry) }
+        let id = git_tree_entry_id(entry).pointee
+        switch git_tree_entry_filemode(entry) {
+        case GIT_FILEMODE_TREE:
+            var tree: OpaquePointer?
+            var lookup = id
+            guard git_tree_lookup(&tree, repository.pointer, &lookup) == 0, let tree else { return nil }
+            return .tree(tree)
+        case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
+            return .blob(id)
+        case GIT_FILEMODE_LINK:
+            guard hops < Self.maximumLinkHops, let target = linkTarget(id) else { return nil }
+            let directory = path.split(separator: "/").dropLast().map(String.init)
+            guard let inside = Self.normalize(target, from: directory) else { return .outside(target: target) }
+            return resolve(inside, hops: hops + 1)
+        default:
+            return nil
+        }
+    }
+
+    private func linkTarget(_ id: git_oid) -> String? {
+        var id = id
+        var blob: OpaquePointer?
+        guard git_blob_lookup(&blob, repository.pointer, &id) == 0, let blob else { return nil }
+        defer { git_blob_free(blob) }
+        let size = Int(git_blob_rawsize(blob))
+        guard size > 0, size < 4096, let content = git_blob_rawcontent(blob) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: content, count: size), as: UTF8.self)
+    }
+
+    /// A link target made relative to the config root, or nil when it leaves it.
+    static func normalize(_ target: String, from directory: [String]) -> String? {
+        guard !target.hasPrefix("/") else { return nil }
+        var segments = directory
+        for segment in target.split(separator: "/") {
+            switch segment {
+            case ".": continue
+            case "..":
+                guard segments.popLast() != nil else { return nil }
+            default: segments.append(String(segment))
+            }
+        }
+        return segments.isEmpty ? nil : segments.joined(separator: "/")
+    }
+
+    private static func subtree(_ path: String, in tree: OpaquePointer, _ repository: OpaquePointer) -> OpaquePointer? {
+        var entry: OpaquePointer?
+        guard git_tree_entry_bypath(&entry, tree, path) == 0, let entry else { return nil }
+        defer { git_tree_entry_free(entry) }
+        guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else { return nil }
+        var subtree: OpaquePointer?
+        guard git_tree_lookup(&subtree, repository, git_tree_entry_id(entry)) == 0 else { return nil }
+        return subtree
+    }
+}

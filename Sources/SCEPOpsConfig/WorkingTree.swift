@@ -1,0 +1,87 @@
+import Foundation
+import SCEPOpsCore
+
+/// A config repo read from a folder on disk, which need not be a git repository.
+///
+/// Symbolic links are followed only while they stay inside the repository; one that
+/// points out of it is listed as such and never read.
+public final class WorkingTree: ConfigTree {
+    public let source: ConfigSource
+    /// The repository folder with every symbolic link resolved.
+    private let root: String
+
+    public init(repository: String) throws(ConfigError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: repository, isDirectory: &isDirectory), isDirectory.boolValue,
+            let root = Self.realPath(repository)
+        else {
+            throw ConfigError(.repoNotFound, "the repository folder \"\(repository)\" does not exist")
+        }
+        self.root = root
+        var source = ConfigSource(kind: .workingTree, repository: repository)
+        if let git = try? GitRepository(discovering: root) {
+            source.commit = git.headCommit()
+            source.dirty = source.commit == nil ? nil : git.isDirty(under: git.prefix(of: root))
+        }
+        self.source = source
+    }
+
+    public func entries(under folder: String) throws(ConfigError) -> [TreeEntry] {
+        var entries: [TreeEntry] = []
+        var visited: Set<String> = []
+        walk(folder, into: &entries, visited: &visited)
+        return entries.sorted { $0.path < $1.path }
+    }
+
+    public func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: root + "/" + entry.path) else {
+            throw ConfigError(.fileUnreadable, "the file cannot be opened")
+        }
+        defer { try? handle.close() }
+        do {
+            // Read no more than the size limit allows, even if the file grew since it was listed.
+            return [UInt8](try handle.read(upToCount: ConfigLoader.maximumFileBytes + 1) ?? Data())
+        } catch {
+            throw ConfigError(.fileUnreadable, "the file cannot be read: \(error.localizedDescription)")
+        }
+    }
+
+    private func walk(_ relative: String, into entries: inout [TreeEntry], visited: inout Set<String>) {
+        let absolute = root + "/" + relative
+        guard let real = Self.realPath(absolute) else { return }
+        guard real == root || real.hasPrefix(root + "/") else {
+            // Only a top-level folder gets here: links below it are checked before the walk.
+            let written = (try? FileManager.default.destinationOfSymbolicLink(atPath: absolute)) ?? real
+            entries.append(TreeEntry(path: relative, size: 0, kind: .symlinkOutOfRepo(target: written)))
+            return
+        }
+        guard visited.insert(real).inserted, let names = try? FileManager.default.contentsOfDirectory(atPath: absolute)
+        else { return }
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let path = relative + "/" + name
+            var info = stat()
+            guard lstat(root + "/" + path, &info) == 0 else { continue }
+            var kind = info.st_mode & S_IFMT
+            if kind == S_IFLNK {
+                guard let target = Self.realPath(root + "/" + path), target == root || target.hasPrefix(root + "/") else {
+                    let written = (try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/" + path)) ?? "?"
+                    entries.append(TreeEntry(path: path, size: 0, kind: .symlinkOutOfRepo(target: written)))
+                    continue
+                }
+                guard stat(target, &info) == 0 else { continue }
+                kind = info.st_mode & S_IFMT
+            }
+            if kind == S_IFDIR {
+                walk(path, into: &entries, visited: &visited)
+            } else if kind == S_IFREG {
+                entries.append(TreeEntry(path: path, size: Int(info.st_size), kind: .file))
+            }
+        }
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

@@ -1,0 +1,195 @@
+import SCEPOpsCore
+import Yams
+
+/// Reads one CA or team YAML file into its document type. It walks Yams' node tree
+/// rather than decoding, so that every finding (unknown key, wrong type, unset
+/// variable) carries the line and column it was written at.
+struct YAMLDocumentReader {
+    let file: String
+    let expander: EnvironmentExpander
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(file: String, expander: EnvironmentExpander) {
+        self.file = file
+        self.expander = expander
+    }
+
+    static let certificateAuthorityKeys = ["name", "url", "challenge"]
+    static let teamKeys = ["name", "enroll_secret", "profiles"]
+
+    mutating func readCertificateAuthority(_ text: String) -> CertificateAuthorityDocument? {
+        guard let fields = mapping(text, allowed: Self.certificateAuthorityKeys, required: Self.certificateAuthorityKeys)
+        else { return nil }
+        var document = CertificateAuthorityDocument(file: file)
+        document.name = fields["name"].flatMap { string($0, key: "name", sensitive: false)?.value }
+        document.url = fields["url"].flatMap { string($0, key: "url", sensitive: false)?.value }
+        if let node = fields["challenge"], let challenge = string(node, key: "challenge", sensitive: true) {
+            document.challenge = Located(Secret(challenge.value.value), at: challenge.value.position)
+            document.challengeFromEnvironment = challenge.substituted
+        }
+        return document
+    }
+
+    mutating func readTeam(_ text: String) -> TeamDocument? {
+        guard let fields = mapping(text, allowed: Self.teamKeys, required: ["name", "enroll_secret"]) else { return nil }
+        var document = TeamDocument(file: file)
+        document.name = fields["name"].flatMap { string($0, key: "name", sensitive: false)?.value }
+        if let node = fields["enroll_secret"], let secret = string(node, key: "enroll_secret", sensitive: true) {
+            document.enrollSecret = Located(Secret(secret.value.value), at: secret.value.position)
+            document.enrollSecretFromEnvironment = secret.substituted
+        }
+        if let node = fields["profiles"] {
+            document.profiles = stringList(node, key: "profiles")
+        }
+        return document
+    }
+
+    // MARK: - Nodes
+
+    /// The top-level mapping, with unknown and missing keys reported.
+    private mutating func mapping(_ text: String, allowed: [String], required: [String]) -> [String: Node]? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            report(error)
+            return nil
+        }
+        guard let root else {
+            diagnostics.append(
+                .error(.missingKey, file: file, at: SourcePosition(line: 1, column: 1),
+                    "the file is empty; expected the keys \(required.joined(separator: ", "))"))
+            return nil
+        }
+        guard case .mapping(let mapping) = root else {
+            diagnostics.append(
+                .error(.wrongType, file: file, at: position(root),
+                    "expected a mapping with the keys \(allowed.joined(separator: ", ")), found \(describe(root))"))
+            return nil
+        }
+        var fields: [String: Node] = [:]
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string, case .scalar = key else {
+                diagnostics.append(.error(.wrongType, file: file, at: position(key), "a key must be a plain string"))
+                continue
+            }
+            guard allowed.contains(name) else {
+                var message = "unknown key \"\(name.prefix(80))\""
+                if let suggestion = Self.closest(to: name, in: allowed) { message += "; did you mean \"\(suggestion)\"?" }
+                message += " (allowed: \(allowed.joined(separator: ", ")))"
+                diagnostics.append(.error(.unknownKey, file: file, at: position(key), message))
+                continue
+            }
+            fields[name] = value
+        }
+        for key in required where fields[key] == nil {
+            diagnostics.append(.error(.missingKey, file: file, at: position(root), "missing required key \"\(key)\""))
+        }
+        return fields
+    }
+
+    private struct ExpandedString {
+        var value: Located<String>
+        var substituted: Bool
+    }
+
+    /// A scalar as a string with environment variables expanded. Null reads as empty,
+    /// so that `challenge:` with nothing after it gets the "cannot be empty" message.
+    private mutating func string(_ node: Node, key: String, sensitive: Bool) -> ExpandedString? {
+        guard case .scalar(let scalar) = node else {
+            diagnostics.append(
+                .error(.wrongType, file: file, at: position(node), "\"\(key)\" must be a string, found \(describe(node))"))
+            return nil
+        }
+        let raw = node.null != nil ? "" : scalar.string
+        let result = expander.expand(raw)
+        var ok = true
+        for problem in result.problems {
+            ok = false
+            switch problem {
+            case .unset(let name):
+                diagnostics.append(
+                    .error(.envUnset, file: file, at: position(node),
+                        "environment variable \(name) is not set (used in \"\(key)\"); set it, or write \\$ for a literal dollar sign"
+                    ))
+            case .malformed(let text):
+                let shown = sensitive ? "" : " \"\(text.prefix(80))\""
+                diagnostics.append(
+                    .error(.envSyntax, file: file, at: position(node),
+                        "malformed variable reference\(shown) in \"\(key)\"; write ${NAME}, or \\$ for a literal dollar sign"))
+            }
+        }
+        guard ok else { return nil }
+        return ExpandedString(value: Located(result.value, at: position(node)), substituted: result.substituted)
+    }
+
+    private mutating func stringList(_ node: Node, key: String) -> [Located<String>] {
+        if node.null != nil { return [] }
+        guard case .sequence(let sequence) = node else {
+            diagnostics.append(
+                .error(.wrongType, file: file, at: position(node),
+                    "\"\(key)\" must be a list of paths, found \(describe(node))"))
+            return []
+        }
+        return sequence.compactMap { string($0, key: key, sensitive: false)?.value }
+    }
+
+    // MARK: - Helpers
+
+    private mutating func report(_ error: Error) {
+        switch error {
+        case YamlError.scanner(let context, let problem, let mark, _),
+            YamlError.parser(let context, let problem, let mark, _),
+            YamlError.composer(let context, let problem, let mark, _):
+            let detail = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+            diagnostics.append(
+                .error(.yamlSyntax, file: file, at: SourcePosition(line: mark.line, column: mark.column),
+                    "YAML syntax error: \(detail)"))
+        case YamlError.duplicatedKeysInMapping(let duplicates, let context):
+            diagnostics.append(
+                .error(.duplicateKey, file: file, at: SourcePosition(line: context.mark.line, column: context.mark.column),
+                    "the key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) appears more than once"))
+        case YamlError.reader(let problem, _, _, _):
+            diagnostics.append(.error(.yamlSyntax, file: file, at: nil, "YAML syntax error: \(problem)"))
+        default:
+            diagnostics.append(.error(.yamlSyntax, file: file, at: nil, "YAML syntax error"))
+        }
+    }
+
+    private func position(_ node: Node) -> SourcePosition? {
+        node.mark.map { SourcePosition(line: $0.line, column: $0.column) }
+    }
+
+    private func describe(_ node: Node) -> String {
+        switch node {
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .scalar where node.null != nil: "null"
+        case .scalar: "a scalar"
+        case .alias: "an alias"
+        }
+    }
+
+    /// The allowed key nearest to a misspelt one, when it is close enough to be a typo.
+    static func closest(to key: String, in candidates: [String]) -> String? {
+        candidates
+            .map { ($0, editDistance(key.lowercased(), $0)) }
+            .filter { $0.1 <= max(2, $0.0.count / 3) }
+            .min { $0.1 < $1.1 }?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

@@ -1,0 +1,66 @@
+/// The stable code of each kind of diagnostic. Codes are part of the contract: CI scripts
+/// and editors match on them, so a code is never renamed or reused.
+public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
+    // Reading the repo.
+    case repoNotFound = "repo-not-found"
+    case refNotFound = "ref-not-found"
+    case gitError = "git-error"
+    case fileUnreadable = "file-unreadable"
+    case fileTooLarge = "file-too-large"
+    case notUTF8 = "not-utf8"
+    case pathEscapesRepo = "path-escapes-repo"
+    case symlinkEscapesRepo = "symlink-escapes-repo"
+    case pathOutsideProfiles = "path-outside-profiles"
+    case pathMatchesNothing = "path-matches-nothing"
+
+    // YAML shape.
+    case yamlSyntax = "yaml-syntax"
+    case wrongType = "wrong-type"
+    case unknownKey = "unknown-key"
+    case missingKey = "missing-key"
+    case duplicateKey = "duplicate-key"
+
+    // Environment variables in YAML values.
+    case envUnset = "env-unset"
+    case envSyntax = "env-syntax"
+    case secretInRepo = "secret-in-repo"
+
+    // Certificate authorities.
+    case caNameEmpty = "ca-name-empty"
+    case caNameTooLong = "ca-name-too-long"
+    case caNameInvalid = "ca-name-invalid"
+    case caNameDuplicate = "ca-name-duplicate"
+    case caURLInvalid = "ca-url-invalid"
+    case caURLScheme = "ca-url-scheme"
+    case caChallengeEmpty = "ca-challenge-empty"
+
+    // Teams.
+    case teamNameEmpty = "team-name-empty"
+    case teamNameTooLong = "team-name-too-long"
+    case teamNameDuplicate = "team-name-duplicate"
+    case teamEnrollSecretEmpty = "team-enroll-secret-empty"
+    case teamEnrollSecretDuplicate = "team-enroll-secret-duplicate"
+
+    // Profiles.
+    case profileNotPlist = "profile-not-plist"
+    case profileSigned = "profile-signed"
+    case profileBinaryPlist = "profile-binary-plist"
+    case profileMissingKey = "profile-missing-key"
+    case profileWrongType = "profile-wrong-type"
+    case profilePayloadType = "profile-payload-type"
+    case profilePayloadVersion = "profile-payload-version"
+    case profileMultipleSCEPPayloads = "profile-multiple-scep-payloads"
+    case profileDuplicateIdentifier = "profile-duplicate-identifier"
+    case profileUnused = "profile-unused"
+    case variableUnknown = "variable-unknown"
+    case variableSyntax = "variable-syntax"
+    case variableUnknownCA = "variable-unknown-ca"
+    case variableOutsideSCEPPayload = "variable-outside-scep-payload"
+    case variableWrongField = "variable-wrong-field"
+    case variableDuplicate = "variable-duplicate"
+    case variableMissingPair = "variable-missing-pair"
+    case variableCAMismatch = "variable-ca-mismatch"
+    case renewalIDWithoutSCEP = "renewal-id-without-scep"
+    case renewalIDPlacement = "renewal-id-placement"
+    case renewalIDMissing = "renewal-id-missing"
+}

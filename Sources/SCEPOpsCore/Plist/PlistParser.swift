@@ -1,0 +1,353 @@
+import Foundation
+
+/// A parser for XML property lists that keeps the line and column of every value.
+///
+/// Foundation's `PropertyListSerialization` gives no positions, and the contract wants
+/// every profile error to name its line. This reads the subset of XML that plists use:
+/// the prolog, comments, CDATA, the five named entities and character references. A
+/// DOCTYPE with an internal subset (where entity tricks live) is refused.
+public struct PlistParser {
+    public struct Failure: Error, Sendable, Hashable {
+        public var message: String
+        public var position: SourcePosition
+    }
+
+    /// Containers nested deeper than this are refused rather than risking the stack.
+    public static let maximumDepth = 64
+
+    private let bytes: [UInt8]
+    private var index = 0
+    private var line = 1
+    private var column = 1
+
+    private init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> PlistNode {
+        var parser = PlistParser(bytes: bytes)
+        return try parser.parseDocument()
+    }
+
+    // MARK: - Document
+
+    private mutating func parseDocument() throws(Failure) -> PlistNode {
+        if hasPrefix([0xEF, 0xBB, 0xBF]) { advance(3) }
+        try skipMisc(allowDeclarations: true)
+        let plistPosition = position
+        let root = try parseOpenTag()
+        guard root.name == "plist" else {
+            throw failure("expected <plist> as the root element, found <\(root.name)>", at: plistPosition)
+        }
+        guard !root.selfClosing else { throw failure("<plist> is empty", at: plistPosition) }
+        let value = try parseValue(depth: 0)
+        try skipMisc(allowDeclarations: false)
+        try parseCloseTag("plist")
+        try skipMisc(allowDeclarations: false)
+        guard index == bytes.count else { throw failure("unexpected content after </plist>") }
+        return value
+    }
+
+    // MARK: - Values
+
+    private mutating func parseValue(depth: Int) throws(Failure) -> PlistNode {
+        try skipMisc(allowDeclarations: false)
+        let start = position
+        guard depth < Self.maximumDepth else {
+            throw failure("values are nested more than \(Self.maximumDepth) levels deep", at: start)
+        }
+        if hasPrefix(Array("</".utf8)) { throw failure("expected a value, found a closing tag") }
+        let tag = try parseOpenTag()
+        switch tag.name {
+        case "dict":
+            return PlistNode(.dictionary(tag.selfClosing ? [] : try parseDictionary(depth: depth)), at: start)
+        case "array":
+            return PlistNode(.array(tag.selfClosing ? [] : try parseArray(depth: depth)), at: start)
+        case "string":
+            return PlistNode(.string(tag.selfClosing ? "" : try parseText(closing: "string")), at: start)
+        case "integer":
+            let text = try parseText(closing: "integer", selfClosing: tag.selfClosing).trimmingPlistSpace()
+            guard let value = Self.integer(text) else {
+                throw failure("<integer> holds \"\(text.prefix(40))\", which is not an integer", at: start)
+            }
+            return PlistNode(.integer(value), at: start)
+        case "real":
+            let text = try parseText(closing: "real", selfClosing: tag.selfClosing).trimmingPlistSpace()
+            guard let value = Double(text) else {
+                throw failure("<real> holds \"\(text.prefix(40))\", which is not a number", at: start)
+            }
+            return PlistNode(.real(value), at: start)
+        case "true", "false":
+            if !tag.selfClosing {
+                guard try parseText(closing: tag.name).trimmingPlistSpace().isEmpty else {
+                    throw failure("<\(tag.name)> must be empty", at: start)
+                }
+            }
+            return PlistNode(.bool(tag.name == "true"), at: start)
+        case "date":
+            let text = try parseText(closing: "date", selfClosing: tag.selfClosing).trimmingPlistSpace()
+            return PlistNode(.date(text), at: start)
+        case "data":
+            let text = try parseText(closing: "data", selfClosing: tag.selfClosing)
+            guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }) else {
+                throw failure("<data> is not valid base64", at: start)
+            }
+            return PlistNode(.data([UInt8](data)), at: start)
+        case "key":
+            throw failure("<key> outside a <dict>", at: start)
+        default:
+            throw failure("unknown element <\(tag.name)>", at: start)
+        }
+    }
+
+    private mutating func parseDictionary(depth: Int) throws(Failure) -> [PlistEntry] {
+        var entries: [PlistEntry] = []
+        while true {
+            try skipMisc(allowDeclarations: false)
+            if hasPrefix(Array("</".utf8)) {
+                try parseCloseTag("dict")
+                return entries
+            }
+            let keyPosition = position
+            let tag = try parseOpenTag()
+            guard tag.name == "key" else {
+                throw failure("expected <key> in <dict>, found <\(tag.name)>", at: keyPosition)
+            }
+            let key = tag.selfClosing ? "" : try parseText(closing: "key")
+            try skipMisc(allowDeclarations: false)
+            if hasPrefix(Array("</dict".utf8)) {
+                throw failure("<key>\(key.prefix(60))</key> has no value", at: keyPosition)
+            }
+            let value = try parseValue(depth: depth + 1)
+            entries.append(PlistEntry(key: key, keyPosition: keyPosition, value: value))
+        }
+    }
+
+    private mutating func parseArray(depth: Int) throws(Failure) -> [PlistNode] {
+        var elements: [PlistNode] = []
+        while true {
+            try skipMisc(allowDeclarations: false)
+            if hasPrefix(Array("</".utf8)) {
+                try parseCloseTag("array")
+                return elements
+            }
+            elements.append(try parseValue(depth: depth + 1))
+        }
+    }
+
+    /// Character data up to `</closing>`, with entities, character references and CDATA
+    /// decoded and comments dropped.
+    private mutating func parseText(closing: String, selfClosing: Bool = false) throws(Failure) -> String {
+        if selfClosing { return "" }
+        let start = position
+        var text: [UInt8] = []
+        while true {
+            guard index < bytes.count else { throw failure("<\(closing)> is not closed", at: start) }
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "<") {
+                if hasPrefix(Array("<![CDATA[".utf8)) {
+                    advance(9)
+                    let end = try find(Array("]]>".utf8), what: "CDATA section")
+                    text.append(contentsOf: bytes[index..<end])
+                    advance(end + 3 - index)
+                } else if hasPrefix(Array("<!--".utf8)) {
+                    try skipComment()
+                } else if hasPrefix(Array("</".utf8)) {
+                    try parseCloseTag(closing)
+                    return String(decoding: text, as: UTF8.self)
+                } else {
+                    throw failure("unexpected element inside <\(closing)>")
+                }
+            } else if byte == UInt8(ascii: "&") {
+                text.append(contentsOf: try parseReference())
+            } else {
+                text.append(byte)
+                advance(1)
+            }
+        }
+    }
+
+    private mutating func parseReference() throws(Failure) -> [UInt8] {
+        let start = position
+        guard let semicolon = bytes[index...].prefix(12).firstIndex(of: UInt8(ascii: ";")) else {
+            throw failure("a bare '&' must be written &amp;", at: start)
+        }
+        let name = String(decoding: bytes[(index + 1)..<semicolon], as: UTF8.self)
+        advance(semicolon + 1 - index)
+        switch name {
+        case "lt": return Array("<".utf8)
+        case "gt": return Array(">".utf8)
+        case "amp": return Array("&".utf8)
+        case "quot": return Array("\"".utf8)
+        case "apos": return Array("'".utf8)
+        default:
+            var scalarValue: UInt32?
+            if name.hasPrefix("#x") || name.hasPrefix("#X") {
+                scalarValue = UInt32(name.dropFirst(2), radix: 16)
+            } else if name.hasPrefix("#") {
+                scalarValue = UInt32(name.dropFirst(), radix: 10)
+            }
+            guard let scalarValue, scalarValue != 0, let scalar = Unicode.Scalar(scalarValue) else {
+                throw failure("unknown entity &\(name.prefix(10));", at: start)
+            }
+            return Array(String(Character(scalar)).utf8)
+        }
+    }
+
+    // MARK: - Tags
+
+    private struct Tag {
+        var name: String
+        var selfClosing: Bool
+    }
+
+    private mutating func parseOpenTag() throws(Failure) -> Tag {
+        let start = position
+        guard index < bytes.count else { throw failure("unexpected end of file") }
+        guard bytes[index] == UInt8(ascii: "<") else {
+            throw failure("expected an element, found text", at: start)
+        }
+        advance(1)
+        let name = readName()
+        guard !name.isEmpty else { throw failure("malformed element", at: start) }
+        var quote: UInt8?
+        while index < bytes.count {
+            let byte = bytes[index]
+            if let q = quote {
+                if byte == q { quote = nil }
+            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                quote = byte
+            } else if byte == UInt8(ascii: ">") {
+                advance(1)
+                return Tag(name: name, selfClosing: false)
+            } else if byte == UInt8(ascii: "/"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: ">") {
+                advance(2)
+                return Tag(name: name, selfClosing: true)
+            } else if byte == UInt8(ascii: "<") {
+                break
+            }
+            advance(1)
+        }
+        throw failure("<\(name)> is not closed with '>'", at: start)
+    }
+
+    private mutating func parseCloseTag(_ expected: String) throws(Failure) {
+        let start = position
+        guard hasPrefix(Array("</".utf8)) else { throw failure("expected </\(expected)>", at: start) }
+        advance(2)
+        let name = readName()
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else {
+            throw failure("malformed closing tag </\(name)", at: start)
+        }
+        advance(1)
+        guard name == expected else {
+            throw failure("expected </\(expected)>, found </\(name)>", at: start)
+        }
+    }
+
+    private mutating func readName() -> String {
+        let start = index
+        while index < bytes.count {
+            let b = bytes[index]
+            let isNameByte =
+                (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+                || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
+                || b == UInt8(ascii: "-") || b == UInt8(ascii: ":") || b == UInt8(ascii: ".")
+            guard isNameByte else { break }
+            advance(1)
+        }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    // MARK: - Prolog, comments, whitespace
+
+    private mutating func skipMisc(allowDeclarations: Bool) throws(Failure) {
+        while true {
+            skipWhitespace()
+            if hasPrefix(Array("<!--".utf8)) {
+                try skipComment()
+            } else if hasPrefix(Array("<?".utf8)) {
+                let end = try find(Array("?>".utf8), what: "processing instruction")
+                advance(end + 2 - index)
+            } else if allowDeclarations, hasPrefix(Array("<!DOCTYPE".utf8)) {
+                let start = position
+                while index < bytes.count, bytes[index] != UInt8(ascii: ">") {
+                    if bytes[index] == UInt8(ascii: "[") {
+                        throw failure("a DOCTYPE with an internal subset is not allowed in a profile", at: start)
+                    }
+                    advance(1)
+                }
+                guard index < bytes.count else { throw failure("DOCTYPE is not closed", at: start) }
+                advance(1)
+            } else {
+                return
+            }
+        }
+    }
+
+    private mutating func skipComment() throws(Failure) {
+        advance(4)
+        let end = try find(Array("-->".utf8), what: "comment")
+        advance(end + 3 - index)
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: advance(1)
+            default: return
+            }
+        }
+    }
+
+    // MARK: - Cursor
+
+    private var position: SourcePosition { SourcePosition(line: line, column: column) }
+
+    private func failure(_ message: String, at position: SourcePosition? = nil) -> Failure {
+        Failure(message: message, position: position ?? self.position)
+    }
+
+    private func hasPrefix(_ prefix: [UInt8]) -> Bool {
+        guard bytes.count - index >= prefix.count else { return false }
+        for (offset, byte) in prefix.enumerated() where bytes[index + offset] != byte { return false }
+        return true
+    }
+
+    /// The index where `needle` next starts, or a failure naming the unterminated construct.
+    private func find(_ needle: [UInt8], what: String) throws(Failure) -> Int {
+        var i = index
+        while i + needle.count <= bytes.count {
+            if bytes[i] == needle[0], bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        throw failure("\(what) is not closed")
+    }
+
+    /// Moves forward, counting lines and (Unicode scalar) columns.
+    private mutating func advance(_ count: Int) {
+        let end = min(index + count, bytes.count)
+        while index < end {
+            let byte = bytes[index]
+            if byte == 0x0A {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+            index += 1
+        }
+    }
+
+    private static func integer(_ text: String) -> Int64? {
+        if text.hasPrefix("0x") || text.hasPrefix("0X") { return Int64(text.dropFirst(2), radix: 16) }
+        return Int64(text)
+    }
+}
+
+extension String {
+    func trimmingPlistSpace() -> String {
+        trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

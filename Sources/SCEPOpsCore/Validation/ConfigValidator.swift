@@ -1,0 +1,209 @@
+/// Turns an `UnvalidatedConfig` into a `DesiredState` by checking every rule of SPEC §1,
+/// reporting all findings of the run together.
+public enum ConfigValidator {
+    public struct Result: Sendable {
+        /// Nil when any error was found.
+        public var state: DesiredState?
+        /// Sorted.
+        public var diagnostics: [Diagnostic]
+    }
+
+    public static let maximumNameBytes = 255
+    /// Fleet's UI shows a stored challenge as this mask; a config that holds the mask
+    /// instead of the secret would silently break every enrollment.
+    static let maskedSecret = "********"
+
+    public static func validate(_ config: UnvalidatedConfig) -> Result {
+        var diagnostics = config.diagnostics
+        let cas = validateCertificateAuthorities(config.certificateAuthorities, &diagnostics)
+
+        let known = Set(config.certificateAuthorities.compactMap { $0.name?.value })
+        var profiles: [String: Profile] = [:]
+        for file in config.profiles {
+            guard let content = file.content else { continue }
+            let (profile, found) = ProfileInspector.inspect(file, content: content, knownCertificateAuthorities: known)
+            diagnostics += found
+            profiles[file.path] = profile
+        }
+
+        let teams = validateTeams(config.teams, profiles: config.profiles, valid: profiles, &diagnostics)
+
+        let assigned = Set(teams.flatMap(\.profilePaths))
+        for file in config.profiles where !assigned.contains(file.path) && file.content != nil {
+            diagnostics.append(
+                .warning(.profileUnused, file: file.path, "no team lists this profile, so no host receives it"))
+        }
+
+        diagnostics.sort()
+        guard !diagnostics.hasErrors else { return Result(state: nil, diagnostics: diagnostics) }
+        let state = DesiredState(
+            source: config.source,
+            certificateAuthorities: cas.sorted { $0.name < $1.name },
+            teams: teams.sorted { $0.name < $1.name },
+            profiles: profiles.values.sorted { $0.path < $1.path })
+        return Result(state: state, diagnostics: diagnostics)
+    }
+
+    // MARK: - Certificate authorities
+
+    private static func validateCertificateAuthorities(
+        _ documents: [CertificateAuthorityDocument], _ diagnostics: inout [Diagnostic]
+    ) -> [CertificateAuthority] {
+        var byName: [String: String] = [:]
+        var valid: [CertificateAuthority] = []
+        for document in documents.sorted(by: { $0.file < $1.file }) {
+            let file = document.file
+            var ok = true
+            func error(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
+                diagnostics.append(.error(code, file: file, at: position, message))
+                ok = false
+            }
+
+            if let name = document.name {
+                if name.value.isEmpty {
+                    error(.caNameEmpty, name.position, "CA name cannot be empty")
+                } else if name.value.utf8.count > maximumNameBytes {
+                    error(.caNameTooLong, name.position, "CA name cannot be longer than \(maximumNameBytes) characters")
+                } else if !name.value.utf8.allSatisfy(isNameByte) {
+                    error(
+                        .caNameInvalid, name.position,
+                        "Invalid characters in the \"name\" field. Only letters, numbers and underscores allowed.")
+                } else if let other = byName[name.value] {
+                    error(
+                        .caNameDuplicate, name.position,
+                        "\"\(name.value)\" name is already used by another certificate authority (\(other)). Please choose a different name and try again."
+                    )
+                } else {
+                    byName[name.value] = file
+                }
+            }
+            if let url = document.url {
+                switch SCEPURLCheck.check(url.value) {
+                case .valid: break
+                case .invalid: error(.caURLInvalid, url.position, "Invalid SCEP URL. Please correct and try again.")
+                case .scheme: error(.caURLScheme, url.position, "SCEP URL scheme must be https or http")
+                }
+            }
+            if let challenge = document.challenge {
+                if challenge.value.isEmpty || challenge.value.revealed == maskedSecret {
+                    error(.caChallengeEmpty, challenge.position, "Custom SCEP Proxy challenge cannot be empty")
+                } else if !document.challengeFromEnvironment {
+                    diagnostics.append(
+                        .warning(
+                            .secretInRepo, file: file, at: challenge.position,
+                            "the challenge is written in the file; take it from the environment, e.g. challenge: ${\(envName(document.name?.value))_CHALLENGE}"
+                        ))
+                }
+            }
+            if ok, let name = document.name, let url = document.url, let challenge = document.challenge {
+                valid.append(CertificateAuthority(name: name.value, url: url.value, challenge: challenge.value, file: file))
+            }
+        }
+        return valid
+    }
+
+    /// `^[A-Za-z0-9_]+$`, ASCII only, as Fleet's `^\w+$` under RE2.
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
+    }
+
+    private static func envName(_ name: String?) -> String {
+        let upper = (name ?? "CA").uppercased()
+        return upper.utf8.allSatisfy(isNameByte) ? upper : "CA"
+    }
+
+    // MARK: - Teams
+
+    private static func validateTeams(
+        _ documents: [TeamDocument], profiles files: [ProfileFile], valid profiles: [String: Profile],
+        _ diagnostics: inout [Diagnostic]
+    ) -> [Team] {
+        let paths = files.map(\.path).sorted()
+        var byName: [String: String] = [:]
+        var bySecret: [Secret: (team: String, file: String)] = [:]
+        var teams: [Team] = []
+        for document in documents.sorted(by: { $0.file < $1.file }) {
+            let file = document.file
+            var ok = true
+            func error(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
+                diagnostics.append(.error(code, file: file, at: position, message))
+                ok = false
+            }
+
+            if let name = document.name {
+                if name.value.trimmingPlistSpace().isEmpty {
+                    error(.teamNameEmpty, name.position, "team name cannot be empty")
+                } else if name.value.count > maximumNameBytes {
+                    error(.teamNameTooLong, name.position, "team name cannot be longer than \(maximumNameBytes) characters")
+                } else if let other = byName[name.value] {
+                    error(
+                        .teamNameDuplicate, name.position,
+                        "team name \"\(name.value)\" is already used by \(other); team names must be unique")
+                } else {
+                    byName[name.value] = file
+                }
+            }
+            if let secret = document.enrollSecret {
+                if secret.value.isEmpty || secret.value.revealed == maskedSecret {
+                    error(.teamEnrollSecretEmpty, secret.position, "enroll_secret cannot be empty")
+                } else if let other = bySecret[secret.value] {
+                    error(
+                        .teamEnrollSecretDuplicate, secret.position,
+                        "this enroll secret is already used by team \"\(other.team)\" (\(other.file)); each team needs its own, or a host's team would be ambiguous"
+                    )
+                } else {
+                    bySecret[secret.value] = (document.name?.value ?? file, file)
+                    if !document.enrollSecretFromEnvironment {
+                        diagnostics.append(
+                            .warning(
+                                .secretInRepo, file: file, at: secret.position,
+                                "the enroll secret is written in the file; take it from the environment, e.g. enroll_secret: ${TEAM_ENROLL_SECRET}"
+                            ))
+                    }
+                }
+            }
+
+            var resolved: [String] = []
+            for reference in document.profiles {
+                switch PathPattern.parse(reference.value) {
+                case .failure(.absolute):
+                    error(.pathEscapesRepo, reference.position, "profile path \"\(reference.value)\" is absolute; paths are relative to the repo root")
+                case .failure(.escapesRepo):
+                    error(.pathEscapesRepo, reference.position, "profile path \"\(reference.value)\" leaves the repository")
+                case .failure(.outsideProfiles):
+                    error(
+                        .pathOutsideProfiles, reference.position,
+                        "profile path \"\(reference.value)\" must be under \(PathPattern.profilesFolder)/ and name .mobileconfig files")
+                case .success(let pattern):
+                    let matched = paths.filter(pattern.matches)
+                    if matched.isEmpty {
+                        let what = pattern.isGlob ? "glob \"\(reference.value)\" matches no" : "\"\(reference.value)\" is not a"
+                        error(.pathMatchesNothing, reference.position, "profile \(what) .mobileconfig file in the repository")
+                    }
+                    resolved += matched.filter { !resolved.contains($0) }
+                }
+            }
+
+            var byIdentifier: [String: String] = [:]
+            for path in resolved.sorted() {
+                guard let profile = profiles[path] else { continue }
+                if let other = byIdentifier[profile.identifier] {
+                    let position = document.profiles.first { reference in
+                        (try? PathPattern.parse(reference.value).get())?.matches(path) ?? false
+                    }?.position
+                    error(
+                        .profileDuplicateIdentifier, position,
+                        "profiles \(other) and \(path) both have PayloadIdentifier \"\(profile.identifier)\"; it must be unique within team \"\(document.name?.value ?? file)\""
+                    )
+                } else {
+                    byIdentifier[profile.identifier] = path
+                }
+            }
+
+            if ok, let name = document.name, let secret = document.enrollSecret {
+                teams.append(Team(name: name.value, enrollSecret: secret.value, profilePaths: resolved.sorted(), file: file))
+            }
+        }
+        return teams
+    }
+}

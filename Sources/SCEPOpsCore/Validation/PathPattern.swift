@@ -1,0 +1,70 @@
+/// A team's profile reference: a repo-relative path or glob (`*`, `?`, and `**` for any
+/// number of folders), normalised so that it cannot leave the repo.
+public struct PathPattern: Sendable, Hashable {
+    public enum Problem: Error, Sendable, Hashable {
+        case absolute
+        case escapesRepo
+        case outsideProfiles
+    }
+
+    public static let profilesFolder = "profiles"
+
+    /// Normalised segments: no `.`, no `..`, no empty ones.
+    public let segments: [String]
+
+    public var text: String { segments.joined(separator: "/") }
+    public var isGlob: Bool { segments.contains { $0.contains("*") || $0.contains("?") } }
+
+    public static func parse(_ written: String) -> Result<PathPattern, Problem> {
+        guard !written.hasPrefix("/") else { return .failure(.absolute) }
+        var segments: [String] = []
+        for segment in written.split(separator: "/", omittingEmptySubsequences: true) {
+            switch segment {
+            case ".": continue
+            case "..":
+                guard segments.popLast() != nil else { return .failure(.escapesRepo) }
+            default: segments.append(String(segment))
+            }
+        }
+        guard segments.first == profilesFolder, segments.count > 1 else { return .failure(.outsideProfiles) }
+        return .success(PathPattern(segments: segments))
+    }
+
+    public func matches(_ path: String) -> Bool {
+        Self.match(segments[...], path.split(separator: "/").map(String.init)[...])
+    }
+
+    private static func match(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
+        guard let head = pattern.first else { return path.isEmpty }
+        if head == "**" {
+            let rest = pattern.dropFirst()
+            var remaining = path
+            while true {
+                if match(rest, remaining) { return true }
+                guard !remaining.isEmpty else { return false }
+                remaining = remaining.dropFirst()
+            }
+        }
+        guard let name = path.first, wildcard(Array(head.unicodeScalars)[...], Array(name.unicodeScalars)[...]) else {
+            return false
+        }
+        return match(pattern.dropFirst(), path.dropFirst())
+    }
+
+    private static func wildcard(_ pattern: ArraySlice<Unicode.Scalar>, _ name: ArraySlice<Unicode.Scalar>) -> Bool {
+        guard let p = pattern.first else { return name.isEmpty }
+        switch p {
+        case "*":
+            var rest = name
+            while true {
+                if wildcard(pattern.dropFirst(), rest) { return true }
+                guard !rest.isEmpty else { return false }
+                rest = rest.dropFirst()
+            }
+        case "?":
+            return !name.isEmpty && wildcard(pattern.dropFirst(), name.dropFirst())
+        default:
+            return name.first == p && wildcard(pattern.dropFirst(), name.dropFirst())
+        }
+    }
+}

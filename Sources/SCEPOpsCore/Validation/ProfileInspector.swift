@@ -1,0 +1,335 @@
+/// Checks one `.mobileconfig` against SPEC §1 and Fleet's profile rules
+/// (fleet-custom-scep-behaviour.md §3), using Fleet's wording where it is clear.
+struct ProfileInspector {
+    static let scepPayloadType = "com.apple.security.scep"
+
+    let path: String
+    /// Every CA name the repo defines, valid or not, so that one bad CA file does not
+    /// also make every profile that uses it fail.
+    let knownCertificateAuthorities: Set<String>
+
+    private var diagnostics: [Diagnostic] = []
+
+    init(path: String, knownCertificateAuthorities: Set<String>) {
+        self.path = path
+        self.knownCertificateAuthorities = knownCertificateAuthorities
+    }
+
+    static func inspect(
+        _ file: ProfileFile, content: [UInt8], knownCertificateAuthorities: Set<String>
+    ) -> (Profile?, [Diagnostic]) {
+        var inspector = ProfileInspector(path: file.path, knownCertificateAuthorities: knownCertificateAuthorities)
+        let profile = inspector.inspect(content)
+        return (profile, inspector.diagnostics)
+    }
+
+    // MARK: - Structure
+
+    private mutating func inspect(_ content: [UInt8]) -> Profile? {
+        if content.starts(with: Array("bplist".utf8)) {
+            error(.profileBinaryPlist, nil, "profile is a binary property list; commit it as an XML plist")
+            return nil
+        }
+        if content.first == 0x30 {
+            error(.profileSigned, nil, "profile looks signed (CMS); commit the unsigned XML plist, the server signs nothing away")
+            return nil
+        }
+        let root: PlistNode
+        do {
+            root = try PlistParser.parse(content)
+        } catch {
+            self.error(.profileNotPlist, error.position, "not a valid XML property list: \(error.message)")
+            return nil
+        }
+        guard root.entries != nil else {
+            error(.profileWrongType, root.position, "the top level of a profile must be a <dict>, found <\(root.typeName)>")
+            return nil
+        }
+
+        let payloadType = requiredString("PayloadType", in: root, what: "the profile")
+        if let payloadType, payloadType.value != "Configuration" {
+            error(
+                .profilePayloadType, payloadType.position,
+                "PayloadType must be \"Configuration\" at the top level of a profile, found \"\(payloadType.value)\"")
+        }
+        if let version = root.entry("PayloadVersion") {
+            if version.value.integer != 1 {
+                error(.profilePayloadVersion, version.value.position, "PayloadVersion must be the integer 1")
+            }
+        } else {
+            error(.profileMissingKey, root.position, "the profile has no PayloadVersion; it must be 1")
+        }
+        let identifier = requiredString("PayloadIdentifier", in: root, what: "the profile")
+        let uuid = requiredString("PayloadUUID", in: root, what: "the profile")
+        let displayName = root["PayloadDisplayName"]?.string
+
+        let payloads = inspectPayloads(root)
+        let caNames = inspectVariables(root, payloads: payloads)
+
+        guard !diagnostics.hasErrors, let identifier, let uuid else { return nil }
+        return Profile(
+            path: path, identifier: identifier.value, uuid: uuid.value, displayName: displayName, content: content,
+            root: root, certificateAuthorities: caNames.sorted())
+    }
+
+    private struct Payloads {
+        /// Indexes into PayloadContent of the SCEP payloads.
+        var scep: Set<Int> = []
+        var firstSCEPPosition: SourcePosition?
+    }
+
+    private mutating func inspectPayloads(_ root: PlistNode) -> Payloads {
+        var payloads = Payloads()
+        guard let content = root.entry("PayloadContent") else { return payloads }
+        guard let elements = content.value.elements else {
+            error(.profileWrongType, content.value.position, "PayloadContent must be an <array> of payload dictionaries")
+            return payloads
+        }
+        for (index, payload) in elements.enumerated() {
+            guard payload.entries != nil else {
+                error(.profileWrongType, payload.position, "each payload in PayloadContent must be a <dict>")
+                continue
+            }
+            let what = "payload \(index + 1) of PayloadContent"
+            _ = requiredString("PayloadIdentifier", in: payload, what: what)
+            guard let type = requiredString("PayloadType", in: payload, what: what) else { continue }
+            if type.value == Self.scepPayloadType {
+                if !payloads.scep.isEmpty {
+                    // Apple installs only one SCEP payload per profile.
+                    error(.profileMultipleSCEPPayloads, payload.position, "Add only one SCEP payload.")
+                }
+                payloads.scep.insert(index)
+                payloads.firstSCEPPosition = payloads.firstSCEPPosition ?? payload.position
+            }
+        }
+        return payloads
+    }
+
+    private mutating func requiredString(_ key: String, in dict: PlistNode, what: String) -> Located<String>? {
+        guard let entry = dict.entry(key) else {
+            error(.profileMissingKey, dict.position, "\(what) has no \(key)")
+            return nil
+        }
+        guard let value = entry.value.string, !value.isEmpty else {
+            error(.profileWrongType, entry.value.position, "\(key) must be a non-empty <string>")
+            return nil
+        }
+        return Located(value, at: entry.value.position)
+    }
+
+    // MARK: - Variables
+
+    /// Where a variable was found, in the terms the rules speak of.
+    private enum Field: Equatable {
+        case challenge
+        case url
+        /// The value of a CN or OU entry of the SCEP payload's Subject.
+        case subjectNameOrUnit
+        case elsewhereInSCEPPayload
+        case outsideSCEPPayload
+    }
+
+    private struct Occurrence {
+        var match: FleetVariableScanner.Match
+        var field: Field
+        /// The variable is the whole string (surrounding white space aside).
+        var whole: Bool
+        var position: SourcePosition
+    }
+
+    private enum PathComponent: Equatable {
+        case key(String)
+        case index(Int)
+    }
+
+    /// Checks every `$FLEET_VAR_*` and returns the CA names the profile uses.
+    private mutating func inspectVariables(_ root: PlistNode, payloads: Payloads) -> Set<String> {
+        var occurrences: [Occurrence] = []
+        collect(root, path: [], scepPayloads: payloads.scep, into: &occurrences)
+
+        var seen: [FleetVariable: Int] = [:]
+        var challenges: [String: Occurrence] = [:]
+        var proxyURLs: [String: Occurrence] = [:]
+        var renewalIDs: [Occurrence] = []
+
+        for occurrence in occurrences {
+            let variable = occurrence.match.variable
+            seen[variable, default: 0] += 1
+            if seen[variable]! > 1, variable != .scepRenewalID {
+                error(
+                    .variableDuplicate, occurrence.position,
+                    "Fleet variable \(variable.name) is already present in configuration profile.")
+                continue
+            }
+            switch variable {
+            case .unknown:
+                error(
+                    .variableUnknown, occurrence.position,
+                    "Unknown Fleet variable \(variable.name) found in profile. Please update or remove.")
+            case .scepRenewalID:
+                renewalIDs.append(occurrence)
+            case .customSCEPChallenge(let ca), .customSCEPProxyURL(let ca):
+                let isChallenge = if case .customSCEPChallenge = variable { true } else { false }
+                if !knownCertificateAuthorities.contains(ca) {
+                    error(
+                        .variableUnknownCA, occurrence.position,
+                        "Fleet variable \(variable.name) does not exist. No certificate authority named \"\(ca)\" is defined in certificate_authorities/."
+                    )
+                }
+                let expected: Field = isChallenge ? .challenge : .url
+                if occurrence.field == .outsideSCEPPayload {
+                    error(
+                        .variableOutsideSCEPPayload, occurrence.position,
+                        "Variables prefixed with \"$FLEET_VAR_CUSTOM_SCEP_\" and \"$FLEET_VAR_SCEP_\" must only be in the SCEP payload."
+                    )
+                } else if occurrence.field != expected || !occurrence.whole {
+                    let field = isChallenge ? "Challenge" : "URL"
+                    error(
+                        .variableWrongField, occurrence.position,
+                        "Variable \"\(variable.name)\" must be in the SCEP certificate's \"\(field)\" field, as its whole value."
+                    )
+                }
+                if isChallenge { challenges[ca] = occurrence } else { proxyURLs[ca] = occurrence }
+            }
+        }
+
+        checkPairs(challenges: challenges, proxyURLs: proxyURLs)
+        checkRenewalIDs(
+            renewalIDs, usesCA: !challenges.isEmpty || !proxyURLs.isEmpty, scepPayload: payloads.firstSCEPPosition)
+        return Set(challenges.keys).union(proxyURLs.keys)
+    }
+
+    private mutating func checkPairs(challenges: [String: Occurrence], proxyURLs: [String: Occurrence]) {
+        let challengeOnly = Set(challenges.keys).subtracting(proxyURLs.keys).sorted()
+        let urlOnly = Set(proxyURLs.keys).subtracting(challenges.keys).sorted()
+        if challengeOnly.count == 1, urlOnly.count == 1, let c = challengeOnly.first, let u = urlOnly.first {
+            error(
+                .variableCAMismatch, proxyURLs[u]!.position,
+                "CA name mismatch between \(FleetVariable.customSCEPProxyURL(ca: u).name) and \(FleetVariable.customSCEPChallenge(ca: c).name) in the profile."
+            )
+            return
+        }
+        for ca in challengeOnly {
+            error(
+                .variableMissingPair, challenges[ca]!.position,
+                "Missing \(FleetVariable.customSCEPProxyURL(ca: ca).name) in the profile. A SCEP profile for custom SCEP certificate authority \"\(ca)\" requires both \(FleetVariable.customSCEPChallenge(ca: ca).name) and \(FleetVariable.customSCEPProxyURL(ca: ca).name)."
+            )
+        }
+        for ca in urlOnly {
+            error(
+                .variableMissingPair, proxyURLs[ca]!.position,
+                "Missing \(FleetVariable.customSCEPChallenge(ca: ca).name) in the profile. A SCEP profile for custom SCEP certificate authority \"\(ca)\" requires both \(FleetVariable.customSCEPChallenge(ca: ca).name) and \(FleetVariable.customSCEPProxyURL(ca: ca).name)."
+            )
+        }
+    }
+
+    private mutating func checkRenewalIDs(_ renewalIDs: [Occurrence], usesCA: Bool, scepPayload: SourcePosition?) {
+        let name = FleetVariable.scepRenewalID.name
+        guard usesCA else {
+            if let first = renewalIDs.first {
+                error(
+                    .renewalIDWithoutSCEP, first.position,
+                    "Variable \"\(name)\" can't be used if variables for SCEP URL and Challenge are not specified.")
+            }
+            return
+        }
+        guard !renewalIDs.isEmpty else {
+            warning(
+                .renewalIDMissing, scepPayload,
+                "the SCEP payload has no \(name) in its Subject; certificates from this profile cannot be matched for automatic renewal. Add it to the Subject's OU."
+            )
+            return
+        }
+        for occurrence in renewalIDs where occurrence.field != .subjectNameOrUnit {
+            error(
+                .renewalIDPlacement, occurrence.position,
+                "Variable \(name) must be in the SCEP certificate's organizational unit (OU) or common name (CN).")
+        }
+        if renewalIDs.count > 1 {
+            error(
+                .variableDuplicate, renewalIDs[1].position,
+                "Fleet variable \(name) is already present in configuration profile. Variable \(name) must be in the SCEP certificate's organizational unit (OU) only once."
+            )
+        }
+    }
+
+    private mutating func collect(
+        _ node: PlistNode, path: [PathComponent], scepPayloads: Set<Int>, into occurrences: inout [Occurrence]
+    ) {
+        switch node.value {
+        case .string(let text):
+            record(text, at: node.position, path: path, parentOf: nil, scepPayloads: scepPayloads, into: &occurrences)
+        case .dictionary(let entries):
+            for entry in entries {
+                let keyPath = path + [.key(entry.key)]
+                // A key is never a Challenge or URL value: the index -1 marks it as one.
+                record(entry.key, at: entry.keyPosition, path: path + [.index(-1)], parentOf: nil,
+                    scepPayloads: scepPayloads, into: &occurrences)
+                if case .string(let text) = entry.value.value {
+                    record(text, at: entry.value.position, path: keyPath, parentOf: nil, scepPayloads: scepPayloads,
+                        into: &occurrences)
+                } else {
+                    collect(entry.value, path: keyPath, scepPayloads: scepPayloads, into: &occurrences)
+                }
+            }
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if case .string(let text) = element.value {
+                    record(text, at: element.position, path: path + [.index(index)], parentOf: elements,
+                        scepPayloads: scepPayloads, into: &occurrences)
+                } else {
+                    collect(element, path: path + [.index(index)], scepPayloads: scepPayloads, into: &occurrences)
+                }
+            }
+        case .integer, .real, .bool, .date, .data:
+            break
+        }
+    }
+
+    /// `siblings` is the array a string sits in, to tell a Subject's `[OID, value]` pair.
+    private mutating func record(
+        _ text: String, at position: SourcePosition, path: [PathComponent], parentOf siblings: [PlistNode]?,
+        scepPayloads: Set<Int>, into occurrences: inout [Occurrence]
+    ) {
+        let scan = FleetVariableScanner.scan(text)
+        for malformed in scan.malformed {
+            error(.variableSyntax, position, "\"\(malformed.prefix(80))\" is not closed with '}'")
+        }
+        guard !scan.matches.isEmpty else { return }
+        let field = Self.field(path: path, siblings: siblings, scepPayloads: scepPayloads)
+        let trimmed = text.trimmingPlistSpace()
+        for match in scan.matches {
+            occurrences.append(
+                Occurrence(match: match, field: field, whole: trimmed == match.written, position: position))
+        }
+    }
+
+    private static func field(path: [PathComponent], siblings: [PlistNode]?, scepPayloads: Set<Int>) -> Field {
+        guard path.count >= 2, path[0] == .key("PayloadContent"), case .index(let payload) = path[1],
+            scepPayloads.contains(payload)
+        else { return .outsideSCEPPayload }
+        let inner = Array(path.dropFirst(2))
+        switch inner {
+        case [.key("PayloadContent"), .key("Challenge")]: return .challenge
+        case [.key("PayloadContent"), .key("URL")]: return .url
+        default:
+            // Subject is an array of RDNs, each an array of [OID, value] pairs.
+            if inner.count == 5, inner[0] == .key("PayloadContent"), inner[1] == .key("Subject"),
+                inner[4] == .index(1), let oid = siblings?.first?.string, oid == "CN" || oid == "OU"
+            {
+                return .subjectNameOrUnit
+            }
+            return .elsewhereInSCEPPayload
+        }
+    }
+
+    // MARK: - Diagnostics
+
+    private mutating func error(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
+        diagnostics.append(.error(code, file: path, at: position, message))
+    }
+
+    private mutating func warning(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
+        diagnostics.append(.warning(code, file: path, at: position, message))
+    }
+}

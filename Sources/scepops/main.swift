@@ -1,0 +1,3 @@
+import SCEPOpsCLI
+
+SCEPOps.main()
