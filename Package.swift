@@ -43,15 +43,17 @@ let package = Package(
         ),
         .executableTarget(name: "scepops", dependencies: ["SCEPOpsCLI"], swiftSettings: settings),
 
+        // Helpers the tests share: temp folders and git repos, running the built binary.
+        .target(name: "SCEPOpsTestSupport", path: "Tests/SCEPOpsTestSupport", swiftSettings: settings),
         .testTarget(name: "SCEPOpsCoreTests", dependencies: ["SCEPOpsCore"], swiftSettings: settings),
         .testTarget(
             name: "SCEPOpsConfigTests",
-            dependencies: ["SCEPOpsConfig", "SCEPOpsCore"],
+            dependencies: ["SCEPOpsConfig", "SCEPOpsCore", "SCEPOpsTestSupport"],
             swiftSettings: settings
         ),
         .testTarget(
             name: "SCEPOpsCLITests",
-            dependencies: ["SCEPOpsCLI", "SCEPOpsCore"],
+            dependencies: ["SCEPOpsCore", "SCEPOpsTestSupport"],
             swiftSettings: settings
         ),
     ]

@@ -68,6 +68,8 @@ struct YAMLDocumentReader {
             return nil
         }
         var fields: [String: Node] = [:]
+        // A misspelt required key is reported once, as the misspelling, not again as missing.
+        var suggested: Set<String> = []
         for (key, value) in mapping {
             guard let name = key.scalar?.string, case .scalar = key else {
                 diagnostics.append(.error(.wrongType, file: file, at: position(key), "a key must be a plain string"))
@@ -75,14 +77,17 @@ struct YAMLDocumentReader {
             }
             guard allowed.contains(name) else {
                 var message = "unknown key \"\(name.prefix(80))\""
-                if let suggestion = Self.closest(to: name, in: allowed) { message += "; did you mean \"\(suggestion)\"?" }
+                if let suggestion = Self.closest(to: name, in: allowed) {
+                    message += "; did you mean \"\(suggestion)\"?"
+                    suggested.insert(suggestion)
+                }
                 message += " (allowed: \(allowed.joined(separator: ", ")))"
                 diagnostics.append(.error(.unknownKey, file: file, at: position(key), message))
                 continue
             }
             fields[name] = value
         }
-        for key in required where fields[key] == nil {
+        for key in required where fields[key] == nil && !suggested.contains(key) {
             diagnostics.append(.error(.missingKey, file: file, at: position(root), "missing required key \"\(key)\""))
         }
         return fields
@@ -141,7 +146,10 @@ struct YAMLDocumentReader {
         case YamlError.scanner(let context, let problem, let mark, _),
             YamlError.parser(let context, let problem, let mark, _),
             YamlError.composer(let context, let problem, let mark, _):
-            let detail = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+            var detail = problem
+            if let context, !context.text.isEmpty {
+                detail = "\(context.text) (from \(context.mark.line):\(context.mark.column)): \(problem)"
+            }
             diagnostics.append(
                 .error(.yamlSyntax, file: file, at: SourcePosition(line: mark.line, column: mark.column),
                     "YAML syntax error: \(detail)"))

@@ -135,6 +135,15 @@ struct ProfileInspector {
         /// The variable is the whole string (surrounding white space aside).
         var whole: Bool
         var position: SourcePosition
+
+        var isInPlace: Bool {
+            switch match.variable {
+            case .customSCEPChallenge: field == .challenge && whole
+            case .customSCEPProxyURL: field == .url && whole
+            case .scepRenewalID: field == .subjectNameOrUnit
+            case .unknown: false
+            }
+        }
     }
 
     private enum PathComponent: Equatable {
@@ -152,15 +161,15 @@ struct ProfileInspector {
         var proxyURLs: [String: Occurrence] = [:]
         var renewalIDs: [Occurrence] = []
 
-        for occurrence in occurrences {
+        // The occurrence that stands where it belongs is the one that counts; any other
+        // occurrence of the same variable is the repeat.
+        let ordered = occurrences.enumerated().sorted { a, b in
+            (a.element.isInPlace ? 0 : 1, a.offset) < (b.element.isInPlace ? 0 : 1, b.offset)
+        }.map(\.element)
+        for occurrence in ordered {
             let variable = occurrence.match.variable
             seen[variable, default: 0] += 1
-            if seen[variable]! > 1, variable != .scepRenewalID {
-                error(
-                    .variableDuplicate, occurrence.position,
-                    "Fleet variable \(variable.name) is already present in configuration profile.")
-                continue
-            }
+            let repeated = seen[variable]! > 1
             switch variable {
             case .unknown:
                 error(
@@ -177,11 +186,16 @@ struct ProfileInspector {
                     )
                 }
                 let expected: Field = isChallenge ? .challenge : .url
+                // Where a variable stands is the more useful finding, so it comes before "twice".
                 if occurrence.field == .outsideSCEPPayload {
                     error(
                         .variableOutsideSCEPPayload, occurrence.position,
                         "Variables prefixed with \"$FLEET_VAR_CUSTOM_SCEP_\" and \"$FLEET_VAR_SCEP_\" must only be in the SCEP payload."
                     )
+                } else if repeated {
+                    error(
+                        .variableDuplicate, occurrence.position,
+                        "Fleet variable \(variable.name) is already present in configuration profile.")
                 } else if occurrence.field != expected || !occurrence.whole {
                     let field = isChallenge ? "Challenge" : "URL"
                     error(
