@@ -44,7 +44,10 @@ let package = Package(
         .executableTarget(name: "scepops", dependencies: ["SCEPOpsCLI"], swiftSettings: settings),
 
         // Helpers the tests share: temp folders and git repos, running the built binary.
-        .target(name: "SCEPOpsTestSupport", path: "Tests/SCEPOpsTestSupport", swiftSettings: settings),
+        .target(
+            name: "SCEPOpsTestSupport", dependencies: ["SCEPOpsConfig", "SCEPOpsCore"], path: "Tests/SCEPOpsTestSupport",
+            swiftSettings: settings
+        ),
         .testTarget(name: "SCEPOpsCoreTests", dependencies: ["SCEPOpsCore"], swiftSettings: settings),
         .testTarget(
             name: "SCEPOpsConfigTests",

@@ -13,6 +13,12 @@ public struct TreeEntry: Sendable, Hashable {
     /// The size in bytes, known without reading the file.
     public var size: Int
     public var kind: Kind
+
+    public init(path: String, size: Int, kind: Kind) {
+        self.path = path
+        self.size = size
+        self.kind = kind
+    }
 }
 
 /// The files of a config repo: a working tree on disk, or a commit read through git.
