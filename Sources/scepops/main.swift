@@ -1,3 +1,3 @@
 import SCEPOpsCLI
 
-SCEPOps.main()
+SCEPOps.runMain()
