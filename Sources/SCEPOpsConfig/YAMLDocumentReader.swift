@@ -50,7 +50,8 @@ struct YAMLDocumentReader {
     private mutating func mapping(_ text: String, allowed: [String], required: [String]) -> [String: Node]? {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // The encoding is given: its default is looked up in the environment on every call.
+            root = try Yams.compose(yaml: text, .default, .default, .utf8)
         } catch {
             report(error)
             return nil

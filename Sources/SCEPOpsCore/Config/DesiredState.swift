@@ -24,9 +24,10 @@ public struct Profile: Sendable, Hashable {
     /// The top-level PayloadUUID.
     public var uuid: String
     public var displayName: String?
-    /// The file's bytes, as the server will render them per host.
+    /// The file's bytes, as the server will render them per host. The parsed tree is not
+    /// kept: at 10,000 profiles it would outweigh everything else, and only a changed
+    /// profile needs it again (`PlistParser.parse(content)`).
     public var content: [UInt8]
-    public var root: PlistNode
     /// The CAs the profile takes certificates from, sorted.
     public var certificateAuthorities: [String]
 }

@@ -58,38 +58,45 @@ public struct FleetVariableScanner: Sendable {
 
     public static func scan(_ text: String) -> Result {
         var result = Result()
-        guard text.contains("FLEET_VAR_") else { return result }
-        let scalars = Array(text.unicodeScalars)
-        let prefix = Array(FleetVariable.prefix.unicodeScalars)
+        // Nearly every string in a profile has no `$`: answer those from the bytes alone.
+        guard text.utf8.contains(UInt8(ascii: "$")) else { return result }
+        // `$`, braces and identifier characters are ASCII, so bytes are enough to scan.
+        let bytes = Array(text.utf8)
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
         var i = 0
-        while i < scalars.count {
-            guard scalars[i] == "$" else {
+        while i < bytes.count {
+            guard bytes[i] == UInt8(ascii: "$") else {
                 i += 1
                 continue
             }
-            let braced = i + 1 < scalars.count && scalars[i + 1] == "{"
+            let braced = i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "{")
             let nameStart = i + (braced ? 2 : 1)
-            guard scalars.count - nameStart >= prefix.count,
-                scalars[nameStart..<(nameStart + prefix.count)].elementsEqual(prefix)
+            guard bytes.count - nameStart >= prefixBytes.count,
+                bytes[nameStart..<(nameStart + prefixBytes.count)].elementsEqual(prefixBytes)
             else {
                 i += 1
                 continue
             }
-            var end = nameStart + prefix.count
-            while end < scalars.count, EnvironmentExpander.isIdentifierPart(scalars[end]) { end += 1 }
-            let suffix = String(String.UnicodeScalarView(scalars[(nameStart + prefix.count)..<end]))
+            var end = nameStart + prefixBytes.count
+            while end < bytes.count, isIdentifierByte(bytes[end]) { end += 1 }
+            let suffix = string((nameStart + prefixBytes.count)..<end)
             if braced {
-                guard end < scalars.count, scalars[end] == "}", !suffix.isEmpty else {
-                    result.malformed.append(String(String.UnicodeScalarView(scalars[i..<min(end + 1, scalars.count)])))
+                guard end < bytes.count, bytes[end] == UInt8(ascii: "}"), !suffix.isEmpty else {
+                    result.malformed.append(string(i..<min(end + 1, bytes.count)))
                     i = end
                     continue
                 }
                 end += 1
             }
-            let written = String(String.UnicodeScalarView(scalars[i..<end]))
-            result.matches.append(Match(variable: FleetVariable(suffix: suffix), written: written))
+            result.matches.append(Match(variable: FleetVariable(suffix: suffix), written: string(i..<end)))
             i = end
         }
         return result
+    }
+
+    private static let prefixBytes = Array(FleetVariable.prefix.utf8)
+
+    private static func isIdentifierByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
     }
 }

@@ -15,6 +15,16 @@ public struct PlistParser {
     /// Containers nested deeper than this are refused rather than risking the stack.
     public static let maximumDepth = 64
 
+    private static let cdataEnd: [UInt8] = Array("]]>".utf8)
+    private static let cdataStart: [UInt8] = Array("<![CDATA[".utf8)
+    private static let closeDict: [UInt8] = Array("</dict".utf8)
+    private static let closeTagStart: [UInt8] = Array("</".utf8)
+    private static let commentEnd: [UInt8] = Array("-->".utf8)
+    private static let commentStart: [UInt8] = Array("<!--".utf8)
+    private static let doctypeStart: [UInt8] = Array("<!DOCTYPE".utf8)
+    private static let processingEnd: [UInt8] = Array("?>".utf8)
+    private static let processingStart: [UInt8] = Array("<?".utf8)
+
     private let bytes: [UInt8]
     private var index = 0
     private var line = 1
@@ -56,7 +66,7 @@ public struct PlistParser {
         guard depth < Self.maximumDepth else {
             throw failure("values are nested more than \(Self.maximumDepth) levels deep", at: start)
         }
-        if hasPrefix(Array("</".utf8)) { throw failure("expected a value, found a closing tag") }
+        if hasPrefix(Self.closeTagStart) { throw failure("expected a value, found a closing tag") }
         let tag = try parseOpenTag()
         switch tag.name {
         case "dict":
@@ -104,7 +114,7 @@ public struct PlistParser {
         var entries: [PlistEntry] = []
         while true {
             try skipMisc(allowDeclarations: false)
-            if hasPrefix(Array("</".utf8)) {
+            if hasPrefix(Self.closeTagStart) {
                 try parseCloseTag("dict")
                 return entries
             }
@@ -115,7 +125,7 @@ public struct PlistParser {
             }
             let key = tag.selfClosing ? "" : try parseText(closing: "key")
             try skipMisc(allowDeclarations: false)
-            if hasPrefix(Array("</dict".utf8)) {
+            if hasPrefix(Self.closeDict) {
                 throw failure("<key>\(key.prefix(60))</key> has no value", at: keyPosition)
             }
             let value = try parseValue(depth: depth + 1)
@@ -127,7 +137,7 @@ public struct PlistParser {
         var elements: [PlistNode] = []
         while true {
             try skipMisc(allowDeclarations: false)
-            if hasPrefix(Array("</".utf8)) {
+            if hasPrefix(Self.closeTagStart) {
                 try parseCloseTag("array")
                 return elements
             }
@@ -140,19 +150,28 @@ public struct PlistParser {
     private mutating func parseText(closing: String, selfClosing: Bool = false) throws(Failure) -> String {
         if selfClosing { return "" }
         let start = position
+        // Most values are plain text up to their closing tag: slice it without copying twice.
+        if let end = bytes[index...].firstIndex(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "&") }),
+            bytes[end] == UInt8(ascii: "<"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: "/")
+        {
+            let text = String(decoding: bytes[index..<end], as: UTF8.self)
+            advance(end - index)
+            try parseCloseTag(closing)
+            return text
+        }
         var text: [UInt8] = []
         while true {
             guard index < bytes.count else { throw failure("<\(closing)> is not closed", at: start) }
             let byte = bytes[index]
             if byte == UInt8(ascii: "<") {
-                if hasPrefix(Array("<![CDATA[".utf8)) {
+                if hasPrefix(Self.cdataStart) {
                     advance(9)
-                    let end = try find(Array("]]>".utf8), what: "CDATA section")
+                    let end = try find(Self.cdataEnd, what: "CDATA section")
                     text.append(contentsOf: bytes[index..<end])
                     advance(end + 3 - index)
-                } else if hasPrefix(Array("<!--".utf8)) {
+                } else if hasPrefix(Self.commentStart) {
                     try skipComment()
-                } else if hasPrefix(Array("</".utf8)) {
+                } else if hasPrefix(Self.closeTagStart) {
                     try parseCloseTag(closing)
                     return String(decoding: text, as: UTF8.self)
                 } else {
@@ -233,7 +252,7 @@ public struct PlistParser {
 
     private mutating func parseCloseTag(_ expected: String) throws(Failure) {
         let start = position
-        guard hasPrefix(Array("</".utf8)) else { throw failure("expected </\(expected)>", at: start) }
+        guard hasPrefix(Self.closeTagStart) else { throw failure("expected </\(expected)>", at: start) }
         advance(2)
         let name = readName()
         skipWhitespace()
@@ -248,16 +267,20 @@ public struct PlistParser {
 
     private mutating func readName() -> String {
         let start = index
-        while index < bytes.count {
-            let b = bytes[index]
+        var end = index
+        while end < bytes.count {
+            let b = bytes[end]
             let isNameByte =
                 (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
                 || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
                 || b == UInt8(ascii: "-") || b == UInt8(ascii: ":") || b == UInt8(ascii: ".")
             guard isNameByte else { break }
-            advance(1)
+            end += 1
         }
-        return String(decoding: bytes[start..<index], as: UTF8.self)
+        // Name bytes are ASCII and never a line break: the column moves by their count.
+        index = end
+        column += end - start
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 
     // MARK: - Prolog, comments, whitespace
@@ -265,12 +288,12 @@ public struct PlistParser {
     private mutating func skipMisc(allowDeclarations: Bool) throws(Failure) {
         while true {
             skipWhitespace()
-            if hasPrefix(Array("<!--".utf8)) {
+            if hasPrefix(Self.commentStart) {
                 try skipComment()
-            } else if hasPrefix(Array("<?".utf8)) {
-                let end = try find(Array("?>".utf8), what: "processing instruction")
+            } else if hasPrefix(Self.processingStart) {
+                let end = try find(Self.processingEnd, what: "processing instruction")
                 advance(end + 2 - index)
-            } else if allowDeclarations, hasPrefix(Array("<!DOCTYPE".utf8)) {
+            } else if allowDeclarations, hasPrefix(Self.doctypeStart) {
                 let start = position
                 while index < bytes.count, bytes[index] != UInt8(ascii: ">") {
                     if bytes[index] == UInt8(ascii: "[") {
@@ -288,7 +311,7 @@ public struct PlistParser {
 
     private mutating func skipComment() throws(Failure) {
         advance(4)
-        let end = try find(Array("-->".utf8), what: "comment")
+        let end = try find(Self.commentEnd, what: "comment")
         advance(end + 3 - index)
     }
 
@@ -347,7 +370,13 @@ public struct PlistParser {
 }
 
 extension String {
+    /// Without XML white space at either end (space, tab, CR, LF), as plist readers trim.
     func trimmingPlistSpace() -> String {
-        trimmingCharacters(in: .whitespacesAndNewlines)
+        let utf8 = self.utf8
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        if first == utf8.startIndex, last == utf8.index(before: utf8.endIndex) { return self }
+        return String(self[first...last])
     }
 }

@@ -11,9 +11,23 @@ public struct PathPattern: Sendable, Hashable {
 
     /// Normalised segments: no `.`, no `..`, no empty ones.
     public let segments: [String]
+    public let text: String
+    public let isGlob: Bool
+    /// The folders before the first wildcard, with a trailing `/`: every match starts so,
+    /// which lets a caller skip most paths with one `hasPrefix`.
+    public let literalPrefix: String
 
-    public var text: String { segments.joined(separator: "/") }
-    public var isGlob: Bool { segments.contains { $0.contains("*") || $0.contains("?") } }
+    private init(segments: [String]) {
+        self.segments = segments
+        text = segments.joined(separator: "/")
+        let literal = segments.prefix { !Self.isWildcard($0) }
+        isGlob = literal.count < segments.count
+        literalPrefix = isGlob ? literal.joined(separator: "/") + "/" : text
+    }
+
+    private static func isWildcard(_ segment: String) -> Bool {
+        segment.utf8.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
+    }
 
     public static func parse(_ written: String) -> Result<PathPattern, Problem> {
         guard !written.hasPrefix("/") else { return .failure(.absolute) }
@@ -31,7 +45,8 @@ public struct PathPattern: Sendable, Hashable {
     }
 
     public func matches(_ path: String) -> Bool {
-        Self.match(segments[...], path.split(separator: "/").map(String.init)[...])
+        guard isGlob else { return path == text }
+        return Self.match(segments[...], path.split(separator: "/").map(String.init)[...])
     }
 
     private static func match(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {

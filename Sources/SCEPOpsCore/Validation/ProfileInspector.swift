@@ -69,7 +69,7 @@ struct ProfileInspector {
         guard !diagnostics.hasErrors, let identifier, let uuid else { return nil }
         return Profile(
             path: path, identifier: identifier.value, uuid: uuid.value, displayName: displayName, content: content,
-            root: root, certificateAuthorities: caNames.sorted())
+            certificateAuthorities: caNames.sorted())
     }
 
     private struct Payloads {
@@ -154,7 +154,8 @@ struct ProfileInspector {
     /// Checks every `$FLEET_VAR_*` and returns the CA names the profile uses.
     private mutating func inspectVariables(_ root: PlistNode, payloads: Payloads) -> Set<String> {
         var occurrences: [Occurrence] = []
-        collect(root, path: [], scepPayloads: payloads.scep, into: &occurrences)
+        var path: [PathComponent] = []
+        collect(root, path: &path, scepPayloads: payloads.scep, into: &occurrences)
 
         var seen: [FleetVariable: Int] = [:]
         var challenges: [String: Occurrence] = [:]
@@ -267,36 +268,43 @@ struct ProfileInspector {
         }
     }
 
+    /// Walks the tree with one path stack, pushed and popped, rather than a new path array
+    /// per node: this runs for every value of every profile.
     private mutating func collect(
-        _ node: PlistNode, path: [PathComponent], scepPayloads: Set<Int>, into occurrences: inout [Occurrence]
+        _ node: PlistNode, path: inout [PathComponent], scepPayloads: Set<Int>, into occurrences: inout [Occurrence]
     ) {
         switch node.value {
         case .string(let text):
             record(text, at: node.position, path: path, parentOf: nil, scepPayloads: scepPayloads, into: &occurrences)
         case .dictionary(let entries):
             for entry in entries {
-                let keyPath = path + [.key(entry.key)]
                 // A key is never a Challenge or URL value: the index -1 marks it as one.
-                record(entry.key, at: entry.keyPosition, path: path + [.index(-1)], parentOf: nil,
-                    scepPayloads: scepPayloads, into: &occurrences)
-                if case .string(let text) = entry.value.value {
-                    record(text, at: entry.value.position, path: keyPath, parentOf: nil, scepPayloads: scepPayloads,
-                        into: &occurrences)
-                } else {
-                    collect(entry.value, path: keyPath, scepPayloads: scepPayloads, into: &occurrences)
-                }
+                path.append(.index(-1))
+                record(entry.key, at: entry.keyPosition, path: path, parentOf: nil, scepPayloads: scepPayloads,
+                    into: &occurrences)
+                path[path.count - 1] = .key(entry.key)
+                collect(entry.value, path: &path, scepPayloads: scepPayloads, into: &occurrences, siblings: nil)
+                path.removeLast()
             }
         case .array(let elements):
             for (index, element) in elements.enumerated() {
-                if case .string(let text) = element.value {
-                    record(text, at: element.position, path: path + [.index(index)], parentOf: elements,
-                        scepPayloads: scepPayloads, into: &occurrences)
-                } else {
-                    collect(element, path: path + [.index(index)], scepPayloads: scepPayloads, into: &occurrences)
-                }
+                path.append(.index(index))
+                collect(element, path: &path, scepPayloads: scepPayloads, into: &occurrences, siblings: elements)
+                path.removeLast()
             }
         case .integer, .real, .bool, .date, .data:
             break
+        }
+    }
+
+    private mutating func collect(
+        _ node: PlistNode, path: inout [PathComponent], scepPayloads: Set<Int>, into occurrences: inout [Occurrence],
+        siblings: [PlistNode]?
+    ) {
+        if case .string(let text) = node.value {
+            record(text, at: node.position, path: path, parentOf: siblings, scepPayloads: scepPayloads, into: &occurrences)
+        } else {
+            collect(node, path: &path, scepPayloads: scepPayloads, into: &occurrences)
         }
     }
 

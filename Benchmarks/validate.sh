@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Benchmark: `scepops validate --ref HEAD` on a generated repo of 1,000 CAs, 200 teams and
+# 10,000 profiles, beside the floor for reading the same blobs (`git cat-file --batch`).
+# Prints the median wall time of RUNS runs of each and scepops' peak memory (max RSS).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+
+ci/install-deps
+swift build -c release --product scepops >&2
+scepops="$PWD/.build/release/scepops"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 Benchmarks/generate-repo.py "$work/repo"
+set -a; . "$work/repo.env"; set +a
+
+files=$(git -C "$work/repo" ls-tree -r --name-only HEAD | wc -l)
+bytes=$(git -C "$work/repo" ls-tree -r -l HEAD | awk '{s+=$4} END {print s}')
+
+# Median of RUNS wall times in milliseconds, and the largest max RSS in KiB.
+measure() {
+  local times=() peak=0 out
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$1 >/dev/null 2>&1"
+    out=$(tail -1 "$work/time")
+    times+=("$(awk '{printf "%d", $1 * 1000}' <<<"$out")")
+    peak=$(( $(awk '{print $2}' <<<"$out") > peak ? $(awk '{print $2}' <<<"$out") : peak ))
+  done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$median $peak"
+}
+
+# The first run after generation warms the page cache for both.
+"$scepops" validate --repo "$work/repo" --ref HEAD >/dev/null
+status=0; "$scepops" validate --repo "$work/repo" --ref HEAD --format json > "$work/out.json" || status=$?
+[ "$status" -eq 0 ] || { echo "validate failed on the generated repo" >&2; head -50 "$work/out.json" >&2; exit 1; }
+
+read -r floor_ms floor_kib < <(measure "git -C '$work/repo' ls-tree -r --object-only HEAD | git -C '$work/repo' cat-file --batch")
+read -r ours_ms ours_kib < <(measure "'$scepops' validate --repo '$work/repo' --ref HEAD")
+read -r tree_ms tree_kib < <(measure "'$scepops' validate --repo '$work/repo'")
+
+ratio=$(awk -v a="$ours_ms" -v b="$floor_ms" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')
+echo "repo: 1000 CAs, 200 teams, 10000 profiles; $files files, $bytes bytes; median of $RUNS runs"
+printf '%-46s %8s %12s\n' "command" "time" "peak RSS"
+printf '%-46s %6s ms %9s MiB\n' "git ls-tree | git cat-file --batch (floor)" "$floor_ms" "$((floor_kib / 1024))"
+printf '%-46s %6s ms %9s MiB\n' "scepops validate --ref HEAD" "$ours_ms" "$((ours_kib / 1024))"
+printf '%-46s %6s ms %9s MiB\n' "scepops validate (working tree)" "$tree_ms" "$((tree_kib / 1024))"
+echo "validate --ref HEAD / floor: ${ratio}x"
