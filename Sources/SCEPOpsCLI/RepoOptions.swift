@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// Where the desired state is read from; shared by every command that reads a repo.
 struct RepoOptions: ParsableArguments {
-    @Option(name: .long, help: "The config repository folder (default: the current directory).")
+    @Option(name: .long, help: "The config repository folder.")
     var repo: String = "."
 
     @Option(

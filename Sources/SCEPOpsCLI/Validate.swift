@@ -17,7 +17,7 @@ struct Validate: ParsableCommand {
 
     @OptionGroup var repo: RepoOptions
 
-    @Option(help: "Output format: \(Format.allCasesDescription).")
+    @Option(help: "Output format.")
     var format: Format = .text
 
     func run() throws {
@@ -28,8 +28,4 @@ struct Validate: ParsableCommand {
         FileHandle.standardOutput.write(Data(output.utf8))
         if !report.isValid { throw ExitStatus.failure }
     }
-}
-
-extension CaseIterable where Self: RawRepresentable, RawValue == String {
-    static var allCasesDescription: String { allCases.map(\.rawValue).joined(separator: "|") }
 }
