@@ -48,7 +48,9 @@ let package = Package(
             name: "SCEPOpsTestSupport", dependencies: ["SCEPOpsConfig", "SCEPOpsCore"], path: "Tests/SCEPOpsTestSupport",
             swiftSettings: settings
         ),
-        .testTarget(name: "SCEPOpsCoreTests", dependencies: ["SCEPOpsCore"], swiftSettings: settings),
+        .testTarget(
+            name: "SCEPOpsCoreTests", dependencies: ["SCEPOpsCore", "SCEPOpsTestSupport"], swiftSettings: settings
+        ),
         .testTarget(
             name: "SCEPOpsConfigTests",
             dependencies: ["SCEPOpsConfig", "SCEPOpsCore", "SCEPOpsTestSupport"],

@@ -63,4 +63,8 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case renewalIDWithoutSCEP = "renewal-id-without-scep"
     case renewalIDPlacement = "renewal-id-placement"
     case renewalIDMissing = "renewal-id-missing"
+
+    // Planning against the state.
+    /// A CA that profiles still use is deleted or renamed (SPEC §2).
+    case caInUse = "ca-in-use"
 }

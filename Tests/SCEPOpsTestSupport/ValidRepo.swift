@@ -1,29 +1,28 @@
-import SCEPOpsTestSupport
 
 /// A small valid config repo whose line numbers the broken-repo table relies on.
-enum ValidRepo {
-    static let environment = [
+public enum ValidRepo {
+    public static let environment = [
         "WIFI_CHALLENGE": "wifi-challenge-s3cret",
         "VPN_CHALLENGE": "vpn-challenge-s3cret",
         "WS_SECRET": "workstations-enroll-s3cret",
         "KIOSK_SECRET": "kiosk-enroll-s3cret",
     ]
 
-    static let wifiCA = """
+    public static let wifiCA = """
         name: WIFI
         url: https://scep.example.com/scep
         challenge: ${WIFI_CHALLENGE}
 
         """
 
-    static let vpnCA = """
+    public static let vpnCA = """
         name: VPN
         url: http://127.0.0.1:2016/scep
         challenge: $VPN_CHALLENGE
 
         """
 
-    static let workstations = """
+    public static let workstations = """
         name: Workstations
         enroll_secret: ${WS_SECRET}
         profiles:
@@ -32,7 +31,7 @@ enum ValidRepo {
 
         """
 
-    static let kiosks = """
+    public static let kiosks = """
         name: Kiosks
         enroll_secret: ${KIOSK_SECRET}
         profiles:
@@ -42,7 +41,7 @@ enum ValidRepo {
 
     /// A profile with one SCEP payload. Lines: Challenge 11, Subject 13, URL 15, the
     /// extra payload 26, top-level PayloadIdentifier 31, PayloadType 33.
-    static func profile(
+    public static func profile(
         challenge: String = "$FLEET_VAR_CUSTOM_SCEP_CHALLENGE_WIFI",
         url: String = "${FLEET_VAR_CUSTOM_SCEP_PROXY_URL_WIFI}",
         organizationalUnit: String = "$FLEET_VAR_SCEP_RENEWAL_ID",
@@ -95,11 +94,11 @@ enum ValidRepo {
     }
 
     /// A one-line payload for `extraPayload`, optionally with a string inside it.
-    static func payload(type: String, identifier: String, text: String = "plain") -> String {
+    public static func payload(type: String, identifier: String, text: String = "plain") -> String {
         "<dict><key>Note</key><string>\(text)</string><key>PayloadIdentifier</key><string>\(identifier)</string><key>PayloadType</key><string>\(type)</string><key>PayloadUUID</key><string>9C1D</string><key>PayloadVersion</key><integer>1</integer></dict>"
     }
 
-    static var files: [String: String] {
+    public static var files: [String: String] {
         [
             "certificate_authorities/wifi.yml": wifiCA,
             "certificate_authorities/vpn.yml": vpnCA,
@@ -112,7 +111,7 @@ enum ValidRepo {
         ]
     }
 
-    static func make() -> TempRepo {
+    public static func make() -> TempRepo {
         let repo = TempRepo()
         repo.write(files)
         return repo

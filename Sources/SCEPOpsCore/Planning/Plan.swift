@@ -1,0 +1,91 @@
+/// The planner's output: an ordered list of changes, or the errors that forbid them.
+/// A value: rendering, saving and applying it are done elsewhere.
+public struct Plan: Sendable {
+    public var source: ConfigSource
+    public var stateRevision: Int
+    /// In the order apply carries them out; `order` counts from 1.
+    public var changes: [PlannedChange]
+    public var diagnostics: [Diagnostic]
+    /// Resources that exist in both and did not change, by kind.
+    public var unchanged: [PlannedChange.Kind: Int]
+
+    public var hasErrors: Bool { diagnostics.hasErrors }
+    public var hasChanges: Bool { !changes.isEmpty }
+
+    public init(
+        source: ConfigSource, stateRevision: Int, changes: [PlannedChange], diagnostics: [Diagnostic],
+        unchanged: [PlannedChange.Kind: Int]
+    ) {
+        self.source = source
+        self.stateRevision = stateRevision
+        self.changes = changes
+        self.diagnostics = diagnostics
+        self.unchanged = unchanged
+    }
+
+    public func count(_ action: PlannedChange.Action) -> Int {
+        changes.count { $0.action == action }
+    }
+}
+
+public struct PlannedChange: Sendable, Hashable {
+    public enum Action: String, Sendable, Hashable, CaseIterable {
+        case create
+        case update
+        case delete
+        case replace
+    }
+
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case certificateAuthority = "certificate_authority"
+        case team
+        case profile
+    }
+
+    public var action: Action
+    public var kind: Kind
+    /// The CA or team name; for a profile, `team/PayloadIdentifier`.
+    public var name: String
+    /// For a CA replaced under a new name: the old name.
+    public var previousName: String?
+    /// 1-based position in apply order.
+    public var order: Int
+    public var hostsAffected: Int
+    /// Why, when the action alone does not say it (display only).
+    public var reason: String?
+    public var fields: [FieldChange]
+    /// The file that defines it in the desired state, or defined it before a delete.
+    public var file: String?
+
+    public init(
+        action: Action, kind: Kind, name: String, previousName: String? = nil, order: Int = 0, hostsAffected: Int = 0,
+        reason: String? = nil, fields: [FieldChange] = [], file: String? = nil
+    ) {
+        self.action = action
+        self.kind = kind
+        self.name = name
+        self.previousName = previousName
+        self.order = order
+        self.hostsAffected = hostsAffected
+        self.reason = reason
+        self.fields = fields
+        self.file = file
+    }
+}
+
+/// One changed field. A sensitive one carries no values, only the fact that it changed.
+public struct FieldChange: Sendable, Hashable {
+    public var path: String
+    public var before: String?
+    public var after: String?
+    public var sensitive: Bool
+
+    public init(path: String, before: String?, after: String?, sensitive: Bool = false) {
+        self.path = path
+        self.before = sensitive ? nil : before
+        self.after = sensitive ? nil : after
+        self.sensitive = sensitive
+    }
+
+    public static let sensitiveText = "(sensitive value changed)"
+}
