@@ -17,12 +17,17 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
 
-        // Value types, validation, rendering. No I/O, no dependencies.
+        // OpenSSL from Debian's libssl-dev: the secret box, certificates, and later SCEP.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // Value types, validation, planning, rendering. No I/O, no dependencies.
         .target(name: "SCEPOpsCore", swiftSettings: settings),
 
         // Reading a config repo: working tree or a git commit (libgit2), YAML (Yams).
@@ -32,11 +37,25 @@ let package = Package(
             swiftSettings: settings
         ),
 
+        // The state: store protocols, the SQLite implementation, migrations, the secret box.
+        .target(
+            name: "SCEPOpsStore",
+            dependencies: ["SCEPOpsCore", "COpenSSL", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: settings
+        ),
+
+        // SCEP over HTTP: GetCACert and the CA certificates it returns (later the whole protocol).
+        .target(
+            name: "SCEP",
+            dependencies: ["SCEPOpsCore", "COpenSSL", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: settings
+        ),
+
         // The commands; the one place where adapters are wired together.
         .target(
             name: "SCEPOpsCLI",
             dependencies: [
-                "SCEPOpsCore", "SCEPOpsConfig",
+                "SCEPOpsCore", "SCEPOpsConfig", "SCEPOpsStore", "SCEP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings

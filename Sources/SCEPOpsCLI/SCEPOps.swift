@@ -2,12 +2,12 @@ import ArgumentParser
 
 /// The `scepops` command. Each subcommand parses its flags into a typed value, runs, and
 /// exits with a code from `ExitStatus`.
-public struct SCEPOps: ParsableCommand {
+public struct SCEPOps: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "scepops",
         abstract: "GitOps for SCEP certificates on Apple devices.",
         version: SCEPOpsVersion.current,
-        subcommands: [Validate.self]
+        subcommands: [Validate.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self]
     )
 
     public init() {}
@@ -21,4 +21,6 @@ public enum SCEPOpsVersion {
 enum ExitStatus {
     static let success = ExitCode(0)
     static let failure = ExitCode(1)
+    /// `plan --detailed-exitcode`: the plan succeeded and has changes.
+    static let changesPending = ExitCode(2)
 }

@@ -1,3 +1,3 @@
 import SCEPOpsCLI
 
-SCEPOps.runMain()
+await SCEPOps.runMain()

@@ -67,4 +67,6 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     // Planning against the state.
     /// A CA that profiles still use is deleted or renamed (SPEC §2).
     case caInUse = "ca-in-use"
+    /// GetCACert against the CA's URL failed (the live check of plan and apply).
+    case caUnreachable = "ca-unreachable"
 }

@@ -56,6 +56,8 @@ public struct PlannedChange: Sendable, Hashable {
     public var fields: [FieldChange]
     /// The file that defines it in the desired state, or defined it before a delete.
     public var file: String?
+    /// For a CA created, renamed or moved to a new URL: the certificate its URL serves.
+    public var caCertificate: CACertificateSummary?
 
     public init(
         action: Action, kind: Kind, name: String, previousName: String? = nil, order: Int = 0, hostsAffected: Int = 0,

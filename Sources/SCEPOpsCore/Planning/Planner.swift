@@ -197,7 +197,7 @@ public struct Planner: Sendable {
     }
 
     /// Each team's profiles, keyed as the state keys them.
-    func profileInstances(_ desired: DesiredState) -> [ProfileKey: Profile] {
+    public func profileInstances(_ desired: DesiredState) -> [ProfileKey: Profile] {
         let byPath = Dictionary(uniqueKeysWithValues: desired.profiles.map { ($0.path, $0) })
         var instances: [ProfileKey: Profile] = [:]
         for team in desired.teams {

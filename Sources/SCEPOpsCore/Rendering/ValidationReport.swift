@@ -126,15 +126,15 @@ private struct JSONDocument: Encodable {
 
 /// One diagnostic in JSON: `{severity, code, file, line, column, message}`, with null
 /// for what does not apply, so that every key is always present.
-struct JSONDiagnostic: Encodable {
-    var severity: String
-    var code: String
-    var file: String?
-    var line: Int?
-    var column: Int?
-    var message: String
+public struct JSONDiagnostic: Codable, Sendable, Hashable {
+    public var severity: String
+    public var code: String
+    public var file: String?
+    public var line: Int?
+    public var column: Int?
+    public var message: String
 
-    init(_ diagnostic: Diagnostic) {
+    public init(_ diagnostic: Diagnostic) {
         severity = diagnostic.severity.rawValue
         code = diagnostic.code.rawValue
         file = diagnostic.file
@@ -143,7 +143,7 @@ struct JSONDiagnostic: Encodable {
         message = diagnostic.message
     }
 
-    func encode(to encoder: Encoder) throws {
+    public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(severity, forKey: .severity)
         try container.encode(code, forKey: .code)

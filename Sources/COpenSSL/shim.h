@@ -1,0 +1,36 @@
+#ifndef SCEPOPS_COPENSSL_SHIM_H
+#define SCEPOPS_COPENSSL_SHIM_H
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pkcs7.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+// OpenSSL's stack and type-test macros do not import into Swift (swift-build-notes, trap 1).
+
+static inline int scepops_sk_X509_num(const STACK_OF(X509) *stack) { return sk_X509_num(stack); }
+static inline X509 *scepops_sk_X509_value(const STACK_OF(X509) *stack, int i) { return sk_X509_value(stack, i); }
+
+/// The certificates of a PKCS#7 SignedData (a SCEP "certs-only" GetCACert answer), or NULL.
+static inline STACK_OF(X509) *scepops_pkcs7_certificates(PKCS7 *p7) {
+    if (p7 == NULL || !PKCS7_type_is_signed(p7) || p7->d.sign == NULL) return NULL;
+    return p7->d.sign->cert;
+}
+
+static inline unsigned long scepops_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
+
+static inline int scepops_evp_gcm_set_ivlen(EVP_CIPHER_CTX *ctx, int length) {
+    return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, length, NULL);
+}
+static inline int scepops_evp_gcm_get_tag(EVP_CIPHER_CTX *ctx, int length, unsigned char *tag) {
+    return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, length, tag);
+}
+static inline int scepops_evp_gcm_set_tag(EVP_CIPHER_CTX *ctx, int length, unsigned char *tag) {
+    return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, length, tag);
+}
+
+#endif

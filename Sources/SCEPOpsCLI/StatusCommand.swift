@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import SCEPOpsCore
+import SCEPOpsStore
+
+/// `scepops status`: what the state holds, without secrets.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the CAs, teams, profiles and host deliveries in the state.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text
+        case json
+    }
+
+    @OptionGroup var state: StateOptions
+
+    @Option(help: "Output format.")
+    var format: Format = .text
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: state.path) else {
+            Output.error("error: there is no state at \(state.path); `scepops apply` creates it")
+            throw ExitStatus.failure
+        }
+        do {
+            let box = try SecretKeyLoader.load(
+                environment: ProcessInfo.processInfo.environment, keyFile: state.keyFile, database: state.path,
+                create: false, notice: { _ in })
+            let status = try SQLiteStore(path: state.path, box: box).status()
+            Output.write(format == .json ? StatusReport.json(status) : StatusReport.text(status))
+        } catch {
+            Output.error("error[\(error.code.rawValue)]: \(error.message)")
+            throw ExitStatus.failure
+        }
+    }
+}

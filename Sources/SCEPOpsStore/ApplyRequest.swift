@@ -1,0 +1,66 @@
+import Foundation
+import SCEPOpsCore
+
+/// Everything one apply writes: the plan, the desired values behind it (with secrets,
+/// which the store seals), and who applied it.
+public struct ApplyRequest: Sendable {
+    public var plan: Plan
+    public var desired: DesiredState
+    /// By CA name: the certificates the live check fetched.
+    public var certificates: [String: CACertificate]
+    public var planHash: String
+    public var actor: String
+    public var version: String
+    public var startedAt: Date
+    /// Said in the history, e.g. that an expired lease was taken over.
+    public var note: String?
+
+    public init(
+        plan: Plan, desired: DesiredState, certificates: [String: CACertificate] = [:], planHash: String, actor: String,
+        version: String, startedAt: Date = Date(), note: String? = nil
+    ) {
+        self.plan = plan
+        self.desired = desired
+        self.certificates = certificates
+        self.planHash = planHash
+        self.actor = actor
+        self.version = version
+        self.startedAt = startedAt
+        self.note = note
+    }
+}
+
+/// One row of the apply history.
+public struct ApplyRecord: Sendable, Hashable {
+    public var id: Int64
+    public var commit: String?
+    public var ref: String?
+    public var planHash: String
+    public var actor: String
+    public var version: String
+    public var startedAt: String
+    public var finishedAt: String
+    public var result: String
+    public var counts: [PlannedChange.Action: Int]
+    public var detail: String?
+}
+
+/// An apply's claim on the state.
+public struct Lease: Sendable, Hashable {
+    public var owner: String
+    public var host: String
+    public var pid: Int32
+    public var commit: String?
+    public var ttl: TimeInterval
+    /// How long to wait for a held lease before giving up; 0 fails at once.
+    public var wait: TimeInterval
+
+    public init(owner: String, host: String, pid: Int32, commit: String?, ttl: TimeInterval, wait: TimeInterval) {
+        self.owner = owner
+        self.host = host
+        self.pid = pid
+        self.commit = commit
+        self.ttl = ttl
+        self.wait = wait
+    }
+}

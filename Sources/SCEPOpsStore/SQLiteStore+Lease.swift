@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+
+extension SQLiteStore: LeaseStore {
+    public func acquireLease(_ lease: Lease) throws(StoreError) -> String? {
+        let deadline = Date().addingTimeInterval(lease.wait)
+        while true {
+            do {
+                return try pool.write { db in try take(lease, db) }
+            } catch let error as StoreError where error.code == .locked && Date() < deadline {
+                usleep(250_000)
+            } catch {
+                throw Self.databaseError(error, path: path)
+            }
+        }
+    }
+
+    public func releaseLease(owner: String) throws(StoreError) {
+        do {
+            try pool.write { db in
+                try db.execute(sql: "DELETE FROM lock_lease WHERE id = 1 AND owner = ?", arguments: [owner])
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
+    /// In one write transaction: free, expired or orphaned, the lease is ours; held, it
+    /// is an error that names the holder.
+    private func take(_ lease: Lease, _ db: Database) throws -> String? {
+        let now = Date()
+        var note: String?
+        if let row = try Row.fetchOne(db, sql: "SELECT * FROM lock_lease WHERE id = 1") {
+            let owner: String = row["owner"]
+            let host: String = row["host"]
+            let pid: Int32 = row["pid"]
+            let acquired: String = row["acquired_at"]
+            let expires: String = row["expires_at"]
+            let commit: String? = row["commit_sha"]
+            let expired = (try? Date(expires, strategy: .iso8601)).map { $0 < now } ?? true
+            // A holder on this machine whose process is gone (killed mid-apply) left
+            // nothing behind but the lease: its transaction rolled back.
+            let gone = host == lease.host && kill(pid, 0) != 0 && errno == ESRCH
+            guard expired || gone else {
+                let at = commit.map { ", commit \(String($0.prefix(12)))" } ?? ""
+                throw StoreError(
+                    .locked,
+                    "the state is locked by an apply of \(owner) (pid \(pid) on \(host)\(at)) since \(acquired), until \(expires); wait for it with --lock-timeout, or try again later"
+                )
+            }
+            note =
+                "took over the lease of \(owner) (pid \(pid) on \(host), since \(acquired)): "
+                + (gone ? "its process is gone" : "it expired at \(expires)")
+        }
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO lock_lease (id, owner, host, pid, commit_sha, acquired_at, expires_at)
+                VALUES (1, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [lease.owner, lease.host, lease.pid, lease.commit, Self.timestamp(now),
+                Self.timestamp(now.addingTimeInterval(lease.ttl))])
+        return note
+    }
+}

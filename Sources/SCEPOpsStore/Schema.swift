@@ -1,0 +1,132 @@
+import GRDB
+
+/// The versioned migrations of the SQLite state. A migration, once released, never
+/// changes; a new schema is a new migration.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value BLOB NOT NULL
+                    );
+                    INSERT INTO meta (key, value) VALUES ('revision', 0);
+
+                    CREATE TABLE certificate_authority (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        url TEXT NOT NULL,
+                        challenge_sealed BLOB NOT NULL,
+                        challenge_digest TEXT NOT NULL,
+                        file TEXT NOT NULL,
+                        ca_certificate BLOB,
+                        ca_subject TEXT,
+                        ca_fingerprint TEXT,
+                        ca_not_after TEXT,
+                        last_commit TEXT,
+                        updated_at TEXT NOT NULL
+                    );
+
+                    CREATE TABLE team (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        -- Hashed (keyed): the server matches a presented secret, nobody reads it back.
+                        enroll_secret_digest TEXT NOT NULL UNIQUE,
+                        file TEXT NOT NULL,
+                        last_commit TEXT,
+                        updated_at TEXT NOT NULL
+                    );
+
+                    CREATE TABLE profile (
+                        uuid TEXT PRIMARY KEY NOT NULL,
+                        team TEXT NOT NULL REFERENCES team(name) ON DELETE RESTRICT,
+                        identifier TEXT NOT NULL,
+                        path TEXT NOT NULL,
+                        content BLOB NOT NULL,
+                        checksum TEXT NOT NULL,
+                        last_commit TEXT,
+                        updated_at TEXT NOT NULL,
+                        UNIQUE (team, identifier)
+                    );
+
+                    -- RESTRICT on the CA: the CA-name rule enforced by the database too.
+                    CREATE TABLE profile_certificate_authority (
+                        profile_uuid TEXT NOT NULL REFERENCES profile(uuid) ON DELETE CASCADE,
+                        ca_name TEXT NOT NULL REFERENCES certificate_authority(name) ON DELETE RESTRICT,
+                        PRIMARY KEY (profile_uuid, ca_name)
+                    );
+                    CREATE INDEX profile_certificate_authority_ca ON profile_certificate_authority(ca_name);
+
+                    CREATE TABLE host (
+                        uuid TEXT PRIMARY KEY NOT NULL,
+                        serial TEXT,
+                        team TEXT REFERENCES team(name) ON DELETE SET NULL,
+                        enrolled_at TEXT NOT NULL,
+                        last_seen_at TEXT
+                    );
+                    CREATE INDEX host_team ON host(team);
+
+                    -- No foreign key to profile: a removal outlives the profile row it removes.
+                    CREATE TABLE host_profile (
+                        host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+                        profile_uuid TEXT NOT NULL,
+                        identifier TEXT NOT NULL,
+                        operation TEXT NOT NULL CHECK (operation IN ('install', 'remove')),
+                        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'verified', 'failed')),
+                        command_uuid TEXT,
+                        detail TEXT,
+                        retries INTEGER NOT NULL DEFAULT 0,
+                        updated_at TEXT NOT NULL,
+                        PRIMARY KEY (host_uuid, profile_uuid)
+                    );
+                    CREATE INDEX host_profile_profile ON host_profile(profile_uuid);
+
+                    CREATE TABLE apply (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        commit_sha TEXT,
+                        ref TEXT,
+                        plan_hash TEXT NOT NULL,
+                        actor TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        started_at TEXT NOT NULL,
+                        finished_at TEXT NOT NULL,
+                        result TEXT NOT NULL CHECK (result IN ('applied', 'failed')),
+                        created INTEGER NOT NULL DEFAULT 0,
+                        updated INTEGER NOT NULL DEFAULT 0,
+                        deleted INTEGER NOT NULL DEFAULT 0,
+                        replaced INTEGER NOT NULL DEFAULT 0,
+                        detail TEXT
+                    );
+                    CREATE TRIGGER apply_no_update BEFORE UPDATE ON apply
+                        BEGIN SELECT RAISE(ABORT, 'the apply history is append-only'); END;
+                    CREATE TRIGGER apply_no_delete BEFORE DELETE ON apply
+                        BEGIN SELECT RAISE(ABORT, 'the apply history is append-only'); END;
+
+                    -- Host commands, written in plan order in the apply's transaction and
+                    -- drained by the server after it commits.
+                    CREATE TABLE command_outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+                        profile_uuid TEXT NOT NULL,
+                        request_type TEXT NOT NULL CHECK (request_type IN ('InstallProfile', 'RemoveProfile')),
+                        apply_id INTEGER REFERENCES apply(id),
+                        status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'acknowledged', 'error')),
+                        command_uuid TEXT UNIQUE,
+                        created_at TEXT NOT NULL
+                    );
+                    CREATE INDEX command_outbox_host ON command_outbox(host_uuid, status);
+
+                    CREATE TABLE lock_lease (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        owner TEXT NOT NULL,
+                        host TEXT NOT NULL,
+                        pid INTEGER NOT NULL,
+                        commit_sha TEXT,
+                        acquired_at TEXT NOT NULL,
+                        expires_at TEXT NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}
