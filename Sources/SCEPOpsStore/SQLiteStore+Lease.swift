@@ -6,6 +6,9 @@ extension SQLiteStore: LeaseStore {
         let deadline = Date().addingTimeInterval(lease.wait)
         while true {
             do {
+                // A held lease is seen by a read, which no writer blocks: the answer
+                // "locked by …" comes at once even while the holder's transaction runs.
+                try pool.read { db in try check(lease, db) }
                 return try pool.write { db in try take(lease, db) }
             } catch let error as StoreError where error.code == .locked && Date() < deadline {
                 usleep(250_000)
@@ -25,10 +28,28 @@ extension SQLiteStore: LeaseStore {
         }
     }
 
+    /// Throws `.locked` naming the holder when the lease is held and alive.
+    private func check(_ lease: Lease, _ db: Database) throws {
+        _ = try holder(lease, db, now: Date())
+    }
+
     /// In one write transaction: free, expired or orphaned, the lease is ours; held, it
     /// is an error that names the holder.
     private func take(_ lease: Lease, _ db: Database) throws -> String? {
         let now = Date()
+        let note = try holder(lease, db, now: now)
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO lock_lease (id, owner, host, pid, commit_sha, acquired_at, expires_at)
+                VALUES (1, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [lease.owner, lease.host, lease.pid, lease.commit, Self.timestamp(now),
+                Self.timestamp(now.addingTimeInterval(lease.ttl))])
+        return note
+    }
+
+    /// Nil when the lease is free; a note when it may be taken over; `.locked` otherwise.
+    private func holder(_ lease: Lease, _ db: Database, now: Date) throws -> String? {
         var note: String?
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM lock_lease WHERE id = 1") {
             let owner: String = row["owner"]
@@ -52,13 +73,6 @@ extension SQLiteStore: LeaseStore {
                 "took over the lease of \(owner) (pid \(pid) on \(host), since \(acquired)): "
                 + (gone ? "its process is gone" : "it expired at \(expires)")
         }
-        try db.execute(
-            sql: """
-                INSERT OR REPLACE INTO lock_lease (id, owner, host, pid, commit_sha, acquired_at, expires_at)
-                VALUES (1, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [lease.owner, lease.host, lease.pid, lease.commit, Self.timestamp(now),
-                Self.timestamp(now.addingTimeInterval(lease.ttl))])
         return note
     }
 }

@@ -24,13 +24,19 @@ public final class SQLiteStore: @unchecked Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try Schema.migrator.migrate(pool)
-            try pool.write { db in
-                if let sealed = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'") {
-                    guard (try? box.open([UInt8](sealed))) == Self.keyCheck else { throw SecretBox.wrongKey }
-                } else {
+            // Reads first: opening a current state must not wait on another process's
+            // write transaction (an apply in progress), only a migration may.
+            if try !pool.read({ try Schema.migrator.hasCompletedMigrations($0) }) { try Schema.migrator.migrate(pool) }
+            let sealed = try pool.read { db in
+                try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'")
+            }
+            if let sealed {
+                guard (try? box.open([UInt8](sealed))) == Self.keyCheck else { throw SecretBox.wrongKey }
+            } else {
+                try pool.write { db in
                     try db.execute(
-                        sql: "INSERT INTO meta (key, value) VALUES ('key_check', ?)", arguments: [Data(box.seal(Self.keyCheck))])
+                        sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)",
+                        arguments: [Data(box.seal(Self.keyCheck))])
                 }
             }
         } catch let error as StoreError {

@@ -46,6 +46,67 @@ public enum Command {
             stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
+    /// A started child process, waited for or killed by the test that started it.
+    public final class Running: @unchecked Sendable {
+        public let process: Process
+        let stdout: Pipe
+        let stderr: Pipe
+
+        init(process: Process, stdout: Pipe, stderr: Pipe) {
+            self.process = process
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+
+        public var pid: Int32 { process.processIdentifier }
+
+        public func kill(_ signal: Int32 = SIGKILL) {
+            if process.isRunning { _ = Glibc.kill(process.processIdentifier, signal) }
+        }
+
+        public func wait() -> Result {
+            let group = DispatchGroup()
+            nonisolated(unsafe) var errorData = Data()
+            group.enter()
+            DispatchQueue.global().async {
+                errorData = self.stderr.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }
+            let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
+            group.wait()
+            process.waitUntilExit()
+            let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+            return Result(
+                status: status, stdout: String(decoding: outputData, as: UTF8.self),
+                stderr: String(decoding: errorData, as: UTF8.self))
+        }
+
+        deinit {
+            kill()
+            if process.isRunning { process.waitUntilExit() }
+        }
+    }
+
+    /// Starts a program without waiting for it.
+    public static func start(
+        _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:]
+    ) throws -> Running {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        var env = environment
+        env["PATH"] = env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return Running(process: process, stdout: out, stderr: err)
+    }
+
     /// The `scepops` binary built beside the test bundle (or `$SCEPOPS_BIN`).
     public static var scepops: String {
         if let path = ProcessInfo.processInfo.environment["SCEPOPS_BIN"] { return path }

@@ -1,0 +1,117 @@
+import Foundation
+
+/// A real micromdm `scepserver` (Debian package `scep`) on a free loopback port, with
+/// its own CA in a temp folder. Stopped, and its process reaped, when released.
+public final class SCEPServer: @unchecked Sendable {
+    public let port: Int
+    public let challenge: String
+    public var url: String { "http://127.0.0.1:\(port)/scep" }
+    private let folder: TempRepo
+    private let process: Process
+
+    public init(challenge: String = "scep-test-challenge", allowRenew: Int? = 0) throws {
+        folder = TempRepo()
+        self.challenge = challenge
+        let initialise = Command.run(
+            "/usr/bin/scepserver", ["ca", "-init", "-keySize", "2048", "-depot", folder.path + "/depot"])
+        guard initialise.status == 0 else { throw Failure(message: "scepserver ca -init failed: \(initialise.stderr)") }
+        port = try FreePort.pick()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/scepserver")
+        var arguments = ["-port", String(port), "-challenge", challenge, "-depot", folder.path + "/depot"]
+        if let allowRenew { arguments += ["-allowrenew", String(allowRenew)] }
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try waitUntilReady()
+    }
+
+    deinit {
+        stop()
+    }
+
+    public func stop() {
+        guard process.isRunning else { return }
+        // SIGKILL cannot be blocked: no dependence on the inherited signal mask (trap 3).
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    private func waitUntilReady() throws {
+        for _ in 0..<100 {
+            if Self.get("\(url)?operation=GetCACaps") != nil { return }
+            usleep(50_000)
+        }
+        stop()
+        throw Failure(message: "scepserver did not answer on port \(port)")
+    }
+
+    /// A plain blocking GET over loopback, for readiness only.
+    static func get(_ url: String) -> Data? {
+        let result = Command.run("/usr/bin/curl", ["-sf", "--max-time", "2", url])
+        return result.status == 0 ? Data(result.stdout.utf8) : nil
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+
+        public init(message: String) {
+            self.message = message
+        }
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now, as the kernel picks it.
+public enum FreePort {
+    public static func pick() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw SCEPServer.Failure(message: "socket() failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else { throw SCEPServer.Failure(message: "bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A loopback listener that accepts connections and never answers: an upstream that
+/// hangs, for timeout tests. Closed when released.
+public final class SilentListener: @unchecked Sendable {
+    public let port: Int
+    private let descriptor: Int32
+
+    public init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && listen(descriptor, 16) == 0
+                    && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard ok else {
+            close(descriptor)
+            throw SCEPServer.Failure(message: "cannot listen on loopback")
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit {
+        close(descriptor)
+    }
+}
