@@ -76,6 +76,14 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(
+            name: "SCEPOpsStoreTests",
+            dependencies: [
+                "SCEPOpsStore", "SCEPOpsCore", "SCEPOpsTestSupport", "SCEP",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: settings
+        ),
+        .testTarget(
             name: "SCEPOpsCLITests",
             dependencies: ["SCEPOpsCore", "SCEPOpsTestSupport"],
             swiftSettings: settings

@@ -1,0 +1,35 @@
+import Foundation
+import GRDB
+
+/// Hosts as enrollment records them (the server's side; designed with the state).
+public protocol HostStore {
+    /// Records a host in a team (nil: in none), or moves it.
+    func enroll(host uuid: String, serial: String?, team: String?) throws(StoreError)
+    /// The host's queued commands, oldest first, as `(profile uuid, request type)`.
+    func queuedCommands(host uuid: String) throws(StoreError) -> [(profile: String, type: String)]
+}
+
+extension SQLiteStore: HostStore {
+    public func enroll(host uuid: String, serial: String?, team: String?) throws(StoreError) {
+        do {
+            try pool.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO host (uuid, serial, team, enrolled_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (uuid) DO UPDATE SET serial = excluded.serial, team = excluded.team
+                        """, arguments: [uuid, serial, team, Self.timestamp()])
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
+    public func queuedCommands(host uuid: String) throws(StoreError) -> [(profile: String, type: String)] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT profile_uuid, request_type FROM command_outbox WHERE host_uuid = ? AND status = 'queued' ORDER BY id",
+                arguments: [uuid]
+            ).map { ($0["profile_uuid"], $0["request_type"]) }
+        }
+    }
+}
