@@ -84,6 +84,14 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(
+            name: "SCEPTests",
+            dependencies: [
+                "SCEP", "SCEPOpsCore", "SCEPOpsTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: settings
+        ),
+        .testTarget(
             name: "SCEPOpsCLITests",
             dependencies: ["SCEPOpsCore", "SCEPOpsTestSupport"],
             swiftSettings: settings

@@ -105,7 +105,7 @@ public enum PlanMarkdown {
     }
 
     /// Names come from the repo: nothing in them may open HTML or break a table.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {
