@@ -36,34 +36,40 @@ struct ApplyCommand: AsyncParsableCommand {
         let reconciliation = Reconciliation(repo: repo, state: state, caCheck: caCheck, environment: environment)
         let saved = try planFile.map(Self.readPlanFile)
         do {
-            let outcome = try await reconciliation.run(create: true)
-            try await apply(outcome, saved: saved, environment: environment)
+            let (opened, box) = try reconciliation.open(create: true)
+            guard let store = opened else { throw ExitStatus.failure }
+            // The lease comes first, as Terraform's lock does: the plan is made, shown,
+            // confirmed and written with no other apply in between.
+            let actor = Actor.current(environment)
+            let host = ProcessInfo.processInfo.hostName
+            let lease = Lease(
+                owner: "\(actor)@\(host):\(getpid())", host: host, pid: getpid(), commit: nil, ttl: lockTTL,
+                wait: lockTimeout)
+            let note = try store.acquireLease(lease)
+            defer { try? store.releaseLease(owner: lease.owner) }
+            let outcome = try await reconciliation.run(store: store, box: box)
+            try store.recordLeaseCommit(outcome.plan.source.commit, owner: lease.owner)
+            try apply(outcome, store: store, saved: saved, actor: actor, note: note)
         } catch let error as StoreError {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
         }
     }
 
-    private func apply(_ outcome: Reconciliation.Outcome, saved: PlanDocument?, environment: [String: String]) async throws {
+    private func apply(
+        _ outcome: Reconciliation.Outcome, store: SQLiteStore, saved: PlanDocument?, actor: String, note: String?
+    ) throws {
         let plan = outcome.plan
         Output.write(PlanText.render(plan, caCheck: outcome.caCheckNote))
-        guard !plan.hasErrors, let desired = outcome.desired, let store = outcome.store,
-            let binding = outcome.binding
-        else { throw ExitStatus.failure }
+        guard !plan.hasErrors, let desired = outcome.desired, let binding = outcome.binding else {
+            throw ExitStatus.failure
+        }
         if let saved { try Self.verify(saved, against: binding) }
         guard plan.hasChanges else { return }
         if saved == nil, !autoApprove, !(try Self.confirm()) {
             Output.error("Apply cancelled; nothing was changed.")
             throw ExitStatus.failure
         }
-
-        let actor = Actor.current(environment)
-        let host = ProcessInfo.processInfo.hostName
-        let lease = Lease(
-            owner: "\(actor)@\(host):\(getpid())", host: host, pid: getpid(), commit: plan.source.commit, ttl: lockTTL,
-            wait: lockTimeout)
-        let note = try store.acquireLease(lease)
-        defer { try? store.releaseLease(owner: lease.owner) }
 
         let request = ApplyRequest(
             plan: plan, desired: desired, certificates: outcome.certificates, planHash: binding.planHash, actor: actor,

@@ -37,7 +37,8 @@ struct PlanCommand: AsyncParsableCommand {
             repo: repo, state: state, caCheck: caCheck, environment: ProcessInfo.processInfo.environment)
         let outcome: Reconciliation.Outcome
         do {
-            outcome = try await reconciliation.run(create: false)
+            let (store, box) = try reconciliation.open(create: false)
+            outcome = try await reconciliation.run(store: store, box: box)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure

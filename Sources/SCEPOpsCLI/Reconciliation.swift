@@ -21,7 +21,6 @@ struct Reconciliation {
         var certificates: [String: CACertificate] = [:]
         var caCheckNote: String?
         var box: SecretBox
-        var store: SQLiteStore?
 
         var binding: PlanDocument.Binding? {
             desired.map { PlanBinding.make(plan, $0, box) }
@@ -45,10 +44,10 @@ struct Reconciliation {
         return (try SQLiteStore(path: state.path, box: box), box)
     }
 
-    func run(create: Bool) async throws(StoreError) -> Outcome {
+    /// Plans against the state `open` gave (nil: an empty one that does not exist yet).
+    func run(store: SQLiteStore?, box: SecretBox) async throws(StoreError) -> Outcome {
         let config = ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: environment)
         let validation = ConfigValidator.validate(config)
-        let (store, box) = try open(create: create)
         let current = try store?.currentState() ?? .empty
 
         guard let desired = validation.state else {
@@ -57,11 +56,11 @@ struct Reconciliation {
             let plan = Plan(
                 source: config.source, stateRevision: current.revision, changes: [], diagnostics: diagnostics,
                 unchanged: [:])
-            return Outcome(plan: plan, desired: nil, box: box, store: store)
+            return Outcome(plan: plan, desired: nil, box: box)
         }
         var plan = Planner(secretDigest: box.digest).plan(desired, against: current)
         plan.diagnostics = validation.diagnostics
-        var outcome = Outcome(plan: plan, desired: desired, box: box, store: store)
+        var outcome = Outcome(plan: plan, desired: desired, box: box)
         await checkCertificateAuthorities(&outcome)
         outcome.plan.diagnostics.sort()
         return outcome

@@ -18,6 +18,17 @@ extension SQLiteStore: LeaseStore {
         }
     }
 
+    public func recordLeaseCommit(_ commit: String?, owner: String) throws(StoreError) {
+        do {
+            try pool.write { db in
+                try db.execute(
+                    sql: "UPDATE lock_lease SET commit_sha = ? WHERE id = 1 AND owner = ?", arguments: [commit, owner])
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
     public func releaseLease(owner: String) throws(StoreError) {
         do {
             try pool.write { db in

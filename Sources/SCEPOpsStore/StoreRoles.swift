@@ -20,6 +20,8 @@ public protocol LeaseStore {
     /// Takes the lease or throws `.locked` naming the holder. Returns a note when it
     /// took over an expired lease or one whose process is gone.
     func acquireLease(_ lease: Lease) throws(StoreError) -> String?
+    /// Records the commit being applied, once the holder knows it.
+    func recordLeaseCommit(_ commit: String?, owner: String) throws(StoreError)
     func releaseLease(owner: String) throws(StoreError)
 }
 

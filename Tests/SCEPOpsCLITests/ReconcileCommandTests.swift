@@ -128,9 +128,18 @@ struct ReconcileCommandTests {
         #expect(second.status == 1)
         #expect(second.stderr.contains("locked by an apply of first-apply"))
         #expect(second.stderr.contains("pid \(first.pid)"))
+        #expect(second.stderr.contains("commit \(repo.git("rev-parse", "HEAD").prefix(12))"))
 
+        // One that waits for the lease plans after the first has applied: nothing left to do.
+        let patient = try Command.start(
+            Command.scepops, ["apply", "--auto-approve", "--lock-timeout", "60", "--repo", repo.path, "--db", db],
+            directory: work.path, environment: environment)
+        usleep(500_000)
         try FileManager.default.removeItem(atPath: marker)
         let firstResult = first.wait()
+        let patientResult = patient.wait()
+        #expect(patientResult.status == 0, "\(patientResult.stderr)")
+        #expect(patientResult.stdout.contains("No changes."))
         #expect(firstResult.status == 0, "\(firstResult.stderr)")
         let state = try status()
         #expect(state["revision"] as? Int == 1)
