@@ -18,19 +18,7 @@ python3 Benchmarks/generate-repo.py "$work/repo"
 set -a; . "$work/repo.env"; set +a
 export SCEPOPS_SECRET_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
 
-# Median of RUNS wall times in ms, and the largest max RSS in KiB. $2 runs before each.
-measure() {
-  local times=() peak=0 out rss
-  for _ in $(seq "$RUNS"); do
-    [ -z "${2:-}" ] || bash -c "$2"
-    /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$1 >/dev/null 2>&1" || true
-    out=$(tail -1 "$work/time")
-    times+=("$(awk '{printf "%d", $1 * 1000}' <<<"$out")")
-    rss=$(awk '{print $2}' <<<"$out")
-    [ "$rss" -gt "$peak" ] && peak=$rss
-  done
-  echo "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') $peak"
-}
+. Benchmarks/measure.sh
 
 db="$work/state.db"
 apply="'$scepops' apply --offline --auto-approve --repo '$work/repo' --ref HEAD --db '$db'"

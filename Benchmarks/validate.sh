@@ -18,19 +18,7 @@ set -a; . "$work/repo.env"; set +a
 files=$(git -C "$work/repo" ls-tree -r --name-only HEAD | wc -l)
 bytes=$(git -C "$work/repo" ls-tree -r -l HEAD | awk '{s+=$4} END {print s}')
 
-# Median of RUNS wall times in milliseconds, and the largest max RSS in KiB.
-measure() {
-  local times=() peak=0 out
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$1 >/dev/null 2>&1"
-    out=$(tail -1 "$work/time")
-    times+=("$(awk '{printf "%d", $1 * 1000}' <<<"$out")")
-    peak=$(( $(awk '{print $2}' <<<"$out") > peak ? $(awk '{print $2}' <<<"$out") : peak ))
-  done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$median $peak"
-}
+. Benchmarks/measure.sh
 
 # The first run after generation warms the page cache for both.
 "$scepops" validate --repo "$work/repo" --ref HEAD >/dev/null

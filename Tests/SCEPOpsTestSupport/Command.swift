@@ -13,37 +13,11 @@ public enum Command {
     public static func run(
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:]
     ) -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        var env = environment
-        env["PATH"] = env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
         do {
-            try process.run()
+            return try start(executable, arguments, directory: directory, environment: environment).wait()
         } catch {
             return Result(status: -1, stdout: "", stderr: "cannot start \(executable): \(error)")
         }
-        // Read both pipes before waiting, so a chatty child cannot fill a pipe and block.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var stderrData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            stderrData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-            stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
     /// A started child process, waited for or killed by the test that started it.

@@ -63,24 +63,37 @@ public final class SCEPServer: @unchecked Sendable {
     }
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now, as the kernel picks it.
-public enum FreePort {
-    public static func pick() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+/// A TCP socket bound to 127.0.0.1 on a port the kernel picks.
+enum Loopback {
+    /// The descriptor (listening when asked) and its port; the caller closes it.
+    static func socket(listening: Bool) throws -> (descriptor: Int32, port: Int) {
+        let descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw SCEPServer.Failure(message: "socket() failed") }
-        defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
+        let ok = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+                bind(descriptor, $0, length) == 0 && (!listening || listen(descriptor, 16) == 0)
+                    && getsockname(descriptor, $0, &length) == 0
             }
         }
-        guard bound else { throw SCEPServer.Failure(message: "bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard ok else {
+            close(descriptor)
+            throw SCEPServer.Failure(message: "cannot bind a loopback socket")
+        }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now, as the kernel picks it.
+public enum FreePort {
+    public static func pick() throws -> Int {
+        let (descriptor, port) = try Loopback.socket(listening: false)
+        close(descriptor)
+        return port
     }
 }
 
@@ -91,24 +104,7 @@ public final class SilentListener: @unchecked Sendable {
     private let descriptor: Int32
 
     public init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && listen(descriptor, 16) == 0
-                    && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard ok else {
-            close(descriptor)
-            throw SCEPServer.Failure(message: "cannot listen on loopback")
-        }
-        self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
+        (descriptor, port) = try Loopback.socket(listening: true)
     }
 
     deinit {

@@ -37,7 +37,7 @@ public struct ValidationReport: Sendable {
 
     public func json() -> String {
         let document = JSONDocument(
-            formatVersion: "1", valid: isValid, source: .init(source),
+            formatVersion: "1", valid: isValid, source: PlanDocument.Source(source),
             summary: state.map {
                 .init(
                     certificateAuthorities: $0.certificateAuthorities.count, teams: $0.teams.count,
@@ -69,33 +69,6 @@ public struct ValidationReport: Sendable {
 
 /// The JSON shape, `format_version` "1". Keys are part of the contract.
 private struct JSONDocument: Encodable {
-    struct Source: Encodable {
-        var kind: String
-        var repository: String
-        var ref: String?
-        var commit: String?
-        var dirty: Bool?
-
-        init(_ source: ConfigSource) {
-            kind = source.kind.rawValue
-            repository = source.repository
-            ref = source.ref
-            commit = source.commit
-            dirty = source.dirty
-        }
-
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(kind, forKey: .kind)
-            try container.encode(repository, forKey: .repository)
-            try container.encode(ref, forKey: .ref)
-            try container.encode(commit, forKey: .commit)
-            try container.encode(dirty, forKey: .dirty)
-        }
-
-        enum CodingKeys: String, CodingKey { case kind, repository, ref, commit, dirty }
-    }
-
     struct Summary: Encodable {
         var certificateAuthorities: Int
         var teams: Int
@@ -109,7 +82,7 @@ private struct JSONDocument: Encodable {
 
     var formatVersion: String
     var valid: Bool
-    var source: Source
+    var source: PlanDocument.Source
     var summary: Summary?
     var errorCount: Int
     var warningCount: Int
