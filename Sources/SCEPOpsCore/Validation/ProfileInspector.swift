@@ -187,7 +187,8 @@ struct ProfileInspector {
                     )
                 }
                 let expected: Field = isChallenge ? .challenge : .url
-                // Where a variable stands is the more useful finding, so it comes before "twice".
+                // Outside the SCEP payload is said first; inside it, the occurrence in place
+                // counts (it sorts first) and any other one is a repeat.
                 if occurrence.field == .outsideSCEPPayload {
                     error(
                         .variableOutsideSCEPPayload, occurrence.position,
@@ -204,7 +205,11 @@ struct ProfileInspector {
                         "Variable \"\(variable.name)\" must be in the SCEP certificate's \"\(field)\" field, as its whole value."
                     )
                 }
-                if isChallenge { challenges[ca] = occurrence } else { proxyURLs[ca] = occurrence }
+                if isChallenge {
+                    challenges[ca] = challenges[ca] ?? occurrence
+                } else {
+                    proxyURLs[ca] = proxyURLs[ca] ?? occurrence
+                }
             }
         }
 
