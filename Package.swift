@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
@@ -47,7 +49,22 @@ let package = Package(
         // SCEP over HTTP: GetCACert and the CA certificates it returns (later the whole protocol).
         .target(
             name: "SCEP",
-            dependencies: ["SCEPOpsCore", "COpenSSL", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "SCEPOpsCore", "COpenSSL",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: settings
+        ),
+
+        // The HTTP server: the SCEP proxy and health routes (MDM and the workers to come).
+        .target(
+            name: "SCEPOpsServer",
+            dependencies: [
+                "SCEPOpsCore", "SCEPOpsStore", "SCEP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: settings
         ),
 
@@ -55,7 +72,7 @@ let package = Package(
         .target(
             name: "SCEPOpsCLI",
             dependencies: [
-                "SCEPOpsCore", "SCEPOpsConfig", "SCEPOpsStore", "SCEP",
+                "SCEPOpsCore", "SCEPOpsConfig", "SCEPOpsStore", "SCEP", "SCEPOpsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings
@@ -88,6 +105,16 @@ let package = Package(
             dependencies: [
                 "SCEP", "SCEPOpsCore", "SCEPOpsTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "SCEPOpsServerTests",
+            dependencies: [
+                "SCEPOpsServer", "SCEPOpsStore", "SCEPOpsCore", "SCEP", "SCEPOpsTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: settings
         ),

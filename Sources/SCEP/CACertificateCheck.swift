@@ -21,34 +21,17 @@ public struct CACertificateCheck: Sendable {
 
     public func fetch(_ url: String) async -> Result<CACertificate, Failure> {
         do {
-            var request = HTTPClientRequest(url: Self.operationURL(url, "GetCACert"))
-            request.method = .GET
-            let response = try await client.execute(request, timeout: timeout)
-            guard response.status == .ok else {
-                return .failure(Failure(message: "GetCACert answered HTTP \(response.status.code)"))
-            }
-            let body = try await response.body.collect(upTo: 1 << 20)
-            let certificates = try CertificateParser.certificates(in: Array(body.readableBytesView))
+            let answer = try await SCEPHTTPClient(client: client, url: url, timeout: timeout).getCACert(message: nil)
+            let certificates = try CertificateParser.certificates(in: Array(answer.body.readableBytesView))
             return .success(certificates[0])
         } catch let error as CertificateParser.Failure {
             return .failure(Failure(message: "GetCACert did not return a CA certificate: \(error.message)"))
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+        } catch SCEPUpstreamError.timeout {
             return .failure(Failure(message: "GetCACert timed out after \(timeout.nanoseconds / 1_000_000_000) s"))
+        } catch SCEPUpstreamError.failed(let reason) {
+            return .failure(Failure(message: "GetCACert failed: \(reason)"))
         } catch {
-            return .failure(Failure(message: "GetCACert failed: \(Self.describe(error))"))
+            return .failure(Failure(message: "GetCACert failed"))
         }
-    }
-
-    /// `operation=` is appended to the URL's own query, as SCEP clients do.
-    static func operationURL(_ base: String, _ operation: String) -> String {
-        base + (base.contains("?") ? "&" : "?") + "operation=\(operation)"
-    }
-
-    private static func describe(_ error: Error) -> String {
-        let text = String(describing: error)
-        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
-        if text.contains("NXDOMAIN") || text.contains("resolve") { return "the host name does not resolve" }
-        if let error = error as? HTTPClientError { return String(describing: error) }
-        return "the connection failed"
     }
 }

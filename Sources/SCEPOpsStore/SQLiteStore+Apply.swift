@@ -58,16 +58,8 @@ extension SQLiteStore: ApplyWriter {
         }
         /// Queues a profile command for every host of the team, and records the delivery.
         func deliver(_ type: String, profile uuid: String, identifier: String, team: String) throws {
-            let operation = type == "InstallProfile" ? "install" : "remove"
             for host in try hosts(in: team) {
-                try db.execute(
-                    sql: """
-                        INSERT INTO host_profile (host_uuid, profile_uuid, identifier, operation, status, retries, updated_at)
-                        VALUES (?, ?, ?, ?, 'pending', 0, ?)
-                        ON CONFLICT (host_uuid, profile_uuid) DO UPDATE SET
-                            operation = excluded.operation, status = 'pending', command_uuid = NULL, detail = NULL,
-                            retries = 0, updated_at = excluded.updated_at
-                        """, arguments: [host, uuid, identifier, operation, now])
+                try Self.recordDelivery(db, host: host, profile: uuid, identifier: identifier, type: type, now: now)
                 commands.append(Command(host: host, profile: uuid, type: type))
             }
         }
@@ -187,6 +179,20 @@ extension SQLiteStore: ApplyWriter {
             try statement.execute(arguments: [command.host, command.profile, command.type, record.id, now])
         }
         return record
+    }
+
+    /// A host's delivery of a profile, (re)set to pending: the worker renders it next.
+    static func recordDelivery(
+        _ db: Database, host: String, profile: String, identifier: String, type: String, now: String
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO host_profile (host_uuid, profile_uuid, identifier, operation, status, retries, updated_at)
+                VALUES (?, ?, ?, ?, 'pending', 0, ?)
+                ON CONFLICT (host_uuid, profile_uuid) DO UPDATE SET
+                    operation = excluded.operation, status = 'pending', command_uuid = NULL, detail = NULL,
+                    retries = 0, acknowledged_at = NULL, updated_at = excluded.updated_at
+                """, arguments: [host, profile, identifier, type == "InstallProfile" ? "install" : "remove", now])
     }
 
     @discardableResult

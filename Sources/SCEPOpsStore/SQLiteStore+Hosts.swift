@@ -10,14 +10,33 @@ public protocol HostStore {
 }
 
 extension SQLiteStore: HostStore {
+    /// A host that joins a team gets the team's profiles queued; one that leaves a team
+    /// gets that team's profiles removed, removals first.
     public func enroll(host uuid: String, serial: String?, team: String?) throws(StoreError) {
         do {
             try pool.write { db in
+                let now = Self.timestamp()
+                let previous = try String?.fetchOne(db, sql: "SELECT team FROM host WHERE uuid = ?", arguments: [uuid]) ?? nil
                 try db.execute(
                     sql: """
                         INSERT INTO host (uuid, serial, team, enrolled_at) VALUES (?, ?, ?, ?)
                         ON CONFLICT (uuid) DO UPDATE SET serial = excluded.serial, team = excluded.team
-                        """, arguments: [uuid, serial, team, Self.timestamp()])
+                        """, arguments: [uuid, serial, team, now])
+                guard previous != team else { return }
+                for (old, type) in [(previous, "RemoveProfile"), (team, "InstallProfile")] {
+                    guard let old else { continue }
+                    for row in try Row.fetchAll(
+                        db, sql: "SELECT uuid, identifier FROM profile WHERE team = ? ORDER BY identifier", arguments: [old])
+                    {
+                        try Self.recordDelivery(
+                            db, host: uuid, profile: row["uuid"], identifier: row["identifier"], type: type, now: now)
+                        try db.execute(
+                            sql: """
+                                INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at)
+                                VALUES (?, ?, ?, ?)
+                                """, arguments: [uuid, row["uuid"], type, now])
+                    }
+                }
             }
         } catch {
             throw Self.databaseError(error, path: path)

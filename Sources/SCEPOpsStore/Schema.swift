@@ -127,6 +127,24 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v2-proxy-tokens") { db in
+            try db.execute(
+                sql: """
+                    -- When the device acknowledged an install: until then a rendered
+                    -- ('sent') delivery is in flight and its proxy URL is honoured.
+                    ALTER TABLE host_profile ADD COLUMN acknowledged_at TEXT;
+
+                    -- One-time tokens in delivered proxy URLs; PKIOperation consumes them.
+                    CREATE TABLE proxy_token (
+                        token TEXT PRIMARY KEY NOT NULL,
+                        host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+                        profile_uuid TEXT NOT NULL,
+                        ca_name TEXT NOT NULL,
+                        expires_at TEXT NOT NULL
+                    );
+                    CREATE INDEX proxy_token_delivery ON proxy_token(host_uuid, profile_uuid);
+                    """)
+        }
         return migrator
     }
 }

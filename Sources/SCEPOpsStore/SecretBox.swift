@@ -1,3 +1,4 @@
+import Foundation
 import COpenSSL
 import SCEPOpsCore
 
@@ -110,6 +111,12 @@ public struct SecretBox: Sendable {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         _ = SHA256(bytes, bytes.count, &digest)
         return hex(digest)
+    }
+
+    /// 24 random bytes, base64url without padding (32 characters), as Fleet's challenges.
+    public static func randomToken() -> String {
+        let encoded = Data(randomBytes(24)).base64EncodedString()
+        return encoded.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
     static func randomBytes(_ count: Int) -> [UInt8] {

@@ -60,6 +60,8 @@ struct StoreConformanceTests {
         let hosts = ["H1", "H2", "H3"]
         try apply(store, ValidRepo.files)
         for host in hosts { try store.enroll(host: host, serial: "S-\(host)", team: "Workstations") }
+        // Joining the team queued its two profiles.
+        #expect(try store.queuedCommands(host: "H1").map(\.type) == ["InstallProfile", "InstallProfile"])
         let oldWifi = try #require(try store.status().profiles.first { $0.identifier == "com.example.wifi" && $0.team == "Workstations" }?.uuid)
 
         var renamed = ValidRepo.files
@@ -70,11 +72,12 @@ struct StoreConformanceTests {
         let newWifi = try #require(try store.status().profiles.first { $0.identifier == "com.example.wifi" && $0.team == "Workstations" }?.uuid)
         #expect(newWifi != oldWifi, "a re-installed profile gets a new uuid, so old proxy URLs no longer match")
         for host in hosts {
-            let commands = try store.queuedCommands(host: host)
+            let commands = try store.queuedCommands(host: host).dropFirst(2)
             #expect(commands.map(\.type) == ["RemoveProfile", "InstallProfile"])
             #expect(commands.map(\.profile) == [oldWifi, newWifi])
         }
-        #expect(try store.status().hostProfiles["pending"] == 6)
+        // Per host: the VPN profile from joining, the old Wi-Fi removal, the new install.
+        #expect(try store.status().hostProfiles["pending"] == 9)
         #expect(try store.currentState().certificateAuthorities.keys.sorted() == ["VPN", "WIFI_2026"])
     }
 
@@ -88,8 +91,22 @@ struct StoreConformanceTests {
         let (plan, _) = try apply(store, ValidRepo.files, environment: environment)
         #expect(plan.changes.map(\.hostsAffected) == [1])
         let vpn = try #require(try store.status().profiles.first { $0.team == "Kiosks" && $0.identifier == "com.example.vpn" })
-        #expect(try store.queuedCommands(host: "K1").map(\.type) == ["InstallProfile"])
-        #expect(try store.queuedCommands(host: "K1").map(\.profile) == [vpn.uuid])
+        // After the two installs of joining Kiosks: the VPN profile once more.
+        #expect(try store.queuedCommands(host: "K1").map(\.type) == ["InstallProfile", "InstallProfile", "InstallProfile"])
+        #expect(try store.queuedCommands(host: "K1").last?.profile == vpn.uuid)
+    }
+
+    @Test(arguments: BackendFactory.all)
+    func hostsJoiningAndLeavingTeamsGetTheirProfilesQueued(_ backend: BackendFactory) throws {
+        let store = try backend.open(TempRepo(), box)
+        try apply(store, ValidRepo.files)
+        try store.enroll(host: "M1", serial: nil, team: "Kiosks")
+        try store.enroll(host: "M1", serial: nil, team: "Kiosks")
+        #expect(try store.queuedCommands(host: "M1").count == 2, "enrolling again in the same team queues nothing")
+        try store.enroll(host: "M1", serial: nil, team: nil)
+        #expect(try store.queuedCommands(host: "M1").map(\.type) == [
+            "InstallProfile", "InstallProfile", "RemoveProfile", "RemoveProfile",
+        ])
     }
 
     @Test(arguments: BackendFactory.all)

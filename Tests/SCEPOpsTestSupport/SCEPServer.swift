@@ -21,14 +21,23 @@ public final class SCEPServer: @unchecked Sendable {
         var arguments = ["-port", String(port), "-challenge", challenge, "-depot", folder.path + "/depot"]
         if let allowRenew { arguments += ["-allowrenew", String(allowRenew)] }
         process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: folder.path + "/scepserver.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder.path + "/scepserver.log"))
+        process.standardOutput = log
+        process.standardError = log
         try process.run()
         try waitUntilReady()
     }
 
     deinit {
         stop()
+    }
+
+    /// How many requests of an operation (GetCACaps, GetCACert, PKIOperation) the server
+    /// has answered, from its own log.
+    public func count(_ operation: String) -> Int {
+        let log = (try? String(contentsOfFile: folder.path + "/scepserver.log", encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").count { $0.contains("endpoint.go") && $0.contains("op=\(operation) ") }
     }
 
     public func stop() {

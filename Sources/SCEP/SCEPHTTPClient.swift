@@ -1,0 +1,86 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A SCEP client over HTTP for one CA URL. Connections come from the shared
+/// `HTTPClient`'s pools, so a proxy reuses them across requests.
+public struct SCEPHTTPClient: SCEPService {
+    let client: HTTPClient
+    let url: String
+    let timeout: TimeAmount
+    /// The largest answer taken from upstream.
+    static let maximumBody = 4 * 1024 * 1024
+
+    public init(client: HTTPClient, url: String, timeout: TimeAmount) {
+        self.client = client
+        self.url = url
+        self.timeout = timeout
+    }
+
+    public func getCACaps() async throws(SCEPUpstreamError) -> SCEPMessage {
+        try await send(.GET, query: ["operation": "GetCACaps"])
+    }
+
+    public func getCACert(message: String?) async throws(SCEPUpstreamError) -> SCEPMessage {
+        var query = ["operation": "GetCACert"]
+        if let message { query["message"] = message }
+        return try await send(.GET, query: query)
+    }
+
+    public func pkiOperation(message: ByteBuffer) async throws(SCEPUpstreamError) -> SCEPMessage {
+        // POST when the CA says it takes it (RFC 8894 §3.5.1), else base64 in a GET.
+        let caps = String(buffer: try await getCACaps().body)
+        if caps.contains("POSTPKIOperation") || caps.contains("SCEPStandard") {
+            return try await send(.POST, query: ["operation": "PKIOperation"], body: message)
+        }
+        let encoded = Data(message.readableBytesView).base64EncodedString()
+        return try await send(.GET, query: ["operation": "PKIOperation", "message": encoded])
+    }
+
+    private func send(_ method: HTTPMethod, query: [String: String], body: ByteBuffer? = nil)
+        async throws(SCEPUpstreamError) -> SCEPMessage
+    {
+        var request = HTTPClientRequest(url: Self.url(url, query))
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/x-pki-message")
+            request.body = .bytes(body)
+        }
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            guard (200..<300).contains(response.status.code) else {
+                throw SCEPUpstreamError.failed("the CA answered HTTP \(response.status.code)")
+            }
+            let answer = try await response.body.collect(upTo: Self.maximumBody)
+            return SCEPMessage(contentType: response.headers.first(name: "Content-Type"), body: answer)
+        } catch let error as SCEPUpstreamError {
+            throw error
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+        {
+            throw .timeout
+        } catch {
+            throw .failed(Self.describe(error))
+        }
+    }
+
+    /// What went wrong, in words that hold no URL.
+    static func describe(_ error: Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if text.contains("NXDOMAIN") || text.contains("resolve") { return "the host name does not resolve" }
+        if text.contains("remoteConnectionClosed") || text.contains("connectionReset") { return "the CA closed the connection" }
+        return "the connection to the CA failed"
+    }
+
+    /// The CA URL with SCEP's query parameters added to any it already has.
+    static func url(_ base: String, _ query: [String: String]) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "+&=/")
+        let pairs = query.sorted { $0.key < $1.key }.map { key, value in
+            "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+        }
+        return base + (base.contains("?") ? "&" : "?") + pairs.joined(separator: "&")
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import NIOCore
+import SCEPOpsServer
+import SCEPOpsStore
+
+/// `scepops serve`: the server. So far the SCEP proxy and `/healthz`; the MDM channel,
+/// the profile worker and APNs come next (issue 4).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the server: the SCEP proxy (MDM and the worker are to come).")
+
+    @OptionGroup var state: StateOptions
+
+    @Option(help: "Address to listen on, HOST:PORT. It serves plain HTTP behind a TLS-terminating proxy.")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "The public URL hosts reach this server at (used in delivered profiles).")
+    var serverURL: String?
+
+    @Option(help: "Seconds to wait for a CA before answering 504.")
+    var upstreamTimeout: Int = 30
+
+    func validate() throws {
+        guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
+    }
+
+    func run() async throws {
+        let (host, port) = Self.split(listen)!
+        guard FileManager.default.fileExists(atPath: state.path) else {
+            Output.error("error: there is no state at \(state.path); `scepops apply` creates it")
+            throw ExitStatus.failure
+        }
+        let store: SQLiteStore
+        do {
+            let box = try SecretKeyLoader.load(
+                environment: ProcessInfo.processInfo.environment, keyFile: state.keyFile, database: state.path,
+                create: false, notice: { _ in })
+            store = try SQLiteStore(path: state.path, box: box)
+        } catch {
+            Output.error("error[\(error.code.rawValue)]: \(error.message)")
+            throw ExitStatus.failure
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let app = SCEPOpsApplication.make(
+            settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout))), store: store,
+            httpClient: client)
+        do {
+            try await app.runService()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    static func split(_ listen: String) -> (String, Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        return (String(listen[..<colon]), port)
+    }
+}

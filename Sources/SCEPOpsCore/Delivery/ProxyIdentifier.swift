@@ -1,0 +1,38 @@
+import Foundation
+
+/// The last path component of a host's SCEP proxy URL (SPEC §4):
+/// `<hostUUID>,<profileUUID>,<caName>,<oneTimeToken>`, percent-encoded with commas as
+/// `%2C` as it stands in the delivered profile. Real clients send it encoded; a literal
+/// comma is accepted too (swift-build-notes, trap 11).
+public struct ProxyIdentifier: Sendable, Hashable {
+    public var host: String
+    public var profile: String
+    public var certificateAuthority: String
+    public var token: String
+
+    public init(host: String, profile: String, certificateAuthority: String, token: String) {
+        self.host = host
+        self.profile = profile
+        self.certificateAuthority = certificateAuthority
+        self.token = token
+    }
+
+    /// Nil for anything but four non-empty parts.
+    public init?(pathComponent: String) {
+        guard let decoded = pathComponent.removingPercentEncoding else { return nil }
+        let parts = decoded.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.count <= 255 }) else { return nil }
+        self.init(host: parts[0], profile: parts[1], certificateAuthority: parts[2], token: parts[3])
+    }
+
+    /// As it goes into a profile's URL.
+    public var pathComponent: String {
+        [host, profile, certificateAuthority, token].map(Self.encode).joined(separator: "%2C")
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    private static func encode(_ part: String) -> String {
+        part.addingPercentEncoding(withAllowedCharacters: unreserved) ?? part
+    }
+}

@@ -1,0 +1,40 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import NIOCore
+import SCEP
+import SCEPOpsStore
+
+/// Builds the server from its parts: the state and the upstream HTTP client come in, the
+/// routes are mounted here.
+public enum SCEPOpsApplication {
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var upstreamTimeout: TimeAmount
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, upstreamTimeout: TimeAmount = .seconds(30)) {
+            self.host = host
+            self.port = port
+            self.upstreamTimeout = upstreamTimeout
+        }
+    }
+
+    public static func make(
+        settings: Settings, store: any ProxyStore, httpClient: HTTPClient,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/healthz") { _, _ in "ok\n" }
+        let timeout = settings.upstreamTimeout
+        SCEPProxyRoutes<BasicRequestContext>(store: store) { url in
+            SCEPHTTPClient(client: httpClient, url: url, timeout: timeout)
+        }.add(to: router)
+        var logger = Logger(label: "scepops")
+        logger.logLevel = .info
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "scepops"),
+            onServerRunning: onServerRunning, logger: logger)
+    }
+}

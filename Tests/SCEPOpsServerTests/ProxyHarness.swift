@@ -1,0 +1,103 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import SCEPOpsCore
+import SCEPOpsServer
+import SCEPOpsStore
+import SCEPOpsTestSupport
+
+/// The server in process on a free loopback port, over a real state file, in front of a
+/// real scepserver; one host enrolled in Workstations with its Wi-Fi profile rendered.
+final class ProxyHarness: @unchecked Sendable {
+    let scep: SCEPServer
+    let folder = TempRepo()
+    let store: SQLiteStore
+    let box = try! SecretBox(key: Array(repeating: 3, count: 32))
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    private(set) var port = 0
+    private var server: Task<Void, Error>?
+    static let host = "HOST-1"
+
+    init(caURL: String? = nil, upstreamTimeout: Int64 = 30) async throws {
+        scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
+        store = try SQLiteStore(path: folder.path + "/state.db", box: box)
+        try apply(wifiURL: caURL ?? scep.url)
+        try store.enroll(host: Self.host, serial: "C02TEST", team: "Workstations")
+
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = SCEPOpsApplication.make(
+            settings: .init(host: "127.0.0.1", port: 0, upstreamTimeout: .seconds(upstreamTimeout)), store: store,
+            httpClient: client, onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
+        server = Task { try await app.run() }
+        for await port in stream {
+            self.port = port
+            break
+        }
+    }
+
+    func stop() async {
+        server?.cancel()
+        _ = try? await server?.value
+        try? await client.shutdown()
+        scep.stop()
+    }
+
+    /// Applies the valid repo with the Wi-Fi CA at `wifiURL`.
+    func apply(wifiURL: String) throws {
+        var files = ValidRepo.files
+        files["certificate_authorities/wifi.yml"] = ValidRepo.wifiCA.replacingOccurrences(
+            of: "https://scep.example.com/scep", with: wifiURL)
+        let desired = PlanningFixtures.desired(files)
+        let plan = Planner(secretDigest: box.digest).plan(desired, against: try store.currentState())
+        _ = try store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
+    }
+
+    func profileUUID(team: String = "Workstations", _ identifier: String) throws -> String {
+        try store.status().profiles.first { $0.team == team && $0.identifier == identifier }!.uuid
+    }
+
+    /// What the worker does for one delivery: mark it rendered and get its proxy URL.
+    func render(_ identifier: String = "com.example.wifi", ca: String = "WIFI") throws -> ProxyIdentifier {
+        let profile = try profileUUID(identifier)
+        let token = try store.markRendered(host: Self.host, profile: profile, ca: ca, tokenLifetime: 3600)
+        return ProxyIdentifier(host: Self.host, profile: profile, certificateAuthority: ca, token: token)
+    }
+
+    func url(_ pathComponent: String) -> String {
+        "http://127.0.0.1:\(port)/mdm/scep/proxy/\(pathComponent)"
+    }
+
+    struct Answer {
+        var status: Int
+        var contentType: String?
+        var body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    func request(_ url: String, method: HTTPMethod = .GET, body: [UInt8]? = nil) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 8 << 20)
+        return Answer(
+            status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
+            body: Array(bytes.readableBytesView))
+    }
+
+    /// Runs the harness's body and stops everything, whatever happens.
+    static func with(
+        caURL: String? = nil, upstreamTimeout: Int64 = 30, _ body: (ProxyHarness) async throws -> Void
+    ) async throws {
+        let harness = try await ProxyHarness(caURL: caURL, upstreamTimeout: upstreamTimeout)
+        do {
+            try await body(harness)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+}

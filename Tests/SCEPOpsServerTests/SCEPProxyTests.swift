@@ -1,0 +1,123 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import SCEPOpsCore
+import SCEPOpsTestSupport
+import Testing
+
+/// The SCEP proxy with real parts on both sides: micromdm's scepclient as the device and
+/// scepserver as the CA.
+@Suite("SCEP proxy")
+struct SCEPProxyTests {
+    @Test func scepclientEnrollsThroughAPendingProfileAndTheTokenWorksOnce() async throws {
+        try await ProxyHarness.with { harness in
+            let identifier = try harness.render()
+            let work = TempRepo()
+            let enroll = Command.run(
+                "/usr/bin/scepclient",
+                ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
+                    "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
+            #expect(enroll.status == 0, "\(enroll.stdout)\(enroll.stderr)")
+            let issuer = Command.run("/usr/bin/openssl", ["x509", "-in", work.path + "/cert.pem", "-noout", "-issuer", "-subject"])
+            #expect(issuer.stdout.contains("OU = SCEP CA"))
+            #expect(issuer.stdout.contains("CN = HOST-1 Wi-Fi"))
+            #expect(harness.scep.count("PKIOperation") == 1)
+
+            // The same token again, with the delivery still in flight: refused before
+            // anything reaches the CA, and the delivery goes back to pending.
+            _ = try harness.render()
+            let reused = try await harness.request(
+                harness.url(identifier.pathComponent) + "?operation=PKIOperation", method: .POST, body: [0x30, 0x03, 1, 2, 3])
+            #expect(reused.status == 403)
+            #expect(reused.text.contains("custom scep challenge failed"))
+            #expect(harness.scep.count("PKIOperation") == 1)
+            let profile = try harness.store.status().profiles.first { $0.uuid == identifier.profile }
+            #expect(profile?.hostProfiles["pending"] == 1)
+        }
+    }
+
+    @Test func refusalsGetA4xxAndReachNoCA() async throws {
+        try await ProxyHarness.with { harness in
+            let good = try harness.render()
+            let vpn = try harness.profileUUID("com.example.vpn")
+            func id(_ host: String, _ profile: String, _ ca: String) -> String {
+                ProxyIdentifier(host: host, profile: profile, certificateAuthority: ca, token: good.token).pathComponent
+            }
+            let cases: [(String, Int, String)] = [
+                ("HOST-1%2Conly-three%2CWIFI", 400, "invalid identifier"),
+                (id("NO-SUCH-HOST", good.profile, "WIFI"), 404, "unknown identifier"),
+                (id("HOST-1", "aNO-SUCH-PROFILE", "WIFI"), 404, "unknown identifier"),
+                (id("HOST-1", good.profile, "VPN"), 404, "unknown identifier"),
+                (id("HOST-1", vpn, "VPN"), 403, "not being delivered"),
+            ]
+            let before = harness.scep.count("GetCACaps") + harness.scep.count("GetCACert")
+            for (path, status, text) in cases {
+                let answer = try await harness.request(harness.url(path) + "?operation=GetCACert")
+                #expect(answer.status == status, "\(path)")
+                #expect(answer.text.contains(text), "\(path): \(answer.text)")
+                #expect(!answer.text.contains(String(harness.scep.port)))
+            }
+            let noOperation = try await harness.request(harness.url(good.pathComponent))
+            #expect(noOperation.status == 400)
+            let oversize = try await harness.request(
+                harness.url(good.pathComponent) + "?operation=PKIOperation", method: .POST,
+                body: [UInt8](repeating: 0x41, count: 2 * 1024 * 1024 + 1))
+            #expect(oversize.status == 413)
+            #expect(harness.scep.count("GetCACaps") + harness.scep.count("GetCACert") == before)
+            #expect(harness.scep.count("PKIOperation") == 0)
+        }
+    }
+
+    @Test func answersPassThroughUnchangedAndClientQueryParametersAreTolerated() async throws {
+        try await ProxyHarness.with { harness in
+            let identifier = try harness.render()
+            // A literal comma, and certmonger's message=0 on GetCACaps.
+            let literal = [identifier.host, identifier.profile, identifier.certificateAuthority, identifier.token]
+                .joined(separator: ",")
+            let caps = try await harness.request(harness.url(literal) + "?operation=GetCACaps&message=0")
+            #expect(caps.status == 200)
+            #expect(caps.text.contains("POSTPKIOperation"))
+            let direct = try await harness.request(harness.scep.url + "?operation=GetCACert")
+            let proxied = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert&message=")
+            #expect(proxied.status == 200)
+            #expect(proxied.body == direct.body)
+            #expect(proxied.contentType == "application/x-x509-ca-cert")
+        }
+    }
+
+    @Test func aNewCAURLAppliesToTheNextRequest() async throws {
+        try await ProxyHarness.with { harness in
+            let identifier = try harness.render()
+            let other = try SCEPServer(challenge: harness.scep.challenge)
+            try harness.apply(wifiURL: other.url)
+            let proxied = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
+            let direct = try await harness.request(other.url + "?operation=GetCACert")
+            #expect(proxied.body == direct.body)
+            #expect(other.count("GetCACert") == 2)
+            other.stop()
+        }
+    }
+
+    @Test func aStoppedCAGives502AndASilentOneGives504() async throws {
+        try await ProxyHarness.with { harness in
+            let identifier = try harness.render()
+            harness.scep.stop()
+            let stopped = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACaps")
+            #expect(stopped.status == 502)
+            #expect(!stopped.text.contains(String(harness.scep.port)))
+        }
+        let silent = try SilentListener()
+        try await ProxyHarness.with(caURL: "http://127.0.0.1:\(silent.port)/scep", upstreamTimeout: 1) { harness in
+            let identifier = try harness.render()
+            let hung = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
+            #expect(hung.status == 504)
+        }
+    }
+
+    @Test func healthz() async throws {
+        try await ProxyHarness.with { harness in
+            let answer = try await harness.request("http://127.0.0.1:\(harness.port)/healthz")
+            #expect(answer.status == 200)
+        }
+    }
+}
