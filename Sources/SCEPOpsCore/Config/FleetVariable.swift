@@ -62,41 +62,56 @@ public struct FleetVariableScanner: Sendable {
         guard text.utf8.contains(UInt8(ascii: "$")) else { return result }
         // `$`, braces and identifier characters are ASCII, so bytes are enough to scan.
         let bytes = Array(text.utf8)
-        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
         var i = 0
         while i < bytes.count {
-            guard bytes[i] == UInt8(ascii: "$") else {
+            switch token(in: bytes, at: i) {
+            case .variable(let variable, let range):
+                result.matches.append(Match(variable: variable, written: String(decoding: bytes[range], as: UTF8.self)))
+                i = range.upperBound
+            case .malformed(let range):
+                result.malformed.append(String(decoding: bytes[range], as: UTF8.self))
+                i = range.upperBound
+            case .none:
                 i += 1
-                continue
             }
-            let braced = i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "{")
-            let nameStart = i + (braced ? 2 : 1)
-            guard bytes.count - nameStart >= prefixBytes.count,
-                bytes[nameStart..<(nameStart + prefixBytes.count)].elementsEqual(prefixBytes)
-            else {
-                i += 1
-                continue
-            }
-            var end = nameStart + prefixBytes.count
-            while end < bytes.count, isIdentifierByte(bytes[end]) { end += 1 }
-            let suffix = string((nameStart + prefixBytes.count)..<end)
-            if braced {
-                guard end < bytes.count, bytes[end] == UInt8(ascii: "}"), !suffix.isEmpty else {
-                    result.malformed.append(string(i..<min(end + 1, bytes.count)))
-                    i = end
-                    continue
-                }
-                end += 1
-            }
-            result.matches.append(Match(variable: FleetVariable(suffix: suffix), written: string(i..<end)))
-            i = end
         }
         return result
     }
 
+    /// What is written at `start` in UTF-8 text.
+    public enum Token: Sendable, Hashable {
+        /// A whole variable: never the start of a longer name (`…_WIFI` in `…_WIFI_2026`).
+        case variable(FleetVariable, Range<Int>)
+        /// `${FLEET_VAR_…` without its closing brace.
+        case malformed(Range<Int>)
+        case none
+    }
+
+    /// The one reading of `$FLEET_VAR_X` and `${FLEET_VAR_X}` that validation and the
+    /// renderer share, so that what is checked is exactly what gets replaced.
+    public static func token(in bytes: [UInt8], at start: Int) -> Token {
+        guard bytes[start] == UInt8(ascii: "$") else { return .none }
+        let braced = start + 1 < bytes.count && bytes[start + 1] == UInt8(ascii: "{")
+        let nameStart = start + (braced ? 2 : 1)
+        guard bytes.count - nameStart >= prefixBytes.count,
+            bytes[nameStart..<(nameStart + prefixBytes.count)].elementsEqual(prefixBytes)
+        else { return .none }
+        var end = nameStart + prefixBytes.count
+        while end < bytes.count, isIdentifierByte(bytes[end]) { end += 1 }
+        let suffix = String(decoding: bytes[(nameStart + prefixBytes.count)..<end], as: UTF8.self)
+        if braced {
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "}"), !suffix.isEmpty else {
+                return .malformed(start..<min(end + 1, bytes.count))
+            }
+            end += 1
+        }
+        return .variable(FleetVariable(suffix: suffix), start..<end)
+    }
+
     private static let prefixBytes = Array(FleetVariable.prefix.utf8)
 
-    private static func isIdentifierByte(_ b: UInt8) -> Bool {
+    /// `[A-Za-z0-9_]`: the characters of variable and CA names.
+    static func isIdentifierByte(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
     }
 }

@@ -26,49 +26,25 @@ public enum ProfileRenderer {
         var output: [UInt8] = []
         output.reserveCapacity(content.count + 256)
         var index = 0
-        let dollar = UInt8(ascii: "$")
-        while let start = content[index...].firstIndex(of: dollar) {
-            guard let occurrence = occurrence(in: content, at: start) else {
+        while let start = content[index...].firstIndex(of: UInt8(ascii: "$")) {
+            guard case .variable(let variable, let range) = FleetVariableScanner.token(in: content, at: start) else {
                 output.append(contentsOf: content[index...start])
                 index = start + 1
                 continue
             }
             output.append(contentsOf: content[index..<start])
             let value: String
-            switch occurrence.variable {
+            switch variable {
             case .customSCEPChallenge(let ca) where ca == certificateAuthority: value = values.challenge.revealed
             case .customSCEPProxyURL(let ca) where ca == certificateAuthority: value = values.proxyURL
             case .scepRenewalID: value = values.renewalID
-            default: throw .unexpectedVariable(occurrence.variable.name)
+            default: throw .unexpectedVariable(variable.name)
             }
             output.append(contentsOf: escape(value).utf8)
-            index = occurrence.end
+            index = range.upperBound
         }
         output.append(contentsOf: content[index...])
         return output
-    }
-
-    /// The `$FLEET_VAR_…` or `${FLEET_VAR_…}` that starts at `start`, matched whole: a
-    /// variable is never replaced inside a longer name (`…_WIFI` in `…_WIFI_2026`).
-    private static func occurrence(in content: [UInt8], at start: Int) -> (variable: FleetVariable, end: Int)? {
-        let prefix = Array(FleetVariable.prefix.utf8)
-        let braced = start + 1 < content.count && content[start + 1] == UInt8(ascii: "{")
-        let nameStart = start + (braced ? 2 : 1)
-        guard content.count - nameStart > prefix.count,
-            content[nameStart..<(nameStart + prefix.count)].elementsEqual(prefix)
-        else { return nil }
-        var end = nameStart + prefix.count
-        while end < content.count, isIdentifierByte(content[end]) { end += 1 }
-        let suffix = String(decoding: content[(nameStart + prefix.count)..<end], as: UTF8.self)
-        if braced {
-            guard end < content.count, content[end] == UInt8(ascii: "}") else { return nil }
-            end += 1
-        }
-        return (FleetVariable(suffix: suffix), end)
-    }
-
-    private static func isIdentifierByte(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
     }
 
     /// XML character escaping for text content.

@@ -100,7 +100,7 @@ public enum ConfigValidator {
                     error(.caNameEmpty, name.position, "CA name cannot be empty")
                 } else if name.value.utf8.count > maximumNameBytes {
                     error(.caNameTooLong, name.position, "CA name cannot be longer than \(maximumNameBytes) characters")
-                } else if !name.value.utf8.allSatisfy(isNameByte) {
+                } else if !name.value.utf8.allSatisfy(FleetVariableScanner.isIdentifierByte) {
                     error(
                         .caNameInvalid, name.position,
                         "Invalid characters in the \"name\" field. Only letters, numbers and underscores allowed.")
@@ -138,14 +138,9 @@ public enum ConfigValidator {
         return valid
     }
 
-    /// `^[A-Za-z0-9_]+$`, ASCII only, as Fleet's `^\w+$` under RE2.
-    private static func isNameByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
-    }
-
     private static func envName(_ name: String?) -> String {
         let upper = (name ?? "CA").uppercased()
-        return upper.utf8.allSatisfy(isNameByte) ? upper : "CA"
+        return upper.utf8.allSatisfy(FleetVariableScanner.isIdentifierByte) ? upper : "CA"
     }
 
     // MARK: - Teams
