@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
@@ -58,12 +59,16 @@ let package = Package(
             swiftSettings: settings
         ),
 
-        // The HTTP server: the SCEP proxy and health routes (MDM and the workers to come).
+        // Apple MDM: the command codec (the check-in and command channel and APNs to come).
+        .target(name: "MDM", swiftSettings: settings),
+
+        // The HTTP server and its background services: the SCEP proxy, health, the profile worker.
         .target(
             name: "SCEPOpsServer",
             dependencies: [
-                "SCEPOpsCore", "SCEPOpsStore", "SCEP",
+                "SCEPOpsCore", "SCEPOpsStore", "SCEP", "MDM",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings
         ),
@@ -111,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "SCEPOpsServerTests",
             dependencies: [
-                "SCEPOpsServer", "SCEPOpsStore", "SCEPOpsCore", "SCEP", "SCEPOpsTestSupport",
+                "SCEPOpsServer", "SCEPOpsStore", "SCEPOpsCore", "SCEP", "SCEPOpsTestSupport", "MDM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

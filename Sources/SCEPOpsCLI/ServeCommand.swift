@@ -6,18 +6,18 @@ import NIOCore
 import SCEPOpsServer
 import SCEPOpsStore
 
-/// `scepops serve`: the server. So far the SCEP proxy and `/healthz`; the MDM channel,
-/// the profile worker and APNs come next (issue 4).
+/// `scepops serve`: the server. So far the SCEP proxy, `/healthz` and the profile worker;
+/// the MDM channel and APNs come next (issue 4).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the server: the SCEP proxy (MDM and the worker are to come).")
+        commandName: "serve", abstract: "Run the server: the SCEP proxy and the profile worker (MDM is to come).")
 
     @OptionGroup var state: StateOptions
 
     @Option(help: "Address to listen on, HOST:PORT. It serves plain HTTP behind a TLS-terminating proxy.")
     var listen: String = "127.0.0.1:8080"
 
-    @Option(help: "The public URL hosts reach this server at (used in delivered profiles).")
+    @Option(help: "The public URL hosts reach this server at, as it goes into delivered profiles (default: http://<listen>).")
     var serverURL: String?
 
     @Option(help: "Seconds to wait for a CA before answering 504.")
@@ -44,9 +44,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitStatus.failure
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let worker = ProfileWorker(store: store, settings: .init(serverURL: serverURL ?? "http://\(listen)"))
         let app = SCEPOpsApplication.make(
             settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout))), store: store,
-            httpClient: client)
+            httpClient: client, services: [worker])
         do {
             try await app.runService()
         } catch {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import SCEP
 import SCEPOpsStore
+import ServiceLifecycle
 
 /// Builds the server from its parts: the state and the upstream HTTP client come in, the
 /// routes are mounted here.
@@ -20,8 +21,9 @@ public enum SCEPOpsApplication {
         }
     }
 
+    /// `services` run beside the server and stop with it (the profile worker).
     public static func make(
-        settings: Settings, store: any ProxyStore, httpClient: HTTPClient,
+        settings: Settings, store: any ProxyStore, httpClient: HTTPClient, services: [any Service] = [],
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
@@ -35,6 +37,6 @@ public enum SCEPOpsApplication {
         return Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "scepops"),
-            onServerRunning: onServerRunning, logger: logger)
+            services: services, onServerRunning: onServerRunning, logger: logger)
     }
 }

@@ -5,8 +5,16 @@ import GRDB
 public protocol HostStore {
     /// Records a host in a team (nil: in none), or moves it.
     func enroll(host uuid: String, serial: String?, team: String?) throws(StoreError)
-    /// The host's queued commands, oldest first, as `(profile uuid, request type)`.
-    func queuedCommands(host uuid: String) throws(StoreError) -> [(profile: String, type: String)]
+    /// The host's queued commands, oldest first.
+    func queuedCommands(host uuid: String) throws(StoreError) -> [QueuedCommand]
+}
+
+/// A command in a host's queue; `commandUUID` and `payload` are set once it is rendered.
+public struct QueuedCommand: Sendable, Hashable {
+    public var profile: String
+    public var type: String
+    public var commandUUID: String?
+    public var payload: [UInt8]?
 }
 
 extension SQLiteStore: HostStore {
@@ -43,12 +51,20 @@ extension SQLiteStore: HostStore {
         }
     }
 
-    public func queuedCommands(host uuid: String) throws(StoreError) -> [(profile: String, type: String)] {
+    public func queuedCommands(host uuid: String) throws(StoreError) -> [QueuedCommand] {
         try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT profile_uuid, request_type FROM command_outbox WHERE host_uuid = ? AND status = 'queued' ORDER BY id",
-                arguments: [uuid]
-            ).map { ($0["profile_uuid"], $0["request_type"]) }
+                db,
+                sql: """
+                    SELECT profile_uuid, request_type, command_uuid, payload FROM command_outbox
+                    WHERE host_uuid = ? AND status = 'queued' ORDER BY id
+                    """, arguments: [uuid]
+            ).map { row in
+                let payload: Data? = row["payload"]
+                return QueuedCommand(
+                    profile: row["profile_uuid"], type: row["request_type"], commandUUID: row["command_uuid"],
+                    payload: payload.map { [UInt8]($0) })
+            }
         }
     }
 }

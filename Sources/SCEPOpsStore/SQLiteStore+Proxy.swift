@@ -20,8 +20,6 @@ public protocol ProxyStore: Sendable {
     /// Consumes the token atomically. A rejected token resets the delivery to pending, so
     /// the worker re-delivers it with a fresh one.
     func consumeToken(_ identifier: ProxyIdentifier, now: Date) throws(StoreError) -> Result<Void, ProxyRefusal>
-    /// The worker's side: marks a delivery rendered and issues the token for its URL.
-    func markRendered(host: String, profile: String, ca: String, tokenLifetime: TimeInterval) throws(StoreError) -> String
 }
 
 extension SQLiteStore: ProxyStore {
@@ -71,27 +69,5 @@ extension SQLiteStore: ProxyStore {
         } catch {
             throw Self.databaseError(error, path: path)
         }
-    }
-
-    public func markRendered(host: String, profile: String, ca: String, tokenLifetime: TimeInterval) throws(StoreError)
-        -> String
-    {
-        let token = SecretBox.randomToken()
-        let now = Date()
-        do {
-            try pool.write { db in
-                try db.execute(
-                    sql: """
-                        UPDATE host_profile SET status = 'sent', acknowledged_at = NULL, updated_at = ?
-                        WHERE host_uuid = ? AND profile_uuid = ?
-                        """, arguments: [Self.timestamp(now), host, profile])
-                try db.execute(
-                    sql: "INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [token, host, profile, ca, Self.timestamp(now.addingTimeInterval(tokenLifetime))])
-            }
-        } catch {
-            throw Self.databaseError(error, path: path)
-        }
-        return token
     }
 }

@@ -145,6 +145,16 @@ enum Schema {
                     CREATE INDEX proxy_token_delivery ON proxy_token(host_uuid, profile_uuid);
                     """)
         }
+        migrator.registerMigration("v3-rendered-commands") { db in
+            try db.execute(
+                sql: """
+                    -- The worker renders a queued row into its MDM command: the command plist
+                    -- (with the profile filled for the host) and its CommandUUID.
+                    ALTER TABLE command_outbox ADD COLUMN payload BLOB;
+                    ALTER TABLE command_outbox ADD COLUMN updated_at TEXT;
+                    CREATE INDEX command_outbox_unrendered ON command_outbox(id) WHERE payload IS NULL;
+                    """)
+        }
         return migrator
     }
 }

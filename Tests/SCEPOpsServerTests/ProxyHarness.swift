@@ -58,11 +58,32 @@ final class ProxyHarness: @unchecked Sendable {
         try store.status().profiles.first { $0.team == team && $0.identifier == identifier }!.uuid
     }
 
-    /// What the worker does for one delivery: mark it rendered and get its proxy URL.
-    func render(_ identifier: String = "com.example.wifi", ca: String = "WIFI") throws -> ProxyIdentifier {
-        let profile = try profileUUID(identifier)
-        let token = try store.markRendered(host: Self.host, profile: profile, ca: ca, tokenLifetime: 3600)
-        return ProxyIdentifier(host: Self.host, profile: profile, certificateAuthority: ca, token: token)
+    /// Runs the profile worker once and returns, per profile uuid, the proxy identifier
+    /// in the InstallProfile it rendered for `host`.
+    @discardableResult
+    func render(host: String = ProxyHarness.host) throws -> [String: ProxyIdentifier] {
+        _ = try ProfileWorker(store: store, settings: .init(serverURL: "http://127.0.0.1:\(port)/")).cycle()
+        var identifiers: [String: ProxyIdentifier] = [:]
+        for command in try store.queuedCommands(host: host) where command.type == "InstallProfile" {
+            guard let payload = command.payload, let profile = try Self.installedProfile(payload),
+                let url = profile["PayloadContent"]?.elements?.first?["PayloadContent"]?["URL"]?.string,
+                let identifier = ProxyIdentifier(pathComponent: String(url.split(separator: "/").last!))
+            else { continue }
+            identifiers[command.profile] = identifier
+        }
+        return identifiers
+    }
+
+    /// The profile inside a rendered InstallProfile command.
+    static func installedProfile(_ command: [UInt8]) throws -> PlistNode? {
+        let plist = try PropertyListSerialization.propertyList(from: Data(command), format: nil) as? [String: Any]
+        guard let payload = (plist?["Command"] as? [String: Any])?["Payload"] as? Data else { return nil }
+        return try PlistParser.parse([UInt8](payload))
+    }
+
+    /// The rendered Wi-Fi profile's proxy identifier for `host`.
+    func wifi(host: String = ProxyHarness.host) throws -> ProxyIdentifier {
+        try render(host: host)[try profileUUID("com.example.wifi")]!
     }
 
     func url(_ pathComponent: String) -> String {

@@ -11,7 +11,8 @@ import Testing
 struct SCEPProxyTests {
     @Test func scepclientEnrollsThroughAPendingProfileAndTheTokenWorksOnce() async throws {
         try await ProxyHarness.with { harness in
-            let identifier = try harness.render()
+            let identifier = try harness.wifi()
+            #expect(identifier.certificateAuthority == "WIFI")
             let work = TempRepo()
             let enroll = Command.run(
                 "/usr/bin/scepclient",
@@ -25,7 +26,6 @@ struct SCEPProxyTests {
 
             // The same token again, with the delivery still in flight: refused before
             // anything reaches the CA, and the delivery goes back to pending.
-            _ = try harness.render()
             let reused = try await harness.request(
                 harness.url(identifier.pathComponent) + "?operation=PKIOperation", method: .POST, body: [0x30, 0x03, 1, 2, 3])
             #expect(reused.status == 403)
@@ -38,8 +38,11 @@ struct SCEPProxyTests {
 
     @Test func refusalsGetA4xxAndReachNoCA() async throws {
         try await ProxyHarness.with { harness in
-            let good = try harness.render()
-            let vpn = try harness.profileUUID("com.example.vpn")
+            let good = try harness.wifi()
+            // A host that left the team: its Wi-Fi delivery is now a pending removal.
+            try harness.store.enroll(host: "HOST-2", serial: nil, team: "Workstations")
+            let leaver = try harness.wifi(host: "HOST-2")
+            try harness.store.enroll(host: "HOST-2", serial: nil, team: "Kiosks")
             func id(_ host: String, _ profile: String, _ ca: String) -> String {
                 ProxyIdentifier(host: host, profile: profile, certificateAuthority: ca, token: good.token).pathComponent
             }
@@ -48,7 +51,7 @@ struct SCEPProxyTests {
                 (id("NO-SUCH-HOST", good.profile, "WIFI"), 404, "unknown identifier"),
                 (id("HOST-1", "aNO-SUCH-PROFILE", "WIFI"), 404, "unknown identifier"),
                 (id("HOST-1", good.profile, "VPN"), 404, "unknown identifier"),
-                (id("HOST-1", vpn, "VPN"), 403, "not being delivered"),
+                (leaver.pathComponent, 403, "not being delivered"),
             ]
             let before = harness.scep.count("GetCACaps") + harness.scep.count("GetCACert")
             for (path, status, text) in cases {
@@ -70,7 +73,7 @@ struct SCEPProxyTests {
 
     @Test func answersPassThroughUnchangedAndClientQueryParametersAreTolerated() async throws {
         try await ProxyHarness.with { harness in
-            let identifier = try harness.render()
+            let identifier = try harness.wifi()
             // A literal comma, and certmonger's message=0 on GetCACaps.
             let literal = [identifier.host, identifier.profile, identifier.certificateAuthority, identifier.token]
                 .joined(separator: ",")
@@ -87,7 +90,7 @@ struct SCEPProxyTests {
 
     @Test func aNewCAURLAppliesToTheNextRequest() async throws {
         try await ProxyHarness.with { harness in
-            let identifier = try harness.render()
+            let identifier = try harness.wifi()
             let other = try SCEPServer(challenge: harness.scep.challenge)
             try harness.apply(wifiURL: other.url)
             let proxied = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
@@ -100,7 +103,7 @@ struct SCEPProxyTests {
 
     @Test func aStoppedCAGives502AndASilentOneGives504() async throws {
         try await ProxyHarness.with { harness in
-            let identifier = try harness.render()
+            let identifier = try harness.wifi()
             harness.scep.stop()
             let stopped = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACaps")
             #expect(stopped.status == 502)
@@ -108,7 +111,7 @@ struct SCEPProxyTests {
         }
         let silent = try SilentListener()
         try await ProxyHarness.with(caURL: "http://127.0.0.1:\(silent.port)/scep", upstreamTimeout: 1) { harness in
-            let identifier = try harness.render()
+            let identifier = try harness.wifi()
             let hung = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
             #expect(hung.status == 504)
         }

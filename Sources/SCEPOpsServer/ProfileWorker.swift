@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import MDM
+import SCEPOpsCore
+import SCEPOpsStore
+import ServiceLifecycle
+
+/// Renders queued deliveries into MDM commands (SPEC §4): each install gets the CA's
+/// challenge, the host's proxy URL with a fresh one-time token and the renewal id; each
+/// removal becomes RemoveProfile. Runs beside the HTTP server; commands that apply queues
+/// are rendered within a poll interval (1 s), not a full cycle.
+public struct ProfileWorker: Service {
+    public struct Settings: Sendable {
+        /// The URL hosts reach this server at; proxy URLs start with it.
+        public var serverURL: String
+        public var pollInterval: Duration
+        public var batchSize: Int
+        public var tokenLifetime: TimeInterval
+
+        public init(
+            serverURL: String, pollInterval: Duration = .seconds(1), batchSize: Int = 1000,
+            tokenLifetime: TimeInterval = SQLiteStore.defaultTokenLifetime
+        ) {
+            self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
+            self.pollInterval = pollInterval
+            self.batchSize = batchSize
+            self.tokenLifetime = tokenLifetime
+        }
+    }
+
+    public struct CycleResult: Sendable, Hashable {
+        public var rendered = 0
+        public var failed = 0
+
+        public init(rendered: Int = 0, failed: Int = 0) {
+            self.rendered = rendered
+            self.failed = failed
+        }
+    }
+
+    let store: any DeliveryStore
+    let settings: Settings
+    let logger: Logger
+
+    public init(store: any DeliveryStore, settings: Settings, logger: Logger = Logger(label: "scepops.worker")) {
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let result = try cycle()
+                if result.rendered + result.failed > 0 {
+                    logger.info("rendered queued commands", metadata: ["rendered": "\(result.rendered)", "failed": "\(result.failed)"])
+                }
+            } catch {
+                // The state may be busy or briefly unavailable: try again next time.
+                logger.error("render cycle failed", metadata: ["error": "\(error.code.rawValue)"])
+            }
+            try? await Task.sleep(for: settings.pollInterval)
+        }
+    }
+
+    /// Renders everything queued, a batch at a time.
+    public func cycle() throws(StoreError) -> CycleResult {
+        var result = CycleResult()
+        var challenges: [String: Secret?] = [:]
+        while true {
+            let pending = try store.pendingCommands(limit: settings.batchSize)
+            if pending.isEmpty { return result }
+            var rendered: [RenderedCommand] = []
+            for command in pending {
+                let commandUUID = UUID().uuidString
+                guard command.type == "InstallProfile" else {
+                    rendered.append(
+                        RenderedCommand(
+                            id: command.id, host: command.host, profile: command.profile, commandUUID: commandUUID,
+                            payload: MDMCommand.removeProfile(identifier: command.identifier).plist(commandUUID: commandUUID),
+                            token: nil))
+                    continue
+                }
+                guard let content = command.content else {
+                    try store.failDelivery(command, detail: "the profile no longer exists")
+                    result.failed += 1
+                    continue
+                }
+                guard let ca = command.certificateAuthorities.first else {
+                    rendered.append(
+                        RenderedCommand(
+                            id: command.id, host: command.host, profile: command.profile, commandUUID: commandUUID,
+                            payload: MDMCommand.installProfile(payload: content).plist(commandUUID: commandUUID), token: nil))
+                    continue
+                }
+                if challenges[ca] == nil { challenges[ca] = try store.challenge(of: ca) }
+                guard let challenge = challenges[ca] ?? nil else {
+                    try store.failDelivery(
+                        command,
+                        detail:
+                            "Couldn't populate \(FleetVariable.customSCEPChallenge(ca: ca).name) because \(ca) certificate authority doesn't exist."
+                    )
+                    result.failed += 1
+                    continue
+                }
+                let token = SecretBox.randomToken()
+                let identifier = ProxyIdentifier(host: command.host, profile: command.profile, certificateAuthority: ca, token: token)
+                let values = ProfileRenderer.Values(
+                    challenge: challenge, proxyURL: settings.serverURL + "/mdm/scep/proxy/" + identifier.pathComponent,
+                    renewalID: "fleet-\(command.profile)")
+                do {
+                    let profile = try ProfileRenderer.render(content, certificateAuthority: ca, values: values)
+                    rendered.append(
+                        RenderedCommand(
+                            id: command.id, host: command.host, profile: command.profile, commandUUID: commandUUID,
+                            payload: MDMCommand.installProfile(payload: profile).plist(commandUUID: commandUUID),
+                            token: (token, ca)))
+                } catch {
+                    try store.failDelivery(command, detail: "the profile cannot be rendered: \(error)")
+                    result.failed += 1
+                }
+            }
+            try store.recordRendered(rendered, tokenLifetime: settings.tokenLifetime)
+            result.rendered += rendered.count
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import SCEPOpsCore
+
+/// A queued host command, not yet rendered.
+public struct PendingCommand: Sendable, Hashable {
+    public var id: Int64
+    public var host: String
+    public var profile: String
+    /// `InstallProfile` or `RemoveProfile`.
+    public var type: String
+    /// The profile's top-level PayloadIdentifier (what RemoveProfile names).
+    public var identifier: String
+    /// For an install: the profile's bytes and the CAs it uses; nil when the profile is gone.
+    public var content: [UInt8]?
+    public var certificateAuthorities: [String]
+}
+
+/// A command the worker rendered, ready for the device.
+public struct RenderedCommand: Sendable, Hashable {
+    public var id: Int64
+    public var host: String
+    public var profile: String
+    public var commandUUID: String
+    /// The MDM command plist.
+    public var payload: [UInt8]
+    /// The one-time token in the proxy URL, and its CA.
+    public var token: (value: String, ca: String)?
+
+    public init(id: Int64, host: String, profile: String, commandUUID: String, payload: [UInt8], token: (value: String, ca: String)?) {
+        self.id = id
+        self.host = host
+        self.profile = profile
+        self.commandUUID = commandUUID
+        self.payload = payload
+        self.token = token
+    }
+
+    public static func == (lhs: RenderedCommand, rhs: RenderedCommand) -> Bool {
+        lhs.id == rhs.id && lhs.commandUUID == rhs.commandUUID && lhs.payload == rhs.payload
+            && lhs.token?.value == rhs.token?.value && lhs.token?.ca == rhs.token?.ca
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(commandUUID)
+    }
+}
+
+/// What the profile worker reads and writes.
+public protocol DeliveryStore: Sendable {
+    /// Unrendered commands in queue order, at most `limit`. A command that a later one for
+    /// the same host and profile supersedes is dropped here, so a host gets the latest only.
+    func pendingCommands(limit: Int) throws(StoreError) -> [PendingCommand]
+    /// Writes a batch in one transaction: the command, its token, the delivery `sent`.
+    func recordRendered(_ commands: [RenderedCommand], tokenLifetime: TimeInterval) throws(StoreError)
+    /// Marks a delivery failed, with the reason a user will read.
+    func failDelivery(_ command: PendingCommand, detail: String) throws(StoreError)
+    /// The CA's challenge, decrypted, for rendering only.
+    func challenge(of name: String) throws(StoreError) -> Secret?
+}
+
+extension SQLiteStore: DeliveryStore {
+    public func pendingCommands(limit: Int) throws(StoreError) -> [PendingCommand] {
+        do {
+            return try pool.write { db in
+                // Superseded: a later row for the same host and profile exists.
+                try db.execute(
+                    sql: """
+                        DELETE FROM command_outbox AS o
+                        WHERE o.payload IS NULL AND EXISTS (
+                            SELECT 1 FROM command_outbox n
+                            WHERE n.host_uuid = o.host_uuid AND n.profile_uuid = o.profile_uuid AND n.id > o.id
+                                AND n.payload IS NULL)
+                        """)
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, hp.identifier, p.content
+                        FROM command_outbox o
+                        JOIN host_profile hp ON hp.host_uuid = o.host_uuid AND hp.profile_uuid = o.profile_uuid
+                        LEFT JOIN profile p ON p.uuid = o.profile_uuid
+                        WHERE o.payload IS NULL AND o.status = 'queued'
+                        ORDER BY o.id LIMIT ?
+                        """, arguments: [limit])
+                var cas: [String: [String]] = [:]
+                let profiles = Set(rows.map { $0["profile_uuid"] as String })
+                for profile in profiles {
+                    cas[profile] = try String.fetchAll(
+                        db, sql: "SELECT ca_name FROM profile_certificate_authority WHERE profile_uuid = ? ORDER BY ca_name",
+                        arguments: [profile])
+                }
+                return rows.map { row in
+                    let content: Data? = row["content"]
+                    let profile: String = row["profile_uuid"]
+                    return PendingCommand(
+                        id: row["id"], host: row["host_uuid"], profile: profile, type: row["request_type"],
+                        identifier: row["identifier"], content: content.map { [UInt8]($0) },
+                        certificateAuthorities: cas[profile] ?? [])
+                }
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
+    public func recordRendered(_ commands: [RenderedCommand], tokenLifetime: TimeInterval) throws(StoreError) {
+        guard !commands.isEmpty else { return }
+        let now = Date()
+        let stamp = Self.timestamp(now)
+        let expires = Self.timestamp(now.addingTimeInterval(tokenLifetime))
+        do {
+            try pool.write { db in
+                for command in commands {
+                    try db.execute(
+                        sql: "UPDATE command_outbox SET payload = ?, command_uuid = ?, updated_at = ? WHERE id = ?",
+                        arguments: [Data(command.payload), command.commandUUID, stamp, command.id])
+                    try db.execute(
+                        sql: """
+                            UPDATE host_profile SET status = 'sent', command_uuid = ?, acknowledged_at = NULL, updated_at = ?
+                            WHERE host_uuid = ? AND profile_uuid = ?
+                            """, arguments: [command.commandUUID, stamp, command.host, command.profile])
+                    if let token = command.token {
+                        try db.execute(
+                            sql: """
+                                INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at)
+                                VALUES (?, ?, ?, ?, ?)
+                                """, arguments: [token.value, command.host, command.profile, token.ca, expires])
+                    }
+                }
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
+    public func failDelivery(_ command: PendingCommand, detail: String) throws(StoreError) {
+        do {
+            try pool.write { db in
+                let stamp = Self.timestamp()
+                try db.execute(sql: "DELETE FROM command_outbox WHERE id = ?", arguments: [command.id])
+                try db.execute(
+                    sql: "UPDATE host_profile SET status = 'failed', detail = ?, updated_at = ? WHERE host_uuid = ? AND profile_uuid = ?",
+                    arguments: [detail, stamp, command.host, command.profile])
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+}

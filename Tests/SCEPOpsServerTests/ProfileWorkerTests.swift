@@ -1,0 +1,81 @@
+import Foundation
+import SCEPOpsCore
+import SCEPOpsServer
+import SCEPOpsStore
+import SCEPOpsTestSupport
+import Testing
+
+/// The profile worker on a real state file.
+@Suite("Profile worker")
+struct ProfileWorkerTests {
+    private func command(_ payload: [UInt8]?) throws -> [String: Any] {
+        let plist = try PropertyListSerialization.propertyList(from: Data(try #require(payload)), format: nil)
+        return try #require(plist as? [String: Any])
+    }
+
+    @Test func installsAreRenderedForTheHost() async throws {
+        try await ProxyHarness.with { harness in
+            let result = try ProfileWorker(store: harness.store, settings: .init(serverURL: "https://mdm.example.com/")).cycle()
+            #expect(result == .init(rendered: 2, failed: 0))
+            let wifi = try harness.profileUUID("com.example.wifi")
+            let queued = try harness.store.queuedCommands(host: ProxyHarness.host)
+            let install = try #require(queued.first { $0.profile == wifi })
+            let plist = try command(install.payload)
+            #expect(plist["CommandUUID"] as? String == install.commandUUID)
+            #expect((plist["Command"] as? [String: Any])?["RequestType"] as? String == "InstallProfile")
+
+            let profile = try #require(try ProxyHarness.installedProfile(install.payload!))
+            let scep = try #require(profile["PayloadContent"]?.elements?.first?["PayloadContent"])
+            #expect(scep["Challenge"]?.string == ValidRepo.environment["WIFI_CHALLENGE"])
+            let url = try #require(scep["URL"]?.string)
+            #expect(url.hasPrefix("https://mdm.example.com/mdm/scep/proxy/HOST-1%2C\(wifi)%2CWIFI%2C"))
+            #expect(scep["Subject"]?.elements?[0].elements?[0].elements?[1].string == "fleet-\(wifi)")
+            #expect(try harness.store.status().hostProfiles["sent"] == 2)
+            // Nothing left: a second cycle renders nothing.
+            #expect(try ProfileWorker(store: harness.store, settings: .init(serverURL: "x")).cycle() == .init())
+        }
+    }
+
+    @Test func removalsComeFirstAndOnlyTheLatestOfARepeatedDeliveryIsRendered() async throws {
+        try await ProxyHarness.with { harness in
+            try harness.render()
+            // Two challenge rotations before the worker runs again: one re-install, not two.
+            var environment = ValidRepo.environment
+            for value in ["rotated-1", "rotated-2"] {
+                environment["VPN_CHALLENGE"] = value
+                let desired = PlanningFixtures.desired(
+                    ValidRepo.files.merging(["certificate_authorities/wifi.yml": ValidRepo.wifiCA.replacingOccurrences(
+                        of: "https://scep.example.com/scep", with: harness.scep.url)]) { $1 },
+                    environment: environment)
+                let plan = Planner(secretDigest: harness.box.digest).plan(desired, against: try harness.store.currentState())
+                _ = try harness.store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
+            }
+            // Then the host leaves for another team.
+            try harness.store.enroll(host: ProxyHarness.host, serial: nil, team: "Kiosks")
+            let result = try ProfileWorker(store: harness.store, settings: .init(serverURL: "x", batchSize: 1)).cycle()
+            #expect(result.rendered == 4)
+            let fresh = try harness.store.queuedCommands(host: ProxyHarness.host).dropFirst(2)
+            #expect(fresh.map(\.type) == ["RemoveProfile", "RemoveProfile", "InstallProfile", "InstallProfile"])
+            let removal = try command(fresh.first?.payload)
+            let identifier = (removal["Command"] as? [String: Any])?["Identifier"] as? String
+            #expect(["com.example.vpn", "com.example.wifi"].contains(identifier))
+        }
+    }
+
+    @Test func asAServiceItRendersWhatApplyQueuesWithoutWaitingForACycle() async throws {
+        try await ProxyHarness.with { harness in
+            let worker = ProfileWorker(
+                store: harness.store, settings: .init(serverURL: "x", pollInterval: .milliseconds(100)))
+            let running = Task { try await worker.run() }
+            try harness.store.enroll(host: "HOST-9", serial: nil, team: "Kiosks")
+            var rendered = 0
+            for _ in 0..<100 where rendered < 2 {
+                try await Task.sleep(for: .milliseconds(50))
+                rendered = try harness.store.queuedCommands(host: "HOST-9").count { $0.payload != nil }
+            }
+            running.cancel()
+            _ = try? await running.value
+            #expect(rendered == 2)
+        }
+    }
+}
