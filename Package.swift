@@ -60,7 +60,7 @@ let package = Package(
         ),
 
         // Apple MDM: the command codec (the check-in and command channel and APNs to come).
-        .target(name: "MDM", swiftSettings: settings),
+        .target(name: "MDM", dependencies: ["COpenSSL"], swiftSettings: settings),
 
         // The HTTP server and its background services: the SCEP proxy, health, the profile worker.
         .target(
@@ -121,6 +121,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "MDMTests",
+            dependencies: ["MDM", "SCEPOpsTestSupport"],
             swiftSettings: settings
         ),
         .testTarget(

@@ -1,6 +1,8 @@
 #ifndef SCEPOPS_COPENSSL_SHIM_H
 #define SCEPOPS_COPENSSL_SHIM_H
 #include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/pem.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -22,6 +24,25 @@ static inline STACK_OF(X509) *scepops_pkcs7_certificates(PKCS7 *p7) {
 }
 
 static inline unsigned long scepops_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
+static inline void scepops_sk_X509_free(STACK_OF(X509) *stack) { sk_X509_free(stack); }
+
+/// Verifies a detached CMS signature over `content` without judging the signer's
+/// certificate (its chain and purpose are checked separately) and returns the one signer.
+static inline X509 *scepops_cms_verified_signer(CMS_ContentInfo *cms, BIO *content) {
+    if (CMS_verify(cms, NULL, NULL, content, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) return NULL;
+    STACK_OF(X509) *signers = CMS_get0_signers(cms);
+    if (signers == NULL) return NULL;
+    X509 *signer = sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : NULL;
+    if (signer != NULL) X509_up_ref(signer);
+    sk_X509_free(signers);
+    return signer;
+}
+
+/// Whether the certificate's extended key usage names TLS client authentication.
+static inline int scepops_has_client_auth(X509 *cert) {
+    uint32_t usage = X509_get_extended_key_usage(cert);
+    return usage != UINT32_MAX && (usage & XKU_SSL_CLIENT) != 0;
+}
 
 static inline int scepops_evp_gcm_set_ivlen(EVP_CIPHER_CTX *ctx, int length) {
     return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, length, NULL);

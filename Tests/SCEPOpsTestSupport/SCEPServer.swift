@@ -6,6 +6,8 @@ public final class SCEPServer: @unchecked Sendable {
     public let port: Int
     public let challenge: String
     public var url: String { "http://127.0.0.1:\(port)/scep" }
+    /// The CA certificate (PEM) this server issues from.
+    public var caCertificatePath: String { folder.path + "/depot/ca.pem" }
     private let folder: TempRepo
     private let process: Process
 

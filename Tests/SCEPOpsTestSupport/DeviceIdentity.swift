@@ -1,0 +1,32 @@
+import Foundation
+
+/// A device identity issued by a real scepserver through micromdm's scepclient, and
+/// `Mdm-Signature` headers made with it by the openssl command line (CMS, detached).
+public final class DeviceIdentity: @unchecked Sendable {
+    public let folder = TempRepo()
+    public var keyPath: String { folder.path + "/identity.key" }
+    public var certificatePath: String { folder.path + "/identity.pem" }
+
+    public init(from server: SCEPServer, commonName: String) throws {
+        let result = Command.run(
+            "/usr/bin/scepclient",
+            ["-server-url", server.url, "-challenge", server.challenge, "-private-key", keyPath, "-certificate",
+                certificatePath, "-cn", commonName])
+        guard result.status == 0 else { throw SCEPServer.Failure(message: "scepclient failed: \(result.stderr)") }
+    }
+
+    /// Base64 of a detached CMS SignedData over `body`, as a device sends it.
+    public func signature(for body: [UInt8]) throws -> String {
+        let input = folder.path + "/body-\(UUID().uuidString)"
+        try Data(body).write(to: URL(fileURLWithPath: input))
+        let output = input + ".p7s"
+        let result = Command.run(
+            "/usr/bin/openssl",
+            ["cms", "-sign", "-binary", "-in", input, "-signer", certificatePath, "-inkey", keyPath, "-outform", "DER",
+                "-out", output])
+        guard result.status == 0, let signature = FileManager.default.contents(atPath: output) else {
+            throw SCEPServer.Failure(message: "openssl cms -sign failed: \(result.stderr)")
+        }
+        return signature.base64EncodedString()
+    }
+}
