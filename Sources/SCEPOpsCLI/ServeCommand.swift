@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import MDM
 import NIOCore
 import SCEPOpsServer
 import SCEPOpsStore
@@ -23,6 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a CA before answering 504.")
     var upstreamTimeout: Int = 30
 
+    @Option(help: "PEM file of the CA that issues device identities; without it the MDM routes are off.")
+    var deviceCA: String?
+
     func validate() throws {
         guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
     }
@@ -43,11 +47,23 @@ struct ServeCommand: AsyncParsableCommand {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
         }
+        var verifier: MDMSignatureVerifier?
+        if let deviceCA {
+            guard let pem = try? String(contentsOfFile: deviceCA, encoding: .utf8),
+                let loaded = try? MDMSignatureVerifier(caPEM: pem)
+            else {
+                Output.error("error: --device-ca \(deviceCA) holds no PEM certificate")
+                throw ExitStatus.failure
+            }
+            verifier = loaded
+        } else {
+            Output.error("scepops: no --device-ca given: the MDM check-in and command routes are off")
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let worker = ProfileWorker(store: store, settings: .init(serverURL: serverURL ?? "http://\(listen)"))
         let app = SCEPOpsApplication.make(
             settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout))), store: store,
-            httpClient: client, services: [worker])
+            httpClient: client, deviceCA: verifier, services: [worker])
         do {
             try await app.runService()
         } catch {

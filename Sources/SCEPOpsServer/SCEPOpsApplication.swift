@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Hummingbird
 import Logging
+import MDM
 import NIOCore
 import SCEP
 import SCEPOpsStore
@@ -21,9 +22,11 @@ public enum SCEPOpsApplication {
         }
     }
 
-    /// `services` run beside the server and stop with it (the profile worker).
+    /// `services` run beside the server and stop with it (the profile worker). Without a
+    /// device CA to check identities against, the MDM routes are not mounted.
     public static func make(
-        settings: Settings, store: any ProxyStore, httpClient: HTTPClient, services: [any Service] = [],
+        settings: Settings, store: any ProxyStore & MDMStore, httpClient: HTTPClient,
+        deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [],
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
@@ -32,6 +35,7 @@ public enum SCEPOpsApplication {
         SCEPProxyRoutes<BasicRequestContext>(store: store) { url in
             SCEPHTTPClient(client: httpClient, url: url, timeout: timeout)
         }.add(to: router)
+        if let deviceCA { MDMRoutes<BasicRequestContext>(store: store, verifier: deviceCA).add(to: router) }
         var logger = Logger(label: "scepops")
         logger.logLevel = .info
         return Application(

@@ -155,6 +155,23 @@ enum Schema {
                     CREATE INDEX command_outbox_unrendered ON command_outbox(id) WHERE payload IS NULL;
                     """)
         }
+        migrator.registerMigration("v4-mdm-channel") { db in
+            try db.execute(
+                sql: """
+                    -- The device identity bound to a host at Authenticate: hex SHA-256 of its
+                    -- certificate. One identity per host, and an identity serves one host only.
+                    CREATE TABLE device_identity (
+                        fingerprint TEXT PRIMARY KEY NOT NULL,
+                        host_uuid TEXT NOT NULL UNIQUE REFERENCES host(uuid) ON DELETE CASCADE,
+                        bound_at TEXT NOT NULL
+                    );
+                    ALTER TABLE host ADD COLUMN push_token TEXT;
+                    ALTER TABLE host ADD COLUMN push_magic TEXT;
+                    ALTER TABLE host ADD COLUMN push_topic TEXT;
+                    -- A command the device answered NotNow to: not offered again in reply to that answer.
+                    ALTER TABLE command_outbox ADD COLUMN not_now INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import MDM
 import NIOCore
 import NIOHTTP1
 import SCEPOpsCore
@@ -20,16 +21,24 @@ final class ProxyHarness: @unchecked Sendable {
     private var server: Task<Void, Error>?
     static let host = "HOST-1"
 
-    init(caURL: String? = nil, upstreamTimeout: Int64 = 30) async throws {
+    /// The CA of device identities, when the MDM routes are wanted.
+    let identityCA: SCEPServer?
+
+    init(caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false) async throws {
         scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
+        identityCA = mdm ? try SCEPServer(challenge: "identity-challenge") : nil
         store = try SQLiteStore(path: folder.path + "/state.db", box: box)
         try apply(wifiURL: caURL ?? scep.url)
         try store.enroll(host: Self.host, serial: "C02TEST", team: "Workstations")
 
+        let verifier = try identityCA.map {
+            try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8))
+        }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = SCEPOpsApplication.make(
             settings: .init(host: "127.0.0.1", port: 0, upstreamTimeout: .seconds(upstreamTimeout)), store: store,
-            httpClient: client, onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
+            httpClient: client, deviceCA: verifier,
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
         server = Task { try await app.run() }
         for await port in stream {
             self.port = port
@@ -42,6 +51,7 @@ final class ProxyHarness: @unchecked Sendable {
         _ = try? await server?.value
         try? await client.shutdown()
         scep.stop()
+        identityCA?.stop()
     }
 
     /// Applies the valid repo with the Wi-Fi CA at `wifiURL`.
@@ -97,9 +107,12 @@ final class ProxyHarness: @unchecked Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    func request(_ url: String, method: HTTPMethod = .GET, body: [UInt8]? = nil) async throws -> Answer {
+    func request(_ url: String, method: HTTPMethod = .GET, body: [UInt8]? = nil, headers: [String: String] = [:])
+        async throws -> Answer
+    {
         var request = HTTPClientRequest(url: url)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 8 << 20)
@@ -110,9 +123,9 @@ final class ProxyHarness: @unchecked Sendable {
 
     /// Runs the harness's body and stops everything, whatever happens.
     static func with(
-        caURL: String? = nil, upstreamTimeout: Int64 = 30, _ body: (ProxyHarness) async throws -> Void
+        caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, _ body: (ProxyHarness) async throws -> Void
     ) async throws {
-        let harness = try await ProxyHarness(caURL: caURL, upstreamTimeout: upstreamTimeout)
+        let harness = try await ProxyHarness(caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm)
         do {
             try await body(harness)
         } catch {

@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MDM
+import NIOCore
+import SCEPOpsCore
+import SCEPOpsStore
+
+/// The Apple MDM check-in (`PUT /mdm/apple/checkin`) and command (`PUT /mdm/apple/command`)
+/// channels. Every request is identified by its `Mdm-Signature`; the identity is bound to
+/// the UDID at Authenticate and must match on every later request. Refusals are 400,
+/// never 401, which would make a device unenroll.
+public struct MDMRoutes<Context: RequestContext>: Sendable {
+    public static var checkInPath: RouterPath { "/mdm/apple/checkin" }
+    public static var commandPath: RouterPath { "/mdm/apple/command" }
+    static var maximumBody: Int { 1 << 20 }
+
+    let store: any MDMStore
+    let verifier: MDMSignatureVerifier
+
+    public init(store: any MDMStore, verifier: MDMSignatureVerifier) {
+        self.store = store
+        self.verifier = verifier
+    }
+
+    public func add(to router: Router<Context>) {
+        // Devices PUT; Fleet's simulator POSTs.
+        for method in [HTTPRequest.Method.put, .post] {
+            router.on(Self.checkInPath, method: method) { request, context in try await checkIn(request, context) }
+            router.on(Self.commandPath, method: method) { request, context in try await command(request, context) }
+        }
+    }
+
+    private func signed(_ request: Request) async throws -> (body: [UInt8], identity: String) {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: Self.maximumBody)
+        } catch {
+            throw HTTPError(.contentTooLarge, message: "the message is too large")
+        }
+        let body = Array(buffer.readableBytesView)
+        let header = request.headers[HTTPField.Name("Mdm-Signature")!]
+        do {
+            return (body, try verifier.verify(header: header, body: body).fingerprint)
+        } catch {
+            throw HTTPError(.badRequest, message: "the device identity could not be verified")
+        }
+    }
+
+    func checkIn(_ request: Request, _ context: Context) async throws -> Response {
+        let (body, identity) = try await signed(request)
+        let message: CheckInMessage
+        do {
+            message = try CheckInMessage(plist: body)
+        } catch {
+            throw HTTPError(.badRequest, message: "not a check-in message")
+        }
+        switch message {
+        case .authenticate(let udid, _, let serial):
+            let secret = request.uri.queryParameters.get("enroll_secret").map { Secret(String($0)) }
+            guard let secret, let team = try store.team(enrollSecret: secret) else {
+                throw HTTPError(.badRequest, message: "unknown enrollment")
+            }
+            if case .failure = try store.authenticate(host: udid, serial: serial, team: team, identity: identity) {
+                throw HTTPError(.badRequest, message: "this identity belongs to another device")
+            }
+        case .tokenUpdate(let udid, let topic, let token, let pushMagic):
+            try requireBound(udid, identity)
+            try store.updatePush(host: udid, token: token.map { String(format: "%02x", $0) }.joined(), pushMagic: pushMagic, topic: topic)
+        case .checkOut(let udid):
+            try requireBound(udid, identity)
+            try store.checkOut(host: udid)
+        case .unsupported:
+            throw HTTPError(.badRequest, message: "unsupported check-in message")
+        }
+        return Response(status: .ok)
+    }
+
+    func command(_ request: Request, _ context: Context) async throws -> Response {
+        let (body, identity) = try await signed(request)
+        let report: CommandReport
+        do {
+            report = try CommandReport(plist: body)
+        } catch {
+            throw HTTPError(.badRequest, message: "not a command report")
+        }
+        try requireBound(report.udid, identity)
+        let result: CommandResult =
+            switch report.status {
+            case .acknowledged: .acknowledged
+            case .error, .commandFormatError:
+                .error(detail: report.errors.isEmpty ? report.status.rawValue : report.errors.joined(separator: "; "))
+            case .notNow: .notNow
+            case .idle: .idle
+            }
+        switch try store.report(host: report.udid, commandUUID: report.commandUUID, result: result) {
+        case .failure:
+            throw HTTPError(.badRequest, message: "unknown command")
+        case .success(nil):
+            return Response(status: .ok)
+        case .success(let next?):
+            var headers = HTTPFields()
+            headers[.contentType] = "application/xml; charset=UTF-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: next.payload ?? [])))
+        }
+    }
+
+    private func requireBound(_ udid: String, _ identity: String) throws {
+        guard try store.isBound(host: udid, identity: identity) else {
+            throw HTTPError(.badRequest, message: "this identity is not the device's")
+        }
+    }
+}
