@@ -59,6 +59,8 @@ public struct CommandReport: Sendable, Hashable {
     public var commandUUID: String?
     /// `LocalizedDescription` of each ErrorChain entry, with its domain and code.
     public var errors: [String]
+    /// For a ProfileList answer: the PayloadIdentifier of each profile on the device.
+    public var profileList: [String]?
 
     public init(plist body: [UInt8]) throws(CheckInMessage.Failure) {
         guard let dict = try? PropertyListSerialization.propertyList(from: Data(body), format: nil) as? [String: Any] else {
@@ -75,5 +77,6 @@ public struct CommandReport: Sendable, Hashable {
             let code = (entry["ErrorCode"] as? Int).map(String.init) ?? "?"
             return "\(description) (\(domain) \(code))"
         }
+        profileList = (dict["ProfileList"] as? [[String: Any]])?.compactMap { $0["PayloadIdentifier"] as? String }
     }
 }

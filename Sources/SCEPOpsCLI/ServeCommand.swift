@@ -27,6 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM file of the CA that issues device identities; without it the MDM routes are off.")
     var deviceCA: String?
 
+    @Option(help: "Seconds between ProfileList checks of each host (0: never).")
+    var verifyInterval: Int = 3600
+
     func validate() throws {
         guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
     }
@@ -60,7 +63,11 @@ struct ServeCommand: AsyncParsableCommand {
             Output.error("scepops: no --device-ca given: the MDM check-in and command routes are off")
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let worker = ProfileWorker(store: store, settings: .init(serverURL: serverURL ?? "http://\(listen)"))
+        let worker = ProfileWorker(
+            store: store,
+            settings: .init(
+                serverURL: serverURL ?? "http://\(listen)",
+                verifyInterval: verifyInterval > 0 ? TimeInterval(verifyInterval) : nil))
         let app = SCEPOpsApplication.make(
             settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout))), store: store,
             httpClient: client, deviceCA: verifier, services: [worker])

@@ -88,7 +88,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         try requireBound(report.udid, identity)
         let result: CommandResult =
             switch report.status {
-            case .acknowledged: .acknowledged
+            case .acknowledged: report.profileList.map(CommandResult.profileList) ?? .acknowledged
             case .error, .commandFormatError:
                 .error(detail: report.errors.isEmpty ? report.status.rawValue : report.errors.joined(separator: "; "))
             case .notNow: .notNow

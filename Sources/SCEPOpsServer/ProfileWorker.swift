@@ -16,25 +16,31 @@ public struct ProfileWorker: Service {
         public var pollInterval: Duration
         public var batchSize: Int
         public var tokenLifetime: TimeInterval
+        /// How often each enrolled host is asked for its ProfileList; nil: never.
+        public var verifyInterval: TimeInterval?
 
         public init(
             serverURL: String, pollInterval: Duration = .seconds(1), batchSize: Int = 1000,
-            tokenLifetime: TimeInterval = SQLiteStore.defaultTokenLifetime
+            tokenLifetime: TimeInterval = SQLiteStore.defaultTokenLifetime, verifyInterval: TimeInterval? = 3600
         ) {
             self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
             self.pollInterval = pollInterval
             self.batchSize = batchSize
             self.tokenLifetime = tokenLifetime
+            self.verifyInterval = verifyInterval
         }
     }
 
     public struct CycleResult: Sendable, Hashable {
         public var rendered = 0
         public var failed = 0
+        /// Hosts asked for their ProfileList in this cycle.
+        public var verifying = 0
 
-        public init(rendered: Int = 0, failed: Int = 0) {
+        public init(rendered: Int = 0, failed: Int = 0, verifying: Int = 0) {
             self.rendered = rendered
             self.failed = failed
+            self.verifying = verifying
         }
     }
 
@@ -63,9 +69,13 @@ public struct ProfileWorker: Service {
         }
     }
 
-    /// Renders everything queued, a batch at a time.
-    public func cycle() throws(StoreError) -> CycleResult {
+    /// Queues ProfileList for hosts not asked within the verify interval, then renders
+    /// everything queued, a batch at a time.
+    public func cycle(now: Date = Date()) throws(StoreError) -> CycleResult {
         var result = CycleResult()
+        if let interval = settings.verifyInterval {
+            result.verifying = try store.queueProfileLists(before: now.addingTimeInterval(-interval), limit: settings.batchSize)
+        }
         var challenges: [String: Secret?] = [:]
         while true {
             let pending = try store.pendingCommands(limit: settings.batchSize)
@@ -73,6 +83,13 @@ public struct ProfileWorker: Service {
             var rendered: [RenderedCommand] = []
             for command in pending {
                 let commandUUID = UUID().uuidString
+                if command.type == "ProfileList" {
+                    rendered.append(
+                        RenderedCommand(
+                            id: command.id, host: command.host, profile: command.profile, commandUUID: commandUUID,
+                            payload: MDMCommand.profileList.plist(commandUUID: commandUUID), token: nil))
+                    continue
+                }
                 guard command.type == "InstallProfile" else {
                     rendered.append(
                         RenderedCommand(

@@ -7,6 +7,8 @@ public protocol HostStore {
     func enroll(host uuid: String, serial: String?, team: String?) throws(StoreError)
     /// The host's queued commands, oldest first.
     func queuedCommands(host uuid: String) throws(StoreError) -> [QueuedCommand]
+    /// Managed profiles the host reported that the state did not deliver.
+    func unexpectedProfiles(host uuid: String) throws(StoreError) -> [String]
 }
 
 /// A command in a host's queue; `commandUUID` and `payload` are set once it is rendered.
@@ -48,6 +50,14 @@ extension SQLiteStore: HostStore {
             }
         } catch {
             throw Self.databaseError(error, path: path)
+        }
+    }
+
+    public func unexpectedProfiles(host uuid: String) throws(StoreError) -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT identifier FROM host_unexpected_profile WHERE host_uuid = ? ORDER BY identifier",
+                arguments: [uuid])
         }
     }
 

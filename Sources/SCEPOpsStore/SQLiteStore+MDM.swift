@@ -15,6 +15,8 @@ public enum MDMRefusal: Error, Sendable, Hashable {
 /// A device's result for a command (apple-mdm-and-apns.md §2).
 public enum CommandResult: Sendable, Hashable {
     case acknowledged
+    /// An acknowledged ProfileList: the PayloadIdentifiers of the managed profiles.
+    case profileList([String])
     case error(detail: String)
     case notNow
     case idle
@@ -35,6 +37,11 @@ public protocol MDMStore: Sendable {
     /// Records a command's result and returns the next command for the host, if any.
     func report(host: String, commandUUID: String?, result: CommandResult) throws(StoreError)
         -> Result<QueuedCommand?, MDMRefusal>
+}
+
+extension SQLiteStore {
+    /// Re-deliveries of a profile missing from a host's ProfileList before it fails.
+    public static let verificationRetries = 3
 }
 
 extension SQLiteStore: MDMStore {
@@ -151,10 +158,63 @@ extension SQLiteStore: MDMStore {
             try db.execute(
                 sql: "UPDATE host_profile SET status = 'failed', detail = ?, updated_at = ? WHERE host_uuid = ? AND profile_uuid = ?",
                 arguments: [detail, now, host, profile])
+        case .profileList(let identifiers):
+            try db.execute(sql: "UPDATE command_outbox SET status = 'acknowledged', updated_at = ? WHERE id = ?", arguments: [now, id])
+            try verify(host: host, installed: Set(identifiers), now: now, db)
         case .notNow:
             try db.execute(sql: "UPDATE command_outbox SET status = 'queued', not_now = 1, updated_at = ? WHERE id = ?", arguments: [now, id])
         case .idle:
             break
+        }
+    }
+
+    /// Marks what the device lists as verified; what it should have but lacks goes out
+    /// again, up to `verificationRetries` times, then fails; what it has but the state did
+    /// not deliver is recorded for drift.
+    private func verify(host: String, installed: Set<String>, now: String, _ db: Database) throws {
+        let deliveries = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT profile_uuid, identifier, status, acknowledged_at, retries FROM host_profile
+                WHERE host_uuid = ? AND operation = 'install' AND status IN ('sent', 'verified')
+                """, arguments: [host])
+        for row in deliveries {
+            let identifier: String = row["identifier"]
+            let profile: String = row["profile_uuid"]
+            if installed.contains(identifier) {
+                try db.execute(
+                    sql: "UPDATE host_profile SET status = 'verified', detail = NULL, updated_at = ? WHERE host_uuid = ? AND profile_uuid = ?",
+                    arguments: [now, host, profile])
+                continue
+            }
+            // Rendered but not yet acknowledged: still on its way, not missing.
+            if (row["status"] as String) == "sent", (row["acknowledged_at"] as String?) == nil { continue }
+            let retries: Int = row["retries"]
+            if retries >= Self.verificationRetries {
+                try db.execute(
+                    sql: "UPDATE host_profile SET status = 'failed', detail = ?, updated_at = ? WHERE host_uuid = ? AND profile_uuid = ?",
+                    arguments: [
+                        "the profile is missing from the device's profile list after \(retries) re-deliveries", now, host,
+                        profile,
+                    ])
+                continue
+            }
+            try db.execute(
+                sql: """
+                    UPDATE host_profile SET status = 'pending', retries = retries + 1, command_uuid = NULL,
+                        acknowledged_at = NULL, detail = 'missing from the device''s profile list', updated_at = ?
+                    WHERE host_uuid = ? AND profile_uuid = ?
+                    """, arguments: [now, host, profile])
+            try db.execute(
+                sql: "INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at) VALUES (?, ?, 'InstallProfile', ?)",
+                arguments: [host, profile, now])
+        }
+        let known = Set(try String.fetchAll(db, sql: "SELECT identifier FROM host_profile WHERE host_uuid = ?", arguments: [host]))
+        try db.execute(sql: "DELETE FROM host_unexpected_profile WHERE host_uuid = ?", arguments: [host])
+        for identifier in installed.subtracting(known).sorted() {
+            try db.execute(
+                sql: "INSERT INTO host_unexpected_profile (host_uuid, identifier, seen_at) VALUES (?, ?, ?)",
+                arguments: [host, identifier, now])
         }
     }
 }

@@ -7,7 +7,7 @@ public struct PendingCommand: Sendable, Hashable {
     public var id: Int64
     public var host: String
     public var profile: String
-    /// `InstallProfile` or `RemoveProfile`.
+    /// `InstallProfile`, `RemoveProfile` or `ProfileList`.
     public var type: String
     /// The profile's top-level PayloadIdentifier (what RemoveProfile names).
     public var identifier: String
@@ -58,6 +58,8 @@ public protocol DeliveryStore: Sendable {
     func failDelivery(_ command: PendingCommand, detail: String) throws(StoreError)
     /// The CA's challenge, decrypted, for rendering only.
     func challenge(of name: String) throws(StoreError) -> Secret?
+    /// Queues ProfileList for enrolled hosts last asked before `cutoff`; returns how many.
+    func queueProfileLists(before cutoff: Date, limit: Int) throws(StoreError) -> Int
 }
 
 extension SQLiteStore: DeliveryStore {
@@ -76,9 +78,10 @@ extension SQLiteStore: DeliveryStore {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, hp.identifier, p.content
+                        SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, COALESCE(hp.identifier, '') AS identifier,
+                            p.content
                         FROM command_outbox o
-                        JOIN host_profile hp ON hp.host_uuid = o.host_uuid AND hp.profile_uuid = o.profile_uuid
+                        LEFT JOIN host_profile hp ON hp.host_uuid = o.host_uuid AND hp.profile_uuid = o.profile_uuid
                         LEFT JOIN profile p ON p.uuid = o.profile_uuid
                         WHERE o.payload IS NULL AND o.status = 'queued'
                         ORDER BY o.id LIMIT ?
@@ -128,6 +131,33 @@ extension SQLiteStore: DeliveryStore {
                                 """, arguments: [token.value, command.host, command.profile, token.ca, expires])
                     }
                 }
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
+    public func queueProfileLists(before cutoff: Date, limit: Int) throws(StoreError) -> Int {
+        do {
+            return try pool.write { db in
+                let now = Self.timestamp()
+                let hosts = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT h.uuid FROM host h
+                        WHERE h.push_token IS NOT NULL AND h.team IS NOT NULL
+                            AND (h.profile_list_at IS NULL OR h.profile_list_at < ?)
+                            AND NOT EXISTS (SELECT 1 FROM command_outbox o WHERE o.host_uuid = h.uuid
+                                AND o.request_type = 'ProfileList' AND o.status IN ('queued', 'sent'))
+                        ORDER BY h.profile_list_at, h.uuid LIMIT ?
+                        """, arguments: [Self.timestamp(cutoff), limit])
+                for host in hosts {
+                    try db.execute(
+                        sql: "INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at) VALUES (?, '', 'ProfileList', ?)",
+                        arguments: [host, now])
+                    try db.execute(sql: "UPDATE host SET profile_list_at = ? WHERE uuid = ?", arguments: [now, host])
+                }
+                return hosts.count
             }
         } catch {
             throw Self.databaseError(error, path: path)

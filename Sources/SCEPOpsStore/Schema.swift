@@ -172,6 +172,44 @@ enum Schema {
                     ALTER TABLE command_outbox ADD COLUMN not_now INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v5-profile-list") { db in
+            // SQLite cannot change a CHECK in place: the outbox is rebuilt to take
+            // ProfileList, a command that belongs to no profile.
+            try db.execute(
+                sql: """
+                    CREATE TABLE command_outbox_v5 (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+                        profile_uuid TEXT NOT NULL,
+                        request_type TEXT NOT NULL
+                            CHECK (request_type IN ('InstallProfile', 'RemoveProfile', 'ProfileList')),
+                        apply_id INTEGER REFERENCES apply(id),
+                        status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'acknowledged', 'error')),
+                        command_uuid TEXT UNIQUE,
+                        created_at TEXT NOT NULL,
+                        payload BLOB,
+                        updated_at TEXT,
+                        not_now INTEGER NOT NULL DEFAULT 0
+                    );
+                    INSERT INTO command_outbox_v5 SELECT id, host_uuid, profile_uuid, request_type, apply_id, status,
+                        command_uuid, created_at, payload, updated_at, not_now FROM command_outbox;
+                    DROP TABLE command_outbox;
+                    ALTER TABLE command_outbox_v5 RENAME TO command_outbox;
+                    CREATE INDEX command_outbox_host ON command_outbox(host_uuid, status);
+                    CREATE INDEX command_outbox_unrendered ON command_outbox(id) WHERE payload IS NULL;
+
+                    -- When the host last got a ProfileList command.
+                    ALTER TABLE host ADD COLUMN profile_list_at TEXT;
+
+                    -- Managed profiles a host reported that the state did not deliver (for drift).
+                    CREATE TABLE host_unexpected_profile (
+                        host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+                        identifier TEXT NOT NULL,
+                        seen_at TEXT NOT NULL,
+                        PRIMARY KEY (host_uuid, identifier)
+                    );
+                    """)
+        }
         return migrator
     }
 }

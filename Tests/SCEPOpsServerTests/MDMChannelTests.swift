@@ -79,3 +79,61 @@ struct MDMChannelTests {
         }
     }
 }
+
+@Suite("Verification through ProfileList")
+struct VerificationTests {
+    @Test func listedProfilesAreVerifiedMissingOnesResentThenFailed() async throws {
+        try await ProxyHarness.with(mdm: true) { harness in
+            let device = PlistDevice(
+                udid: "UDID-V", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-V"), harness: harness)
+            _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
+            _ = try await device.tokenUpdate()
+            let worker = ProfileWorker(store: harness.store, settings: .init(serverURL: "http://127.0.0.1:\(harness.port)"))
+            var clock = Date()
+            #expect(try worker.cycle(now: clock).verifying == 1, "a newly enrolled host is asked at once")
+            // The device answers its commands: two installs and the ProfileList.
+            var next = try await device.report("Idle")
+            var types: [String] = []
+            while let uuid = next.uuid {
+                types.append(next.type ?? "?")
+                next = next.type == "ProfileList"
+                    ? try await device.report("Acknowledged", uuid) // an empty list: nothing installed yet
+                    : try await device.report("Acknowledged", uuid)
+            }
+            #expect(types == ["InstallProfile", "InstallProfile", "ProfileList"])
+
+            func status(_ identifier: String) throws -> [String: Int] {
+                try harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == identifier }!.hostProfiles
+            }
+            // An hour later: the VPN profile is there, the Wi-Fi one is not, and one is not ours.
+            func listAndAnswer(_ identifiers: [String]) async throws -> [String] {
+                clock += 3601
+                _ = try worker.cycle(now: clock)
+                var answered: [String] = []
+                var next = try await device.report("Idle")
+                while let uuid = next.uuid {
+                    answered.append(next.type ?? "?")
+                    if next.type == "ProfileList" {
+                        let list = identifiers.map { ["PayloadIdentifier": $0, "PayloadUUID": UUID().uuidString] }
+                        let dict: [String: Any] = ["Status": "Acknowledged", "UDID": "UDID-V", "CommandUUID": uuid, "ProfileList": list]
+                        let answer = try await device.send("/mdm/apple/command", dict)
+                        next = answer.body.isEmpty ? (200, nil, nil, []) : try await device.report("Idle")
+                    } else {
+                        next = try await device.report("Acknowledged", uuid)
+                    }
+                }
+                _ = try worker.cycle(now: clock)
+                return answered
+            }
+            #expect(try await listAndAnswer(["com.example.vpn", "com.unmanaged.thing"]) == ["ProfileList"])
+            #expect(try status("com.example.vpn")["verified"] == 1)
+            #expect(try status("com.example.wifi")["pending"] == 0)
+            #expect(try harness.store.unexpectedProfiles(host: "UDID-V") == ["com.unmanaged.thing"])
+            // The Wi-Fi profile went out again (and was acknowledged, and is still missing) …
+            for _ in 0..<3 { _ = try await listAndAnswer(["com.example.vpn"]) }
+            // … three times, then it fails.
+            #expect(try status("com.example.wifi")["failed"] == 1)
+            #expect(try status("com.example.vpn")["verified"] == 1)
+        }
+    }
+}
