@@ -7,7 +7,10 @@ public struct SCEPOps: AsyncParsableCommand {
         commandName: "scepops",
         abstract: "GitOps for SCEP certificates on Apple devices.",
         version: SCEPOpsVersion.current,
-        subcommands: [Validate.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, ServeCommand.self]
+        subcommands: [
+            Validate.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, ServeCommand.self,
+            EnrollmentProfileCommand.self,
+        ]
     )
 
     public init() {}

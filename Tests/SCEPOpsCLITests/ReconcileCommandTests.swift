@@ -6,7 +6,7 @@ import Testing
 /// real git repo and a real database file.
 @Suite("scepops plan and apply", .serialized)
 struct ReconcileCommandTests {
-    static let key = Data((0..<32).map { UInt8($0 * 7 % 256) }).base64EncodedString()
+    public static let key = Data((0..<32).map { UInt8($0 * 7 % 256) }).base64EncodedString()
 
     let server: SCEPServer
     let repo: TempRepo
