@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
@@ -61,7 +62,15 @@ let package = Package(
         ),
 
         // Apple MDM: the command codec (the check-in and command channel and APNs to come).
-        .target(name: "MDM", dependencies: ["COpenSSL"], swiftSettings: settings),
+        .target(
+            name: "MDM",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: settings
+        ),
 
         // The HTTP server and its background services: the SCEP proxy, health, the profile worker.
         .target(
@@ -88,7 +97,14 @@ let package = Package(
 
         // Helpers the tests share: temp folders and git repos, running the built binary.
         .target(
-            name: "SCEPOpsTestSupport", dependencies: ["SCEPOpsConfig", "SCEPOpsCore"], path: "Tests/SCEPOpsTestSupport",
+            name: "SCEPOpsTestSupport",
+            dependencies: [
+                "SCEPOpsConfig", "SCEPOpsCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/SCEPOpsTestSupport",
             swiftSettings: settings
         ),
         .testTarget(
@@ -127,7 +143,11 @@ let package = Package(
         ),
         .testTarget(
             name: "MDMTests",
-            dependencies: ["MDM", "SCEPOpsTestSupport"],
+            dependencies: [
+                "MDM", "SCEPOpsTestSupport",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: settings
         ),
         .testTarget(

@@ -1,0 +1,109 @@
+import AsyncHTTPClient
+import COpenSSL
+import Foundation
+import NIOCore
+import NIOSSL
+
+/// Sends MDM pushes to APNs over HTTP/2 with the push certificate (apple-mdm-and-apns.md
+/// §4): `POST /3/device/<hex token>`, `apns-push-type: mdm`, the topic from the
+/// certificate's UID, and `{"mdm":"<PushMagic>"}`.
+public struct APNsClient: Sendable {
+    public enum Outcome: Sendable, Hashable {
+        case delivered
+        /// The token is no longer valid (410, or 400 BadDeviceToken): stop pushing to it.
+        case staleToken(reason: String)
+        /// Worth trying again later (429, 5xx, the connection).
+        case retryLater(reason: String)
+        case failed(reason: String)
+    }
+
+    public static let production = "https://api.push.apple.com"
+
+    let client: HTTPClient
+    let endpoint: String
+    public let topic: String
+    /// Tries of one push before a transient failure is given up for this cycle.
+    let attempts: Int
+    let backoff: Duration
+
+    public init(client: HTTPClient, endpoint: String = Self.production, topic: String, attempts: Int = 3,
+        backoff: Duration = .milliseconds(500))
+    {
+        self.client = client
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.topic = topic
+        self.attempts = attempts
+        self.backoff = backoff
+    }
+
+    /// An HTTP client that presents the push certificate and speaks HTTP/2; `trustRoots`
+    /// replaces the system's roots (a test server's own CA).
+    public static func makeHTTPClient(certificatePEM: String, keyPEM: String, trustRoots: [NIOSSLCertificate]? = nil)
+        throws -> HTTPClient
+    {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
+        if let trustRoots { tls.trustRoots = .certificates(trustRoots) }
+        tls.applicationProtocols = ["h2"]
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.httpVersion = .automatic
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The topic is the push certificate's UID attribute (com.apple.mgmt.…).
+    public static func topic(certificatePEM: String) -> String? {
+        let bytes = Array(certificatePEM.utf8)
+        guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { return nil }
+        defer { BIO_free(bio) }
+        guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else { return nil }
+        defer { X509_free(certificate) }
+        let name = X509_get_subject_name(certificate)
+        let index = X509_NAME_get_index_by_NID(name, NID_userId, -1)
+        guard index >= 0, let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry) else {
+            return nil
+        }
+        var utf8: UnsafeMutablePointer<UInt8>?
+        let length = ASN1_STRING_to_UTF8(&utf8, data)
+        guard length > 0, let utf8 else { return nil }
+        defer { CRYPTO_free(utf8, #fileID, #line) }
+        return String(decoding: UnsafeBufferPointer(start: utf8, count: Int(length)), as: UTF8.self)
+    }
+
+    /// One push, retried with exponential backoff while APNs says to try later.
+    public func push(token: String, pushMagic: String) async -> Outcome {
+        var outcome = Outcome.retryLater(reason: "not sent")
+        for attempt in 0..<attempts {
+            if attempt > 0 { try? await Task.sleep(for: backoff * (1 << (attempt - 1))) }
+            outcome = await send(token: token, pushMagic: pushMagic)
+            guard case .retryLater = outcome else { return outcome }
+        }
+        return outcome
+    }
+
+    private func send(token: String, pushMagic: String) async -> Outcome {
+        var request = HTTPClientRequest(url: "\(endpoint)/3/device/\(token)")
+        request.method = .POST
+        request.headers.add(name: "apns-push-type", value: "mdm")
+        request.headers.add(name: "apns-topic", value: topic)
+        request.headers.add(name: "apns-priority", value: "10")
+        request.headers.add(name: "content-type", value: "application/json")
+        let payload = try! JSONSerialization.data(withJSONObject: ["mdm": pushMagic])
+        request.body = .bytes(ByteBuffer(bytes: payload))
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 64 * 1024)
+            let reason = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])?["reason"]
+                as? String ?? "HTTP \(response.status.code)"
+            switch response.status.code {
+            case 200: return .delivered
+            case 410: return .staleToken(reason: reason)
+            case 400 where reason == "BadDeviceToken": return .staleToken(reason: reason)
+            case 429, 500...599: return .retryLater(reason: reason)
+            default: return .failed(reason: reason)
+            }
+        } catch {
+            return .retryLater(reason: "APNs could not be reached")
+        }
+    }
+}

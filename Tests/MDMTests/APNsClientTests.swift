@@ -1,0 +1,74 @@
+import Foundation
+import MDM
+import NIOSSL
+import SCEPOpsTestSupport
+import Testing
+
+/// The APNs client against an HTTP/2 TLS server that speaks APNs's protocol.
+@Suite("APNs client")
+struct APNsClientTests {
+    private func withClient(_ body: (APNsTestServer, APNsClient) async throws -> Void) async throws {
+        let server = try await APNsTestServer()
+        let http = try APNsClient.makeHTTPClient(
+            certificatePEM: server.pushCertificatePEM, keyPEM: server.pushKeyPEM,
+            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)))
+        let topic = try #require(APNsClient.topic(certificatePEM: server.pushCertificatePEM))
+        let client = APNsClient(client: http, endpoint: server.url, topic: topic, backoff: .milliseconds(20))
+        do {
+            try await body(server, client)
+        } catch {
+            try? await http.shutdown()
+            await server.stop()
+            throw error
+        }
+        try await http.shutdown()
+        await server.stop()
+    }
+
+    @Test func aPushReachesTheServerWithPathHeadersAndPayload() async throws {
+        try await withClient { server, client in
+            #expect(client.topic == APNsTestServer.topic)
+            #expect(await client.push(token: "ab12cd", pushMagic: "MAGIC-1") == .delivered)
+            let request = try #require(server.requests.first)
+            #expect(request.token == "ab12cd")
+            #expect(request.headers["apns-push-type"] == "mdm")
+            #expect(request.headers["apns-topic"] == APNsTestServer.topic)
+            #expect(request.body == "{\"mdm\":\"MAGIC-1\"}")
+        }
+    }
+
+    @Test func unregisteredAndBadTokensAreStaleAndTooManyRequestsIsRetried() async throws {
+        try await withClient { server, client in
+            server.respond(to: "gone", with: [410])
+            server.respond(to: "bad", with: [400])
+            server.respond(to: "busy", with: [429, 503])
+            #expect(await client.push(token: "gone", pushMagic: "m") == .staleToken(reason: "Unregistered"))
+            #expect(await client.push(token: "bad", pushMagic: "m") == .staleToken(reason: "BadDeviceToken"))
+            #expect(await client.push(token: "busy", pushMagic: "m") == .delivered)
+            #expect(server.requests.filter { $0.token == "busy" }.count == 3)
+            server.respond(to: "down", with: [500, 500, 500])
+            #expect(await client.push(token: "down", pushMagic: "m") == .retryLater(reason: "InternalServerError"))
+        }
+    }
+
+    @Test func aClientWithoutThePushCertificateIsRefusedByTheServer() async throws {
+        let server = try await APNsTestServer()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)))
+        let http = HTTPClientFactory.make(tls)
+        let client = APNsClient(client: http, endpoint: server.url, topic: "x", attempts: 1)
+        let outcome = await client.push(token: "t", pushMagic: "m")
+        #expect(outcome == .retryLater(reason: "APNs could not be reached"))
+        #expect(server.requests.isEmpty)
+        try await http.shutdown()
+        await server.stop()
+    }
+}
+
+import AsyncHTTPClient
+
+enum HTTPClientFactory {
+    static func make(_ tls: TLSConfiguration) -> HTTPClient {
+        HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }
+}
