@@ -30,6 +30,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between ProfileList checks of each host (0: never).")
     var verifyInterval: Int = 3600
 
+    @Option(help: "The APNs push certificate (PEM); without it pushes are off and hosts get commands when they check in.")
+    var apnsCert: String?
+
+    @Option(help: "The push certificate's private key (PEM).")
+    var apnsKey: String?
+
+    @Option(help: "The APNs endpoint.")
+    var apnsEndpoint: String = APNsClient.production
+
     func validate() throws {
         guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
     }
@@ -63,11 +72,27 @@ struct ServeCommand: AsyncParsableCommand {
             Output.error("scepops: no --device-ca given: the MDM check-in and command routes are off")
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var pusher: APNsClient?
+        var pushClient: HTTPClient?
+        if let apnsCert, let apnsKey {
+            guard let certificate = try? String(contentsOfFile: apnsCert, encoding: .utf8),
+                let key = try? String(contentsOfFile: apnsKey, encoding: .utf8),
+                let topic = APNsClient.topic(certificatePEM: certificate),
+                let client = try? APNsClient.makeHTTPClient(certificatePEM: certificate, keyPEM: key)
+            else {
+                Output.error("error: --apns-cert and --apns-key must be a push certificate (with its UID topic) and its key")
+                throw ExitStatus.failure
+            }
+            pushClient = client
+            pusher = APNsClient(client: client, endpoint: apnsEndpoint, topic: topic)
+        } else {
+            Output.error("scepops: no --apns-cert/--apns-key: pushes are off; hosts get their commands when they next check in")
+        }
         let worker = ProfileWorker(
             store: store,
             settings: .init(
                 serverURL: serverURL ?? "http://\(listen)",
-                verifyInterval: verifyInterval > 0 ? TimeInterval(verifyInterval) : nil))
+                verifyInterval: verifyInterval > 0 ? TimeInterval(verifyInterval) : nil), pusher: pusher)
         let app = SCEPOpsApplication.make(
             settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout))), store: store,
             httpClient: client, deviceCA: verifier, services: [worker])
@@ -75,9 +100,11 @@ struct ServeCommand: AsyncParsableCommand {
             try await app.runService()
         } catch {
             try? await client.shutdown()
+            try? await pushClient?.shutdown()
             throw error
         }
         try await client.shutdown()
+        try? await pushClient?.shutdown()
     }
 
     static func split(_ listen: String) -> (String, Int)? {

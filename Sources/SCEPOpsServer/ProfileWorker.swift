@@ -36,28 +36,41 @@ public struct ProfileWorker: Service {
         public var failed = 0
         /// Hosts asked for their ProfileList in this cycle.
         public var verifying = 0
+        /// Pushes APNs accepted, and tokens it called stale.
+        public var pushed = 0
+        public var staleTokens = 0
 
-        public init(rendered: Int = 0, failed: Int = 0, verifying: Int = 0) {
+        public init(rendered: Int = 0, failed: Int = 0, verifying: Int = 0, pushed: Int = 0, staleTokens: Int = 0) {
             self.rendered = rendered
             self.failed = failed
             self.verifying = verifying
+            self.pushed = pushed
+            self.staleTokens = staleTokens
         }
     }
 
     let store: any DeliveryStore
     let settings: Settings
+    /// Nil: pushes are off, and hosts get their commands when they next check in.
+    let pusher: APNsClient?
     let logger: Logger
+    /// Pushes in flight at once.
+    static let pushConcurrency = 64
 
-    public init(store: any DeliveryStore, settings: Settings, logger: Logger = Logger(label: "scepops.worker")) {
+    public init(
+        store: any DeliveryStore, settings: Settings, pusher: APNsClient? = nil,
+        logger: Logger = Logger(label: "scepops.worker")
+    ) {
         self.store = store
         self.settings = settings
+        self.pusher = pusher
         self.logger = logger
     }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                let result = try cycle()
+                let result = try await cycle()
                 if result.rendered + result.failed > 0 {
                     logger.info("rendered queued commands", metadata: ["rendered": "\(result.rendered)", "failed": "\(result.failed)"])
                 }
@@ -71,15 +84,19 @@ public struct ProfileWorker: Service {
 
     /// Queues ProfileList for hosts not asked within the verify interval, then renders
     /// everything queued, a batch at a time.
-    public func cycle(now: Date = Date()) throws(StoreError) -> CycleResult {
+    public func cycle(now: Date = Date()) async throws(StoreError) -> CycleResult {
         var result = CycleResult()
+        var touched: [String] = []
         if let interval = settings.verifyInterval {
             result.verifying = try store.queueProfileLists(before: now.addingTimeInterval(-interval), limit: settings.batchSize)
         }
         var challenges: [String: Secret?] = [:]
         while true {
             let pending = try store.pendingCommands(limit: settings.batchSize)
-            if pending.isEmpty { return result }
+            if pending.isEmpty {
+                try await push(Array(Set(touched)).sorted(), into: &result)
+                return result
+            }
             var rendered: [RenderedCommand] = []
             for command in pending {
                 let commandUUID = UUID().uuidString
@@ -139,6 +156,38 @@ public struct ProfileWorker: Service {
             }
             try store.recordRendered(rendered, tokenLifetime: settings.tokenLifetime)
             result.rendered += rendered.count
+            touched += rendered.map(\.host)
+        }
+    }
+
+    /// One push per host with new commands, however many it got.
+    private func push(_ hosts: [String], into result: inout CycleResult) async throws(StoreError) {
+        guard let pusher, !hosts.isEmpty else { return }
+        let targets = try store.pushTargets(hosts: hosts)
+        let outcomes = await withTaskGroup(of: (String, APNsClient.Outcome).self) { group in
+            var outcomes: [(String, APNsClient.Outcome)] = []
+            var iterator = targets.makeIterator()
+            for _ in 0..<Self.pushConcurrency {
+                guard let target = iterator.next() else { break }
+                group.addTask { (target.host, await pusher.push(token: target.token, pushMagic: target.pushMagic)) }
+            }
+            while let outcome = await group.next() {
+                outcomes.append(outcome)
+                if let target = iterator.next() {
+                    group.addTask { (target.host, await pusher.push(token: target.token, pushMagic: target.pushMagic)) }
+                }
+            }
+            return outcomes
+        }
+        for (host, outcome) in outcomes {
+            switch outcome {
+            case .delivered: result.pushed += 1
+            case .staleToken:
+                try store.markPushStale(host: host)
+                result.staleTokens += 1
+            case .retryLater(let reason), .failed(let reason):
+                logger.warning("push not delivered", metadata: ["host": "\(host)", "reason": "\(reason)"])
+            }
         }
     }
 }

@@ -85,7 +85,10 @@ extension SQLiteStore: MDMStore {
         do {
             try pool.write { db in
                 try db.execute(
-                    sql: "UPDATE host SET push_token = ?, push_magic = ?, push_topic = ?, last_seen_at = ? WHERE uuid = ?",
+                    sql: """
+                        UPDATE host SET push_token = ?, push_magic = ?, push_topic = ?, push_stale_at = NULL, last_seen_at = ?
+                        WHERE uuid = ?
+                        """,
                     arguments: [token, pushMagic, topic, Self.timestamp(), host])
             }
         } catch {

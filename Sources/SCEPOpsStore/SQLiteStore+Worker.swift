@@ -60,6 +60,16 @@ public protocol DeliveryStore: Sendable {
     func challenge(of name: String) throws(StoreError) -> Secret?
     /// Queues ProfileList for enrolled hosts last asked before `cutoff`; returns how many.
     func queueProfileLists(before cutoff: Date, limit: Int) throws(StoreError) -> Int
+    /// Where to push each of these hosts: those with a live token.
+    func pushTargets(hosts: [String]) throws(StoreError) -> [PushTarget]
+    func markPushStale(host: String) throws(StoreError)
+}
+
+/// A host's APNs token (hex) and the PushMagic its pushes carry.
+public struct PushTarget: Sendable, Hashable {
+    public var host: String
+    public var token: String
+    public var pushMagic: String
 }
 
 extension SQLiteStore: DeliveryStore {
@@ -158,6 +168,35 @@ extension SQLiteStore: DeliveryStore {
                     try db.execute(sql: "UPDATE host SET profile_list_at = ? WHERE uuid = ?", arguments: [now, host])
                 }
                 return hosts.count
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
+    public func pushTargets(hosts: [String]) throws(StoreError) -> [PushTarget] {
+        try read { db in
+            var targets: [PushTarget] = []
+            // In chunks: SQLite limits the number of bound parameters.
+            for start in stride(from: 0, to: hosts.count, by: 500) {
+                let chunk = Array(hosts[start..<min(start + 500, hosts.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                targets += try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT uuid, push_token, push_magic FROM host
+                        WHERE uuid IN (\(marks)) AND push_token IS NOT NULL AND push_stale_at IS NULL ORDER BY uuid
+                        """, arguments: StatementArguments(chunk)
+                ).map { PushTarget(host: $0["uuid"], token: $0["push_token"], pushMagic: $0["push_magic"]) }
+            }
+            return targets
+        }
+    }
+
+    public func markPushStale(host: String) throws(StoreError) {
+        do {
+            try pool.write { db in
+                try db.execute(sql: "UPDATE host SET push_stale_at = ? WHERE uuid = ?", arguments: [Self.timestamp(), host])
             }
         } catch {
             throw Self.databaseError(error, path: path)

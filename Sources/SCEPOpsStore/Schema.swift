@@ -210,6 +210,10 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v6-push-stale") { db in
+            // APNs said the token is gone (410, BadDeviceToken): no pushes until a TokenUpdate.
+            try db.execute(sql: "ALTER TABLE host ADD COLUMN push_stale_at TEXT")
+        }
         return migrator
     }
 }

@@ -17,7 +17,7 @@ struct MDMChannelTests {
             #expect(try await device.authenticate(enrollSecret: secret).status == 200)
             #expect(try await device.tokenUpdate().status == 200)
             #expect(try harness.store.queuedCommands(host: "UDID-1").count == 2, "joining Workstations queued its profiles")
-            try harness.render(host: "UDID-1")
+            try await harness.render(host: "UDID-1")
 
             let first = try await device.report("Idle")
             #expect(first.status == 200)
@@ -47,7 +47,7 @@ struct MDMChannelTests {
                     of: "https://scep.example.com/scep", with: harness.scep.url)]) { $1 }, environment: environment)
             let plan = Planner(secretDigest: harness.box.digest).plan(desired, against: try harness.store.currentState())
             _ = try harness.store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
-            try harness.render(host: "UDID-1")
+            try await harness.render(host: "UDID-1")
             let redelivery = try await device.report("Idle")
             #expect(redelivery.type == "InstallProfile")
             _ = try await device.report(
@@ -90,7 +90,7 @@ struct VerificationTests {
             _ = try await device.tokenUpdate()
             let worker = ProfileWorker(store: harness.store, settings: .init(serverURL: "http://127.0.0.1:\(harness.port)"))
             var clock = Date()
-            #expect(try worker.cycle(now: clock).verifying == 1, "a newly enrolled host is asked at once")
+            #expect(try await worker.cycle(now: clock).verifying == 1, "a newly enrolled host is asked at once")
             // The device answers its commands: two installs and the ProfileList.
             var next = try await device.report("Idle")
             var types: [String] = []
@@ -108,7 +108,7 @@ struct VerificationTests {
             // An hour later: the VPN profile is there, the Wi-Fi one is not, and one is not ours.
             func listAndAnswer(_ identifiers: [String]) async throws -> [String] {
                 clock += 3601
-                _ = try worker.cycle(now: clock)
+                _ = try await worker.cycle(now: clock)
                 var answered: [String] = []
                 var next = try await device.report("Idle")
                 while let uuid = next.uuid {
@@ -122,7 +122,7 @@ struct VerificationTests {
                         next = try await device.report("Acknowledged", uuid)
                     }
                 }
-                _ = try worker.cycle(now: clock)
+                _ = try await worker.cycle(now: clock)
                 return answered
             }
             #expect(try await listAndAnswer(["com.example.vpn", "com.unmanaged.thing"]) == ["ProfileList"])

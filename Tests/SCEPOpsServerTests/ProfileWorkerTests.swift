@@ -15,7 +15,7 @@ struct ProfileWorkerTests {
 
     @Test func installsAreRenderedForTheHost() async throws {
         try await ProxyHarness.with { harness in
-            let result = try ProfileWorker(store: harness.store, settings: .init(serverURL: "https://mdm.example.com/")).cycle()
+            let result = try await ProfileWorker(store: harness.store, settings: .init(serverURL: "https://mdm.example.com/")).cycle()
             #expect(result == .init(rendered: 2, failed: 0))
             let wifi = try harness.profileUUID("com.example.wifi")
             let queued = try harness.store.queuedCommands(host: ProxyHarness.host)
@@ -32,13 +32,13 @@ struct ProfileWorkerTests {
             #expect(scep["Subject"]?.elements?[0].elements?[0].elements?[1].string == "fleet-\(wifi)")
             #expect(try harness.store.status().hostProfiles["sent"] == 2)
             // Nothing left: a second cycle renders nothing.
-            #expect(try ProfileWorker(store: harness.store, settings: .init(serverURL: "x")).cycle() == .init())
+            #expect(try await ProfileWorker(store: harness.store, settings: .init(serverURL: "x")).cycle() == .init())
         }
     }
 
     @Test func removalsComeFirstAndOnlyTheLatestOfARepeatedDeliveryIsRendered() async throws {
         try await ProxyHarness.with { harness in
-            try harness.render()
+            try await harness.render()
             // Two challenge rotations before the worker runs again: one re-install, not two.
             var environment = ValidRepo.environment
             for value in ["rotated-1", "rotated-2"] {
@@ -52,7 +52,7 @@ struct ProfileWorkerTests {
             }
             // Then the host leaves for another team.
             try harness.store.enroll(host: ProxyHarness.host, serial: nil, team: "Kiosks")
-            let result = try ProfileWorker(store: harness.store, settings: .init(serverURL: "x", batchSize: 1)).cycle()
+            let result = try await ProfileWorker(store: harness.store, settings: .init(serverURL: "x", batchSize: 1)).cycle()
             #expect(result.rendered == 4)
             let fresh = try harness.store.queuedCommands(host: ProxyHarness.host).dropFirst(2)
             #expect(fresh.map(\.type) == ["RemoveProfile", "RemoveProfile", "InstallProfile", "InstallProfile"])
@@ -77,5 +77,49 @@ struct ProfileWorkerTests {
             _ = try? await running.value
             #expect(rendered == 2)
         }
+    }
+}
+
+import MDM
+import NIOSSL
+
+@Suite("Pushes from the worker")
+struct WorkerPushTests {
+    @Test func oneReadyHostOnePushAndAStaleTokenIsLeftAlone() async throws {
+        let apns = try await APNsTestServer()
+        let http = try APNsClient.makeHTTPClient(
+            certificatePEM: apns.pushCertificatePEM, keyPEM: apns.pushKeyPEM,
+            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(apns.serverCertificatePEM.utf8)))
+        let pusher = APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic, backoff: .milliseconds(10))
+        try await ProxyHarness.with(mdm: true) { harness in
+            let device = PlistDevice(
+                udid: "UDID-P", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-P"), harness: harness)
+            _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
+            _ = try await device.tokenUpdate()
+            // Enrolled but never token-updated: no push, nothing to push to.
+            try harness.store.enroll(host: "NO-TOKEN", serial: nil, team: "Workstations")
+            let worker = ProfileWorker(
+                store: harness.store, settings: .init(serverURL: "x", verifyInterval: nil), pusher: pusher)
+            let first = try await worker.cycle()
+            #expect(first.rendered == 6, "two profiles for each of three hosts")
+            #expect(first.pushed == 1, "two commands, one push")
+            let push = try #require(apns.requests.first)
+            #expect(push.token == String(repeating: "ab", count: 32))
+            #expect(push.body == "{\"mdm\":\"magic-UDID-P\"}")
+
+            // APNs says the token is gone: marked stale, and not pushed again.
+            apns.respond(to: push.token, with: [410])
+            try harness.store.enroll(host: "UDID-P", serial: nil, team: "Kiosks")
+            #expect(try await worker.cycle().staleTokens == 1)
+            try harness.store.enroll(host: "UDID-P", serial: nil, team: "Workstations")
+            #expect(try await worker.cycle().pushed == 0)
+            #expect(apns.requests.count == 2)
+            // A TokenUpdate brings it back.
+            _ = try await device.tokenUpdate()
+            try harness.store.enroll(host: "UDID-P", serial: nil, team: "Kiosks")
+            #expect(try await worker.cycle().pushed == 1)
+        }
+        try await http.shutdown()
+        await apns.stop()
     }
 }

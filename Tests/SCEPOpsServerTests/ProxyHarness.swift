@@ -71,10 +71,10 @@ final class ProxyHarness: @unchecked Sendable {
     /// Runs the profile worker once and returns, per profile uuid, the proxy identifier
     /// in the InstallProfile it rendered for `host`.
     @discardableResult
-    func render(host: String = ProxyHarness.host) throws -> [String: ProxyIdentifier] {
+    func render(host: String = ProxyHarness.host) async throws -> [String: ProxyIdentifier] {
         // Verification (ProfileList) is left out: these tests are about deliveries.
         let settings = ProfileWorker.Settings(serverURL: "http://127.0.0.1:\(port)/", verifyInterval: nil)
-        _ = try ProfileWorker(store: store, settings: settings).cycle()
+        _ = try await ProfileWorker(store: store, settings: settings).cycle()
         var identifiers: [String: ProxyIdentifier] = [:]
         for command in try store.queuedCommands(host: host) where command.type == "InstallProfile" {
             guard let payload = command.payload, let profile = try Self.installedProfile(payload),
@@ -94,8 +94,8 @@ final class ProxyHarness: @unchecked Sendable {
     }
 
     /// The rendered Wi-Fi profile's proxy identifier for `host`.
-    func wifi(host: String = ProxyHarness.host) throws -> ProxyIdentifier {
-        try render(host: host)[try profileUUID("com.example.wifi")]!
+    func wifi(host: String = ProxyHarness.host) async throws -> ProxyIdentifier {
+        try await render(host: host)[try profileUUID("com.example.wifi")]!
     }
 
     func url(_ pathComponent: String) -> String {

@@ -11,7 +11,7 @@ import Testing
 struct SCEPProxyTests {
     @Test func scepclientEnrollsThroughAPendingProfileAndTheTokenWorksOnce() async throws {
         try await ProxyHarness.with { harness in
-            let identifier = try harness.wifi()
+            let identifier = try await harness.wifi()
             #expect(identifier.certificateAuthority == "WIFI")
             let work = TempRepo()
             let enroll = Command.run(
@@ -38,10 +38,10 @@ struct SCEPProxyTests {
 
     @Test func refusalsGetA4xxAndReachNoCA() async throws {
         try await ProxyHarness.with { harness in
-            let good = try harness.wifi()
+            let good = try await harness.wifi()
             // A host that left the team: its Wi-Fi delivery is now a pending removal.
             try harness.store.enroll(host: "HOST-2", serial: nil, team: "Workstations")
-            let leaver = try harness.wifi(host: "HOST-2")
+            let leaver = try await harness.wifi(host: "HOST-2")
             try harness.store.enroll(host: "HOST-2", serial: nil, team: "Kiosks")
             func id(_ host: String, _ profile: String, _ ca: String) -> String {
                 ProxyIdentifier(host: host, profile: profile, certificateAuthority: ca, token: good.token).pathComponent
@@ -73,7 +73,7 @@ struct SCEPProxyTests {
 
     @Test func answersPassThroughUnchangedAndClientQueryParametersAreTolerated() async throws {
         try await ProxyHarness.with { harness in
-            let identifier = try harness.wifi()
+            let identifier = try await harness.wifi()
             // A literal comma, and certmonger's message=0 on GetCACaps.
             let literal = [identifier.host, identifier.profile, identifier.certificateAuthority, identifier.token]
                 .joined(separator: ",")
@@ -90,7 +90,7 @@ struct SCEPProxyTests {
 
     @Test func aNewCAURLAppliesToTheNextRequest() async throws {
         try await ProxyHarness.with { harness in
-            let identifier = try harness.wifi()
+            let identifier = try await harness.wifi()
             let other = try SCEPServer(challenge: harness.scep.challenge)
             try harness.apply(wifiURL: other.url)
             let proxied = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
@@ -103,7 +103,7 @@ struct SCEPProxyTests {
 
     @Test func aStoppedCAGives502AndASilentOneGives504() async throws {
         try await ProxyHarness.with { harness in
-            let identifier = try harness.wifi()
+            let identifier = try await harness.wifi()
             harness.scep.stop()
             let stopped = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACaps")
             #expect(stopped.status == 502)
@@ -111,7 +111,7 @@ struct SCEPProxyTests {
         }
         let silent = try SilentListener()
         try await ProxyHarness.with(caURL: "http://127.0.0.1:\(silent.port)/scep", upstreamTimeout: 1) { harness in
-            let identifier = try harness.wifi()
+            let identifier = try await harness.wifi()
             let hung = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
             #expect(hung.status == 504)
         }
