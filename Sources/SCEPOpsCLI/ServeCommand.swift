@@ -88,14 +88,16 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             Output.error("scepops: no --apns-cert/--apns-key: pushes are off; hosts get their commands when they next check in")
         }
+        let metrics = ServerMetrics()
         let worker = ProfileWorker(
             store: store,
             settings: .init(
                 serverURL: serverURL ?? "http://\(listen)",
-                verifyInterval: verifyInterval > 0 ? TimeInterval(verifyInterval) : nil), pusher: pusher)
+                verifyInterval: verifyInterval > 0 ? TimeInterval(verifyInterval) : nil), pusher: pusher,
+            metrics: metrics)
         let app = SCEPOpsApplication.make(
             settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout))), store: store,
-            httpClient: client, deviceCA: verifier, services: [worker])
+            httpClient: client, deviceCA: verifier, services: [worker], metrics: metrics)
         do {
             try await app.runService()
         } catch {

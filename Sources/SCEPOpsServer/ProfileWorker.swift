@@ -53,24 +53,29 @@ public struct ProfileWorker: Service {
     let settings: Settings
     /// Nil: pushes are off, and hosts get their commands when they next check in.
     let pusher: APNsClient?
+    let metrics: ServerMetrics?
     let logger: Logger
     /// Pushes in flight at once.
     static let pushConcurrency = 64
 
     public init(
-        store: any DeliveryStore, settings: Settings, pusher: APNsClient? = nil,
+        store: any DeliveryStore, settings: Settings, pusher: APNsClient? = nil, metrics: ServerMetrics? = nil,
         logger: Logger = Logger(label: "scepops.worker")
     ) {
         self.store = store
         self.settings = settings
         self.pusher = pusher
+        self.metrics = metrics
         self.logger = logger
     }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
+                let started = ContinuousClock.now
                 let result = try await cycle()
+                metrics?.cycleTime.record(ContinuousClock.now - started)
+                metrics?.queueDepth.set(Int64(try store.queueDepth()))
                 if result.rendered + result.failed > 0 {
                     logger.info("rendered queued commands", metadata: ["rendered": "\(result.rendered)", "failed": "\(result.failed)"])
                 }
@@ -160,6 +165,15 @@ public struct ProfileWorker: Service {
         }
     }
 
+    static func label(_ outcome: APNsClient.Outcome) -> String {
+        switch outcome {
+        case .delivered: "delivered"
+        case .staleToken: "stale_token"
+        case .retryLater: "retry_later"
+        case .failed: "failed"
+        }
+    }
+
     /// One push per host with new commands, however many it got.
     private func push(_ hosts: [String], into result: inout CycleResult) async throws(StoreError) {
         guard let pusher, !hosts.isEmpty else { return }
@@ -180,6 +194,7 @@ public struct ProfileWorker: Service {
             return outcomes
         }
         for (host, outcome) in outcomes {
+            metrics?.push(Self.label(outcome))
             switch outcome {
             case .delivered: result.pushed += 1
             case .staleToken:

@@ -26,13 +26,19 @@ public enum SCEPOpsApplication {
     /// device CA to check identities against, the MDM routes are not mounted.
     public static func make(
         settings: Settings, store: any ProxyStore & MDMStore, httpClient: HTTPClient,
-        deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [],
+        deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [], metrics: ServerMetrics = ServerMetrics(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        }
         let timeout = settings.upstreamTimeout
-        SCEPProxyRoutes<BasicRequestContext>(store: store) { url in
+        SCEPProxyRoutes<BasicRequestContext>(store: store, metrics: metrics) { url in
             SCEPHTTPClient(client: httpClient, url: url, timeout: timeout)
         }.add(to: router)
         if let deviceCA { MDMRoutes<BasicRequestContext>(store: store, verifier: deviceCA).add(to: router) }

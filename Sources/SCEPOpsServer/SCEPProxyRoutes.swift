@@ -15,11 +15,15 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     public static var maximumBody: Int { 2 * 1024 * 1024 }
 
     let store: any ProxyStore
+    let metrics: ServerMetrics
     /// The SCEP client for a CA URL; the URL is looked up per request.
     let upstream: @Sendable (String) -> any SCEPService
 
-    public init(store: any ProxyStore, upstream: @escaping @Sendable (String) -> any SCEPService) {
+    public init(
+        store: any ProxyStore, metrics: ServerMetrics, upstream: @escaping @Sendable (String) -> any SCEPService
+    ) {
         self.store = store
+        self.metrics = metrics
         self.upstream = upstream
     }
 
@@ -54,6 +58,8 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         case .failure(let refusal): throw Self.httpError(refusal)
         }
         let service = upstream(url)
+        let started = ContinuousClock.now
+        defer { metrics.upstreamLatency.record(ContinuousClock.now - started) }
         do {
             switch operation {
             case "GetCACaps":

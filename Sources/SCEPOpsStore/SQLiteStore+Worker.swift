@@ -63,6 +63,8 @@ public protocol DeliveryStore: Sendable {
     /// Where to push each of these hosts: those with a live token.
     func pushTargets(hosts: [String]) throws(StoreError) -> [PushTarget]
     func markPushStale(host: String) throws(StoreError)
+    /// Commands queued or sent and not yet answered.
+    func queueDepth() throws(StoreError) -> Int
 }
 
 /// A host's APNs token (hex) and the PushMagic its pushes carry.
@@ -191,6 +193,10 @@ extension SQLiteStore: DeliveryStore {
             }
             return targets
         }
+    }
+
+    public func queueDepth() throws(StoreError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM command_outbox WHERE status IN ('queued', 'sent')") ?? 0 }
     }
 
     public func markPushStale(host: String) throws(StoreError) {

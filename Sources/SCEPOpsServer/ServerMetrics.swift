@@ -1,0 +1,76 @@
+import Hummingbird
+import Prometheus
+
+/// What `/metrics` exposes (Prometheus text format): requests by route and status, the
+/// latency of the CAs behind the proxy, the command queue's depth, pushes by result and
+/// the worker's cycle time.
+public final class ServerMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let upstreamLatency: DurationHistogram
+    let cycleTime: DurationHistogram
+    let queueDepth: Gauge
+
+    static let latencyBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
+        .milliseconds(500), .seconds(1), .seconds(5), .seconds(30),
+    ]
+
+    public init() {
+        upstreamLatency = registry.makeDurationHistogram(
+            descriptor: Self.name("scep_upstream_duration", "seconds", "Time the CA behind the proxy took to answer"),
+            labels: [], buckets: Self.latencyBuckets)
+        cycleTime = registry.makeDurationHistogram(
+            descriptor: Self.name("worker_cycle_duration", "seconds", "Time one render-and-push cycle took"),
+            labels: [], buckets: Self.latencyBuckets)
+        queueDepth = registry.makeGauge(
+            descriptor: Self.name("command_queue", "depth", "Host commands queued or sent and not yet answered"), labels: [])
+    }
+
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "scepops", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    func request(route: String, status: Int) {
+        registry.makeCounter(
+            descriptor: Self.name("http_requests", "total", "HTTP requests by route and status"),
+            labels: [("route", route), ("status", String(status))]
+        ).increment()
+    }
+
+    func push(_ result: String) {
+        registry.makeCounter(
+            descriptor: Self.name("apns_pushes", "total", "APNs pushes by result"), labels: [("result", result)]
+        ).increment()
+    }
+
+    /// A route label that cannot grow without bound: the path's known prefix.
+    static func route(_ path: String) -> String {
+        for prefix in ["/mdm/scep/proxy", "/mdm/apple/checkin", "/mdm/apple/command", "/healthz", "/metrics"]
+        where path.hasPrefix(prefix) {
+            return prefix
+        }
+        return "other"
+    }
+}
+
+/// Counts every request by route and status, errors included.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let route = ServerMetrics.route(request.uri.path)
+        do {
+            let response = try await next(request, context)
+            metrics.request(route: route, status: Int(response.status.code))
+            return response
+        } catch let error as HTTPResponseError {
+            metrics.request(route: route, status: Int(error.status.code))
+            throw error
+        } catch {
+            metrics.request(route: route, status: 500)
+            throw error
+        }
+    }
+}
