@@ -53,21 +53,22 @@ public struct APNsClient: Sendable {
 
     /// The topic is the push certificate's UID attribute (com.apple.mgmt.…).
     public static func topic(certificatePEM: String) -> String? {
-        let bytes = Array(certificatePEM.utf8)
-        guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { return nil }
-        defer { BIO_free(bio) }
-        guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else { return nil }
-        defer { X509_free(certificate) }
-        let name = X509_get_subject_name(certificate)
-        let index = X509_NAME_get_index_by_NID(name, NID_userId, -1)
-        guard index >= 0, let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry) else {
-            return nil
+        // The BIO reads the bytes in place: it lives inside the closure that pins them.
+        Array(certificatePEM.utf8).withUnsafeBytes { pem -> String? in
+            guard let bio = BIO_new_mem_buf(pem.baseAddress, Int32(pem.count)) else { return nil }
+            defer { BIO_free(bio) }
+            guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else { return nil }
+            defer { X509_free(certificate) }
+            let name = X509_get_subject_name(certificate)
+            let index = X509_NAME_get_index_by_NID(name, NID_userId, -1)
+            guard index >= 0, let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry)
+            else { return nil }
+            var utf8: UnsafeMutablePointer<UInt8>?
+            let length = ASN1_STRING_to_UTF8(&utf8, data)
+            guard length > 0, let utf8 else { return nil }
+            defer { CRYPTO_free(utf8, #fileID, #line) }
+            return String(decoding: UnsafeBufferPointer(start: utf8, count: Int(length)), as: UTF8.self)
         }
-        var utf8: UnsafeMutablePointer<UInt8>?
-        let length = ASN1_STRING_to_UTF8(&utf8, data)
-        guard length > 0, let utf8 else { return nil }
-        defer { CRYPTO_free(utf8, #fileID, #line) }
-        return String(decoding: UnsafeBufferPointer(start: utf8, count: Int(length)), as: UTF8.self)
     }
 
     /// One push, retried with exponential backoff while APNs says to try later.

@@ -5,7 +5,7 @@ import Foundation
 /// detached CMS SignedData over the exact body, signed by the device identity. The
 /// signature must verify, there must be one signer, and its certificate must chain to
 /// the configured device CA and allow TLS client authentication (EKU clientAuth).
-public struct MDMSignatureVerifier: @unchecked Sendable {
+public final class MDMSignatureVerifier: @unchecked Sendable {
     public enum Failure: Error, Sendable, Hashable {
         case missing
         case malformed
@@ -21,54 +21,26 @@ public struct MDMSignatureVerifier: @unchecked Sendable {
         public var subject: String
     }
 
-    /// The device CA certificates, as DER, owned for the verifier's lifetime.
-    private let authorities: [[UInt8]]
+    /// The trust store of the device CA, built once. OpenSSL locks it internally, so
+    /// concurrent verifications may share it.
+    private let store: OpaquePointer
 
     public init(caPEM: String) throws(Failure) {
-        var found: [[UInt8]] = []
-        let bytes = Array(caPEM.utf8)
-        guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { throw .malformed }
-        defer { BIO_free(bio) }
-        while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
-            found.append(Self.der(certificate))
-            X509_free(certificate)
-        }
-        ERR_clear_error()
-        guard !found.isEmpty else { throw .malformed }
-        authorities = found
-    }
-
-    public func verify(header: String?, body: [UInt8]) throws(Failure) -> Identity {
-        guard let header, !header.isEmpty else { throw .missing }
-        guard let signature = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)) else { throw .malformed }
-        let signatureBytes = [UInt8](signature)
-        guard let signatureBIO = BIO_new_mem_buf(signatureBytes, Int32(signatureBytes.count)) else { throw .malformed }
-        defer { BIO_free(signatureBIO) }
-        guard let cms = d2i_CMS_bio(signatureBIO, nil) else {
+        // OpenSSL reads a memory BIO in place: the bytes must outlive it, so the BIO lives
+        // inside the closure that pins them.
+        let found: [[UInt8]] = Array(caPEM.utf8).withUnsafeBytes { pem in
+            guard let bio = BIO_new_mem_buf(pem.baseAddress, Int32(pem.count)) else { return [] }
+            defer { BIO_free(bio) }
+            var found: [[UInt8]] = []
+            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+                found.append(Self.der(certificate))
+                X509_free(certificate)
+            }
             ERR_clear_error()
-            throw .malformed
+            return found
         }
-        defer { CMS_ContentInfo_free(cms) }
-        guard let contentBIO = BIO_new_mem_buf(body, Int32(body.count)) else { throw .malformed }
-        defer { BIO_free(contentBIO) }
-        guard let signer = scepops_cms_verified_signer(cms, contentBIO) else {
-            ERR_clear_error()
-            throw .badSignature
-        }
-        defer { X509_free(signer) }
-        try checkChain(signer)
-        guard scepops_has_client_auth(signer) == 1 else { throw .notClientAuth }
-        let der = Self.der(signer)
-        return Identity(fingerprint: Self.sha256Hex(der), subject: Self.subject(signer))
-    }
-
-    private func checkChain(_ certificate: OpaquePointer) throws(Failure) {
-        guard let store = X509_STORE_new(), let context = X509_STORE_CTX_new() else { throw .untrusted }
-        defer {
-            X509_STORE_CTX_free(context)
-            X509_STORE_free(store)
-        }
-        for der in authorities {
+        guard !found.isEmpty, let store = X509_STORE_new() else { throw .malformed }
+        for der in found {
             let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
                 var pointer: UnsafePointer<UInt8>? = buffer.baseAddress
                 return d2i_X509(nil, &pointer, buffer.count)
@@ -77,6 +49,51 @@ public struct MDMSignatureVerifier: @unchecked Sendable {
             X509_STORE_add_cert(store, parsed)
             X509_free(parsed)
         }
+        self.store = store
+    }
+
+    deinit {
+        X509_STORE_free(store)
+    }
+
+    public func verify(header: String?, body: [UInt8]) throws(Failure) -> Identity {
+        guard let header, !header.isEmpty else { throw .missing }
+        guard let signature = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)) else { throw .malformed }
+        let signatureBytes = [UInt8](signature)
+        let verified: Result<OpaquePointer, Failure> = signatureBytes.withUnsafeBytes { signatureBuffer in
+            body.withUnsafeBytes { contentBuffer in
+                guard let signatureBIO = BIO_new_mem_buf(signatureBuffer.baseAddress, Int32(signatureBuffer.count)) else {
+                    return .failure(.malformed)
+                }
+                defer { BIO_free(signatureBIO) }
+                guard let cms = d2i_CMS_bio(signatureBIO, nil) else {
+                    ERR_clear_error()
+                    return .failure(.malformed)
+                }
+                defer { CMS_ContentInfo_free(cms) }
+                guard let contentBIO = BIO_new_mem_buf(contentBuffer.baseAddress, Int32(contentBuffer.count)) else {
+                    return .failure(.malformed)
+                }
+                defer { BIO_free(contentBIO) }
+                // The signer is returned with its own reference: it outlives the CMS.
+                guard let signer = scepops_cms_verified_signer(cms, contentBIO) else {
+                    ERR_clear_error()
+                    return .failure(.badSignature)
+                }
+                return .success(signer)
+            }
+        }
+        let signer = try verified.get()
+        defer { X509_free(signer) }
+        try checkChain(signer)
+        guard scepops_has_client_auth(signer) == 1 else { throw .notClientAuth }
+        let der = Self.der(signer)
+        return Identity(fingerprint: Self.sha256Hex(der), subject: Self.subject(signer))
+    }
+
+    private func checkChain(_ certificate: OpaquePointer) throws(Failure) {
+        guard let context = X509_STORE_CTX_new() else { throw .untrusted }
+        defer { X509_STORE_CTX_free(context) }
         guard X509_STORE_CTX_init(context, store, certificate, nil) == 1,
             X509_STORE_CTX_set_purpose(context, X509_PURPOSE_SSL_CLIENT) == 1
         else { throw .untrusted }

@@ -96,6 +96,7 @@ public struct ProfileWorker: Service {
             result.verifying = try store.queueProfileLists(before: now.addingTimeInterval(-interval), limit: settings.batchSize)
         }
         var challenges: [String: Secret?] = [:]
+        try store.dropSupersededCommands()
         while true {
             let pending = try store.pendingCommands(limit: settings.batchSize)
             if pending.isEmpty {

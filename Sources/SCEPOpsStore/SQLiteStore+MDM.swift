@@ -100,9 +100,29 @@ extension SQLiteStore: MDMStore {
         try enroll(host: host, serial: nil, team: nil)
     }
 
+    /// How stale `last_seen_at` may get before an Idle poll writes it: idle polls are the
+    /// bulk of MDM traffic and should not each take the write lock.
+    static let lastSeenResolution: TimeInterval = 60
+
     public func report(host: String, commandUUID: String?, result: CommandResult) throws(StoreError)
         -> Result<QueuedCommand?, MDMRefusal>
     {
+        if result == .idle {
+            let quiet: Bool = try read { db in
+                let seen = try String.fetchOne(db, sql: "SELECT last_seen_at FROM host WHERE uuid = ?", arguments: [host])
+                let fresh = seen.flatMap { try? Date($0, strategy: .iso8601) }.map {
+                    Date().timeIntervalSince($0) < Self.lastSeenResolution
+                } ?? false
+                let queued = try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND payload IS NOT NULL
+                            AND status IN ('queued', 'sent'))
+                        """, arguments: [host]) ?? false
+                return fresh && !queued
+            }
+            if quiet { return .success(nil) }
+        }
         do {
             return try pool.write { db in
                 let now = Self.timestamp()

@@ -49,8 +49,10 @@ public struct RenderedCommand: Sendable, Hashable {
 
 /// What the profile worker reads and writes.
 public protocol DeliveryStore: Sendable {
-    /// Unrendered commands in queue order, at most `limit`. A command that a later one for
-    /// the same host and profile supersedes is dropped here, so a host gets the latest only.
+    /// Drops each unrendered command that a later one for the same host and profile
+    /// supersedes, so a host gets the latest only. Once per cycle, before rendering.
+    func dropSupersededCommands() throws(StoreError)
+    /// Unrendered commands in queue order, at most `limit`.
     func pendingCommands(limit: Int) throws(StoreError) -> [PendingCommand]
     /// Writes a batch in one transaction: the command, its token, the delivery `sent`.
     func recordRendered(_ commands: [RenderedCommand], tokenLifetime: TimeInterval) throws(StoreError)
@@ -75,10 +77,10 @@ public struct PushTarget: Sendable, Hashable {
 }
 
 extension SQLiteStore: DeliveryStore {
-    public func pendingCommands(limit: Int) throws(StoreError) -> [PendingCommand] {
+    public func dropSupersededCommands() throws(StoreError) {
         do {
-            return try pool.write { db in
-                // Superseded: a later row for the same host and profile exists.
+            try pool.write { db in
+                // Superseded: a later unrendered row for the same host and profile exists.
                 try db.execute(
                     sql: """
                         DELETE FROM command_outbox AS o
@@ -87,6 +89,15 @@ extension SQLiteStore: DeliveryStore {
                             WHERE n.host_uuid = o.host_uuid AND n.profile_uuid = o.profile_uuid AND n.id > o.id
                                 AND n.payload IS NULL)
                         """)
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
+    public func pendingCommands(limit: Int) throws(StoreError) -> [PendingCommand] {
+        do {
+            return try pool.read { db in
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
@@ -126,21 +137,21 @@ extension SQLiteStore: DeliveryStore {
         let expires = Self.timestamp(now.addingTimeInterval(tokenLifetime))
         do {
             try pool.write { db in
+                // Prepared once per batch: this runs for every command of every host.
+                let outbox = try db.cachedStatement(
+                    sql: "UPDATE command_outbox SET payload = ?, command_uuid = ?, updated_at = ? WHERE id = ?")
+                let delivery = try db.cachedStatement(
+                    sql: """
+                        UPDATE host_profile SET status = 'sent', command_uuid = ?, acknowledged_at = NULL, updated_at = ?
+                        WHERE host_uuid = ? AND profile_uuid = ?
+                        """)
+                let tokens = try db.cachedStatement(
+                    sql: "INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at) VALUES (?, ?, ?, ?, ?)")
                 for command in commands {
-                    try db.execute(
-                        sql: "UPDATE command_outbox SET payload = ?, command_uuid = ?, updated_at = ? WHERE id = ?",
-                        arguments: [Data(command.payload), command.commandUUID, stamp, command.id])
-                    try db.execute(
-                        sql: """
-                            UPDATE host_profile SET status = 'sent', command_uuid = ?, acknowledged_at = NULL, updated_at = ?
-                            WHERE host_uuid = ? AND profile_uuid = ?
-                            """, arguments: [command.commandUUID, stamp, command.host, command.profile])
+                    try outbox.execute(arguments: [Data(command.payload), command.commandUUID, stamp, command.id])
+                    try delivery.execute(arguments: [command.commandUUID, stamp, command.host, command.profile])
                     if let token = command.token {
-                        try db.execute(
-                            sql: """
-                                INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at)
-                                VALUES (?, ?, ?, ?, ?)
-                                """, arguments: [token.value, command.host, command.profile, token.ca, expires])
+                        try tokens.execute(arguments: [token.value, command.host, command.profile, token.ca, expires])
                     }
                 }
             }

@@ -214,6 +214,10 @@ enum Schema {
             // APNs said the token is gone (410, BadDeviceToken): no pushes until a TokenUpdate.
             try db.execute(sql: "ALTER TABLE host ADD COLUMN push_stale_at TEXT")
         }
+        migrator.registerMigration("v7-outbox-delivery-index") { db in
+            // Finding a delivery's latest command must not scan the queue.
+            try db.execute(sql: "CREATE INDEX command_outbox_delivery ON command_outbox(host_uuid, profile_uuid, id)")
+        }
         return migrator
     }
 }

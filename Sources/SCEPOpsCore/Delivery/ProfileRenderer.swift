@@ -49,6 +49,10 @@ public enum ProfileRenderer {
 
     /// XML character escaping for text content.
     public static func escape(_ text: String) -> String {
+        // Most values (URLs, ids) need nothing: skip building a copy.
+        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
+            return text
+        }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text {

@@ -1,0 +1,255 @@
+// Server benchmarks for the README (issue 4). Each starts its own real parts on loopback:
+// scepserver, the server in process, the APNs stand-in, and stops them.
+//
+//   scepops-server-bench proxy    [requests] [concurrency] [enrollments]
+//   scepops-server-bench worker   [hosts]
+//   scepops-server-bench checkins [requests] [concurrency]
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import Hummingbird
+import MDM
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import SCEPOpsCore
+import SCEPOpsServer
+import SCEPOpsStore
+import SCEPOpsTestSupport
+
+let arguments = CommandLine.arguments.dropFirst()
+let mode = arguments.first ?? "proxy"
+func number(_ index: Int, _ fallback: Int) -> Int {
+    arguments.count > index ? Int(arguments[arguments.index(arguments.startIndex, offsetBy: index)]) ?? fallback : fallback
+}
+
+/// The server over a fresh state holding the example-shaped config, CAs at `scep`.
+final class Bench: @unchecked Sendable {
+    let scep: SCEPServer
+    let folder = TempRepo()
+    let store: SQLiteStore
+    let box = try! SecretBox(key: Array(repeating: 5, count: 32))
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    var port = 0
+    var server: Task<Void, Error>?
+    let identityCA: SCEPServer?
+
+    init(mdm: Bool = false) async throws {
+        scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
+        identityCA = mdm ? try SCEPServer(challenge: "identity") : nil
+        store = try SQLiteStore(path: folder.path + "/state.db", box: box)
+        var files = ValidRepo.files
+        files["certificate_authorities/wifi.yml"] = ValidRepo.wifiCA.replacingOccurrences(of: "https://scep.example.com/scep", with: scep.url)
+        files["certificate_authorities/vpn.yml"] = ValidRepo.vpnCA.replacingOccurrences(of: "http://127.0.0.1:2016/scep", with: scep.url)
+        let desired = PlanningFixtures.desired(files)
+        let plan = Planner(secretDigest: box.digest).plan(desired, against: try store.currentState())
+        _ = try store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "bench", actor: "bench", version: "bench"))
+        let verifier = try identityCA.map { try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8)) }
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = SCEPOpsApplication.make(
+            settings: .init(host: "127.0.0.1", port: 0), store: store, httpClient: client, deviceCA: verifier,
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+        server = Task { try await app.run() }
+        for await port in stream {
+            self.port = port
+            break
+        }
+    }
+
+    func stop() async {
+        server?.cancel()
+        _ = try? await server?.value
+        try? await client.shutdown()
+        scep.stop()
+        identityCA?.stop()
+    }
+
+    /// Proxy URLs the worker rendered for `host`, by profile uuid.
+    func rendered(host: String) async throws -> [String] {
+        _ = try await ProfileWorker(store: store, settings: .init(serverURL: "http://127.0.0.1:\(port)", verifyInterval: nil)).cycle()
+        return try store.queuedCommands(host: host).compactMap { command in
+            guard command.type == "InstallProfile", let payload = command.payload,
+                let plist = try PropertyListSerialization.propertyList(from: Data(payload), format: nil) as? [String: Any],
+                let profile = (plist["Command"] as? [String: Any])?["Payload"] as? Data,
+                let root = try? PlistParser.parse([UInt8](profile))
+            else { return nil }
+            return root["PayloadContent"]?.elements?.first?["PayloadContent"]?["URL"]?.string
+        }
+    }
+}
+
+/// Latencies in ms, sorted; p-th percentile.
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+/// `requests` GETs with `concurrency` in flight: (requests per second, sorted latencies in ms).
+func load(_ client: HTTPClient, _ url: String, requests: Int, concurrency: Int) async throws -> (Double, [Double]) {
+    let start = ContinuousClock.now
+    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+        for worker in 0..<concurrency {
+            group.addTask {
+                var mine: [Double] = []
+                for _ in stride(from: worker, to: requests, by: concurrency) {
+                    let began = ContinuousClock.now
+                    let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+                    _ = try await response.body.collect(upTo: 1 << 20)
+                    precondition(response.status == .ok, "HTTP \(response.status.code) from \(url)")
+                    let elapsed = ContinuousClock.now - began
+                    mine.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                }
+                return mine
+            }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+    }
+    let total = ContinuousClock.now - start
+    let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+    return (Double(requests) / seconds, latencies.sorted())
+}
+
+func shutdown(_ client: HTTPClient) async throws {
+    try await client.shutdown()
+}
+
+func peakRSSMiB() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Int(usage.ru_maxrss / 1024)
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+switch mode {
+case "proxy":
+    let requests = number(1, 5000)
+    let concurrency = number(2, 16)
+    let enrollments = number(3, 20)
+    let bench = try await Bench()
+    try bench.store.enroll(host: "BENCH-1", serial: nil, team: "Workstations")
+    let proxied = try await bench.rendered(host: "BENCH-1")[0]
+    // Warm both paths, then measure them in turns within the same run.
+    _ = try await load(bench.client, bench.scep.url + "?operation=GetCACert", requests: 200, concurrency: concurrency)
+    _ = try await load(bench.client, proxied + "?operation=GetCACert", requests: 200, concurrency: concurrency)
+    let (directRate, direct) = try await load(bench.client, bench.scep.url + "?operation=GetCACert", requests: requests, concurrency: concurrency)
+    let (proxyRate, proxy) = try await load(bench.client, proxied + "?operation=GetCACert", requests: requests, concurrency: concurrency)
+    print("GetCACert, \(requests) requests, \(concurrency) in flight:")
+    print(String(format: "  direct  %7.0f req/s  p50 %.2f ms  p99 %.2f ms", directRate, percentile(direct, 0.5), percentile(direct, 0.99)))
+    print(String(format: "  proxied %7.0f req/s  p50 %.2f ms  p99 %.2f ms", proxyRate, percentile(proxy, 0.5), percentile(proxy, 0.99)))
+    print(String(format: "  throughput ratio %.2f; added latency p50 %.2f ms, p99 %.2f ms", proxyRate / directRate,
+        percentile(proxy, 0.5) - percentile(direct, 0.5), percentile(proxy, 0.99) - percentile(direct, 0.99)))
+    // PKIOperation: whole enrollments with micromdm's scepclient, each proxied one with its own token.
+    var directTimes: [Double] = []
+    var proxiedTimes: [Double] = []
+    for index in 0..<enrollments {
+        let host = "ENROLL-\(index)"
+        try bench.store.enroll(host: host, serial: nil, team: "Workstations")
+        let url = try await bench.rendered(host: host)[0]
+        for (target, into) in [(bench.scep.url, 0), (url, 1)] {
+            let work = TempRepo()
+            let began = ContinuousClock.now
+            let result = Command.run(
+                "/usr/bin/scepclient",
+                ["-server-url", target, "-challenge", bench.scep.challenge, "-private-key", work.path + "/k.pem",
+                    "-certificate", work.path + "/c.pem", "-cn", "\(host)-\(into)"])
+            precondition(result.status == 0, result.stderr)
+            let elapsed = milliseconds(ContinuousClock.now - began)
+            if into == 0 { directTimes.append(elapsed) } else { proxiedTimes.append(elapsed) }
+        }
+    }
+    directTimes.sort()
+    proxiedTimes.sort()
+    print("Enrollment (GetCACaps, GetCACert, PKIOperation) with scepclient, \(enrollments) each:")
+    print(String(format: "  direct p50 %.1f ms, proxied p50 %.1f ms: %.1f ms added", percentile(directTimes, 0.5),
+        percentile(proxiedTimes, 0.5), percentile(proxiedTimes, 0.5) - percentile(directTimes, 0.5)))
+    await bench.stop()
+
+case "worker":
+    let hosts = number(1, 100_000)
+    let apns = try await APNsTestServer()
+    let http = try APNsClient.makeHTTPClient(
+        certificatePEM: apns.pushCertificatePEM, keyPEM: apns.pushKeyPEM,
+        trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(apns.serverCertificatePEM.utf8)))
+    let bench = try await Bench()
+    // Hosts as enrollment leaves them, in one transaction: in Workstations (two SCEP
+    // profiles each), with a push token, their deliveries queued.
+    let queue = try DatabaseQueue(path: bench.folder.path + "/state.db")
+    try queue.write { db in
+        let profiles = try Row.fetchAll(db, sql: "SELECT uuid, identifier FROM profile WHERE team = 'Workstations'")
+        for index in 0..<hosts {
+            let host = String(format: "HOST-%06d", index)
+            try db.execute(
+                sql: "INSERT INTO host (uuid, team, enrolled_at, push_token, push_magic) VALUES (?, 'Workstations', '2026-01-01T00:00:00Z', ?, ?)",
+                arguments: [host, String(format: "%064x", index), "magic-\(index)"])
+            for profile in profiles {
+                try db.execute(
+                    sql: "INSERT INTO host_profile (host_uuid, profile_uuid, identifier, operation, status, updated_at) VALUES (?, ?, ?, 'install', 'pending', '2026-01-01T00:00:00Z')",
+                    arguments: [host, profile["uuid"] as String, profile["identifier"] as String])
+                try db.execute(
+                    sql: "INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at) VALUES (?, ?, 'InstallProfile', '2026-01-01T00:00:00Z')",
+                    arguments: [host, profile["uuid"] as String])
+            }
+        }
+    }
+    // `worker N nopush` measures rendering alone.
+    let pusher = arguments.contains("nopush") ? nil : APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic)
+    let worker = ProfileWorker(
+        store: bench.store, settings: .init(serverURL: "https://mdm.example.com", verifyInterval: nil), pusher: pusher)
+    let began = ContinuousClock.now
+    let result = try await worker.cycle()
+    let elapsed = ContinuousClock.now - began
+    print("Worker cycle over \(hosts) hosts with 2 SCEP profiles each:")
+    print(String(format: "  %.1f s: %d commands rendered, %d pushes delivered (%d sent to the APNs stand-in); peak RSS %d MiB",
+        milliseconds(elapsed) / 1000, result.rendered, result.pushed, apns.requests.count, peakRSSMiB()))
+    await bench.stop()
+    try await shutdown(http)
+    await apns.stop()
+
+case "checkins":
+    let requests = number(1, 20_000)
+    let concurrency = number(2, 32)
+    let bench = try await Bench(mdm: true)
+    let identity = try DeviceIdentity(from: bench.identityCA!, commonName: "BENCH-DEVICE")
+    func signed(_ dict: [String: Any]) throws -> ([UInt8], String) {
+        let body = [UInt8](try PropertyListSerialization.data(fromPropertyList: dict, format: .xml, options: 0))
+        return (body, try identity.signature(for: body))
+    }
+    func put(_ path: String, _ message: ([UInt8], String)) async throws -> HTTPResponseStatus {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(bench.port)\(path)")
+        request.method = .PUT
+        request.headers.add(name: "Mdm-Signature", value: message.1)
+        request.body = .bytes(ByteBuffer(bytes: message.0))
+        let response = try await bench.client.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return response.status
+    }
+    let secret = ValidRepo.environment["WS_SECRET"]!.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+    let authenticated = try await put(
+        "/mdm/apple/checkin?enroll_secret=\(secret)", signed(["MessageType": "Authenticate", "UDID": "BENCH-DEVICE", "Topic": "t"]))
+    precondition(authenticated == .ok)
+    let idle = try signed(["Status": "Idle", "UDID": "BENCH-DEVICE"])
+    // Nothing queued: answer every command first, so each Idle is answered with an empty body.
+    try bench.store.checkOut(host: "BENCH-DEVICE")
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<concurrency {
+            group.addTask {
+                for _ in stride(from: worker, to: requests, by: concurrency) {
+                    let status = try await put("/mdm/apple/command", idle)
+                    precondition(status == .ok)
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let seconds = milliseconds(ContinuousClock.now - start) / 1000
+    print(String(format: "Idle check-ins, signed and verified, %d requests with %d in flight: %.0f per second", requests,
+        concurrency, Double(requests) / seconds))
+    await bench.stop()
+
+default:
+    print("usage: scepops-server-bench proxy|worker|checkins")
+}
