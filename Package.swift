@@ -79,6 +79,8 @@ let package = Package(
             dependencies: [
                 "SCEPOpsCore", "SCEPOpsStore", "SCEP", "MDM",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -92,6 +94,7 @@ let package = Package(
             dependencies: [
                 "SCEPOpsCore", "SCEPOpsConfig", "SCEPOpsStore", "SCEP", "SCEPOpsServer", "MDM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: settings
         ),

@@ -46,7 +46,7 @@ final class Bench: @unchecked Sendable {
         _ = try store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "bench", actor: "bench", version: "bench"))
         let verifier = try identityCA.map { try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8)) }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = SCEPOpsApplication.make(
+        let app = try SCEPOpsApplication.make(
             settings: .init(host: "127.0.0.1", port: 0), store: store, httpClient: client, deviceCA: verifier,
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
         server = Task { try await app.run() }

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import MDM
+import NIOSSL
 import NIOCore
 import SCEPOpsServer
 import SCEPOpsStore
@@ -15,8 +16,17 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
-    @Option(help: "Address to listen on, HOST:PORT. It serves plain HTTP behind a TLS-terminating proxy.")
+    @Option(help: "Address to listen on, HOST:PORT. Plain HTTP behind a TLS-terminating proxy, unless --tls-cert is given.")
     var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "Serve TLS with this certificate chain (PEM) instead of plain HTTP.")
+    var tlsCert: String?
+
+    @Option(help: "The private key (PEM) of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "Seconds between the worker's polls for queued commands; apply's changes reach hosts within one poll.")
+    var workerInterval: Double = 1
 
     @Option(help: "The public URL hosts reach this server at, as it goes into delivered profiles (default: http://<listen>).")
     var serverURL: String?
@@ -41,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard workerInterval > 0 else { throw ValidationError("--worker-interval must be positive") }
     }
 
     func run() async throws {
@@ -92,11 +104,24 @@ struct ServeCommand: AsyncParsableCommand {
         let worker = ProfileWorker(
             store: store,
             settings: .init(
-                serverURL: serverURL ?? "http://\(listen)",
+                serverURL: serverURL ?? "\(tlsCert == nil ? "http" : "https")://\(listen)",
+                pollInterval: .milliseconds(Int64(workerInterval * 1000)),
                 verifyInterval: verifyInterval > 0 ? TimeInterval(verifyInterval) : nil), pusher: pusher,
             metrics: metrics)
-        let app = SCEPOpsApplication.make(
-            settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout))), store: store,
+        var tls: TLSConfiguration?
+        if let tlsCert, let tlsKey {
+            do {
+                tls = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCert).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
+            } catch {
+                Output.error("error: --tls-cert/--tls-key: \(error)")
+                throw ExitStatus.failure
+            }
+        }
+        let app = try SCEPOpsApplication.make(
+            settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout)), tls: tls),
+            store: store,
             httpClient: client, deviceCA: verifier, services: [worker], metrics: metrics)
         do {
             try await app.runService()

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Hummingbird
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import MDM
 import NIOCore
 import SCEP
@@ -14,11 +16,17 @@ public enum SCEPOpsApplication {
         public var host: String
         public var port: Int
         public var upstreamTimeout: TimeAmount
+        /// Nil: plain HTTP, behind a TLS-terminating proxy (the default deployment).
+        public var tls: TLSConfiguration?
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, upstreamTimeout: TimeAmount = .seconds(30)) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, upstreamTimeout: TimeAmount = .seconds(30),
+            tls: TLSConfiguration? = nil
+        ) {
             self.host = host
             self.port = port
             self.upstreamTimeout = upstreamTimeout
+            self.tls = tls
         }
     }
 
@@ -28,7 +36,7 @@ public enum SCEPOpsApplication {
         settings: Settings, store: any ProxyStore & MDMStore, httpClient: HTTPClient,
         deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [], metrics: ServerMetrics = ServerMetrics(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.get("/healthz") { _, _ in "ok\n" }
@@ -45,7 +53,7 @@ public enum SCEPOpsApplication {
         var logger = Logger(label: "scepops")
         logger.logLevel = .info
         return Application(
-            router: router,
+            router: router, server: try settings.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "scepops"),
             services: services, onServerRunning: onServerRunning, logger: logger)
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import MDM
+import NIOSSL
 import NIOCore
 import NIOHTTP1
 import SCEPOpsCore
@@ -24,7 +25,7 @@ final class ProxyHarness: @unchecked Sendable {
     /// The CA of device identities, when the MDM routes are wanted.
     let identityCA: SCEPServer?
 
-    init(caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false) async throws {
+    init(caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, tls: TLSConfiguration? = nil) async throws {
         scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
         identityCA = mdm ? try SCEPServer(challenge: "identity-challenge") : nil
         store = try SQLiteStore(path: folder.path + "/state.db", box: box)
@@ -35,8 +36,8 @@ final class ProxyHarness: @unchecked Sendable {
             try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8))
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = SCEPOpsApplication.make(
-            settings: .init(host: "127.0.0.1", port: 0, upstreamTimeout: .seconds(upstreamTimeout)), store: store,
+        let app = try SCEPOpsApplication.make(
+            settings: .init(host: "127.0.0.1", port: 0, upstreamTimeout: .seconds(upstreamTimeout), tls: tls), store: store,
             httpClient: client, deviceCA: verifier,
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
         server = Task { try await app.run() }

@@ -133,3 +133,30 @@ struct SCEPProxyTests {
         }
     }
 }
+
+import NIOSSL
+
+@Suite("Serving TLS")
+struct ServingTLSTests {
+    @Test func theServerSpeaksTLSWhenGivenACertificate() async throws {
+        let folder = TempRepo()
+        let made = Command.run(
+            "/usr/bin/openssl",
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], directory: folder.path)
+        #expect(made.status == 0)
+        let certificate = try NIOSSLCertificate.fromPEMFile(folder.path + "/cert.pem")
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: certificate.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: folder.path + "/key.pem", format: .pem)))
+        let harness = try await ProxyHarness(tls: tls)
+        var client = TLSConfiguration.makeClientConfiguration()
+        client.trustRoots = .certificates(certificate)
+        let https = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: client))
+        let response = try await https.execute(
+            HTTPClientRequest(url: "https://127.0.0.1:\(harness.port)/healthz"), timeout: .seconds(10))
+        #expect(response.status == .ok)
+        try await https.shutdown()
+        await harness.stop()
+    }
+}
