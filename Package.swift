@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "MDM",
             dependencies: [
-                "COpenSSL",
+                "SCEPOpsCore", "COpenSSL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],

@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// An MDM command as the server sends it: `{CommandUUID, Command: {RequestType, …}}`, an
 /// XML plist (apple-mdm-and-apns.md §2).
@@ -26,7 +27,7 @@ public enum MDMCommand: Sendable, Hashable {
         case .installProfile(let payload):
             command += "<key>Payload</key><data>\(Data(payload).base64EncodedString())</data>"
         case .removeProfile(let identifier):
-            command += "<key>Identifier</key><string>\(Self.escape(identifier))</string>"
+            command += "<key>Identifier</key><string>\(XMLText.escape(identifier))</string>"
         case .profileList:
             command += "<key>ManagedOnly</key><true/>"
         }
@@ -34,23 +35,10 @@ public enum MDMCommand: Sendable, Hashable {
             <?xml version="1.0" encoding="UTF-8"?>
             <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
             <plist version="1.0">
-            <dict><key>Command</key><dict>\(command)</dict><key>CommandUUID</key><string>\(Self.escape(commandUUID))</string></dict>
+            <dict><key>Command</key><dict>\(command)</dict><key>CommandUUID</key><string>\(XMLText.escape(commandUUID))</string></dict>
             </plist>
 
             """
         return Array(document.utf8)
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

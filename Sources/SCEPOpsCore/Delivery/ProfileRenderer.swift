@@ -40,31 +40,10 @@ public enum ProfileRenderer {
             case .scepRenewalID: value = values.renewalID
             default: throw .unexpectedVariable(variable.name)
             }
-            output.append(contentsOf: escape(value).utf8)
+            output.append(contentsOf: XMLText.escape(value).utf8)
             index = range.upperBound
         }
         output.append(contentsOf: content[index...])
         return output
-    }
-
-    /// XML character escaping for text content.
-    public static func escape(_ text: String) -> String {
-        // Most values (URLs, ids) need nothing: skip building a copy.
-        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
-            return text
-        }
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }
