@@ -66,9 +66,10 @@ final class Bench: @unchecked Sendable {
 
     /// Proxy URLs the worker rendered for `host`, by profile uuid.
     func rendered(host: String) async throws -> [String] {
-        _ = try await ProfileWorker(store: store, settings: .init(serverURL: "http://127.0.0.1:\(port)", verifyInterval: nil)).cycle()
+        _ = try await ProfileWorker(store: store, settings: .init(verifyInterval: nil)).cycle()
+        let renderer = CommandRenderer(store: store, serverURL: "http://127.0.0.1:\(port)")
         return try store.queuedCommands(host: host).compactMap { command in
-            guard command.type == "InstallProfile", let payload = command.payload,
+            guard command.type == "InstallProfile", let payload = try? renderer.plist(for: command, requestBaseURL: ""),
                 let plist = try PropertyListSerialization.propertyList(from: Data(payload), format: nil) as? [String: Any],
                 let profile = (plist["Command"] as? [String: Any])?["Payload"] as? Data,
                 let root = try? PlistParser.parse([UInt8](profile))
@@ -197,7 +198,7 @@ case "worker":
     // `worker N nopush` measures rendering alone.
     let pusher = arguments.contains("nopush") ? nil : APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic)
     let worker = ProfileWorker(
-        store: bench.store, settings: .init(serverURL: "https://mdm.example.com", verifyInterval: nil), pusher: pusher)
+        store: bench.store, settings: .init(verifyInterval: nil), pusher: pusher)
     let began = ContinuousClock.now
     let result = try await worker.cycle()
     let elapsed = ContinuousClock.now - began

@@ -28,7 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between the worker's polls for queued commands; apply's changes reach hosts within one poll.")
     var workerInterval: Double = 1
 
-    @Option(help: "The public URL hosts reach this server at, as it goes into delivered profiles (default: http://<listen>).")
+    @Option(help: "The public URL hosts reach this server at, as it goes into delivered profiles (default: the URL of each device's request).")
     var serverURL: String?
 
     @Option(help: "Seconds to wait for a CA before answering 504.")
@@ -104,7 +104,6 @@ struct ServeCommand: AsyncParsableCommand {
         let worker = ProfileWorker(
             store: store,
             settings: .init(
-                serverURL: serverURL ?? "\(tlsCert == nil ? "http" : "https")://\(listen)",
                 pollInterval: .milliseconds(Int64(workerInterval * 1000)),
                 verifyInterval: verifyInterval > 0 ? TimeInterval(verifyInterval) : nil), pusher: pusher,
             metrics: metrics)
@@ -120,7 +119,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let app = try SCEPOpsApplication.make(
-            settings: .init(host: host, port: port, upstreamTimeout: .seconds(Int64(upstreamTimeout)), tls: tls),
+            settings: .init(
+                host: host, port: port, serverURL: serverURL,
+                upstreamTimeout: .seconds(Int64(upstreamTimeout)), tls: tls),
             store: store,
             httpClient: client, deviceCA: verifier, services: [worker], metrics: metrics)
         do {

@@ -17,10 +17,15 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
 
     let store: any MDMStore
     let verifier: MDMSignatureVerifier
+    let renderer: CommandRenderer
+    /// How devices reach this server: `https` when it serves TLS itself.
+    let scheme: String
 
-    public init(store: any MDMStore, verifier: MDMSignatureVerifier) {
+    public init(store: any MDMStore, verifier: MDMSignatureVerifier, renderer: CommandRenderer, scheme: String = "http") {
         self.store = store
         self.verifier = verifier
+        self.renderer = renderer
+        self.scheme = scheme
     }
 
     public func add(to router: Router<Context>) {
@@ -100,9 +105,18 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         case .success(nil):
             return Response(status: .ok)
         case .success(let next?):
+            let plist: [UInt8]
+            do {
+                let base = "\(scheme)://\(request.head.authority ?? "localhost")"
+                plist = try renderer.plist(for: next, requestBaseURL: base)
+            } catch {
+                // A profile or CA removed since the command was queued: nothing to send now;
+                // apply has queued what replaces it.
+                return Response(status: .ok)
+            }
             var headers = HTTPFields()
             headers[.contentType] = "application/xml; charset=UTF-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: next.payload ?? [])))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: plist)))
         }
     }
 

@@ -5,14 +5,12 @@ import SCEPOpsCore
 import SCEPOpsStore
 import ServiceLifecycle
 
-/// Renders queued deliveries into MDM commands (SPEC §4): each install gets the CA's
-/// challenge, the host's proxy URL with a fresh one-time token and the renewal id; each
-/// removal becomes RemoveProfile. Runs beside the HTTP server; commands that apply queues
-/// are rendered within a poll interval (1 s), not a full cycle.
+/// Makes queued deliveries ready for hosts (SPEC §4): each install gets a fresh one-time
+/// token for its proxy URL, every command a CommandUUID, and each host with new commands
+/// one push. Runs beside the HTTP server; commands that apply queues are ready within a
+/// poll interval (1 s), not a full cycle.
 public struct ProfileWorker: Service {
     public struct Settings: Sendable {
-        /// The URL hosts reach this server at; proxy URLs start with it.
-        public var serverURL: String
         public var pollInterval: Duration
         public var batchSize: Int
         public var tokenLifetime: TimeInterval
@@ -20,10 +18,9 @@ public struct ProfileWorker: Service {
         public var verifyInterval: TimeInterval?
 
         public init(
-            serverURL: String, pollInterval: Duration = .seconds(1), batchSize: Int = 1000,
+            pollInterval: Duration = .seconds(1), batchSize: Int = 1000,
             tokenLifetime: TimeInterval = SQLiteStore.defaultTokenLifetime, verifyInterval: TimeInterval? = 3600
         ) {
-            self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
             self.pollInterval = pollInterval
             self.batchSize = batchSize
             self.tokenLifetime = tokenLifetime
@@ -32,6 +29,7 @@ public struct ProfileWorker: Service {
     }
 
     public struct CycleResult: Sendable, Hashable {
+        /// Commands made ready (assigned a CommandUUID, and a token where they need one).
         public var rendered = 0
         public var failed = 0
         /// Hosts asked for their ProfileList in this cycle.
@@ -87,15 +85,18 @@ public struct ProfileWorker: Service {
         }
     }
 
-    /// Queues ProfileList for hosts not asked within the verify interval, then renders
-    /// everything queued, a batch at a time.
+    /// Queues ProfileList for hosts not asked within the verify interval, then makes every
+    /// queued command ready (a CommandUUID; for an install through the proxy, a fresh
+    /// one-time token), a batch at a time, and pushes the hosts that got commands. The
+    /// commands themselves are rendered when a device fetches them (`CommandRenderer`), so
+    /// no rendered profile, and no challenge, is ever stored.
     public func cycle(now: Date = Date()) async throws(StoreError) -> CycleResult {
         var result = CycleResult()
         var touched: [String] = []
         if let interval = settings.verifyInterval {
             result.verifying = try store.queueProfileLists(before: now.addingTimeInterval(-interval), limit: settings.batchSize)
         }
-        var challenges: [String: Secret?] = [:]
+        var challenges: [String: Bool] = [:]
         try store.dropSupersededCommands()
         while true {
             let pending = try store.pendingCommands(limit: settings.batchSize)
@@ -103,66 +104,39 @@ public struct ProfileWorker: Service {
                 try await push(Array(Set(touched)).sorted(), into: &result)
                 return result
             }
-            var rendered: [RenderedCommand] = []
+            var assigned: [AssignedCommand] = []
             for command in pending {
-                let commandUUID = UUID().uuidString
-                if command.type == "ProfileList" {
-                    rendered.append(
-                        RenderedCommand(
-                            id: command.id, host: command.host, profile: command.profile, commandUUID: commandUUID,
-                            payload: MDMCommand.profileList.plist(commandUUID: commandUUID), token: nil))
-                    continue
+                var token: String?
+                var ca: String?
+                if command.type == "InstallProfile" {
+                    guard command.content != nil else {
+                        try store.failDelivery(command, detail: "the profile no longer exists")
+                        result.failed += 1
+                        continue
+                    }
+                    if let name = command.certificateAuthorities.first {
+                        if challenges[name] == nil { challenges[name] = try store.challenge(of: name) != nil }
+                        guard challenges[name] == true else {
+                            try store.failDelivery(
+                                command,
+                                detail:
+                                    "Couldn't populate \(FleetVariable.customSCEPChallenge(ca: name).name) because \(name) certificate authority doesn't exist."
+                            )
+                            result.failed += 1
+                            continue
+                        }
+                        token = SecretBox.randomToken()
+                        ca = name
+                    }
                 }
-                guard command.type == "InstallProfile" else {
-                    rendered.append(
-                        RenderedCommand(
-                            id: command.id, host: command.host, profile: command.profile, commandUUID: commandUUID,
-                            payload: MDMCommand.removeProfile(identifier: command.identifier).plist(commandUUID: commandUUID),
-                            token: nil))
-                    continue
-                }
-                guard let content = command.content else {
-                    try store.failDelivery(command, detail: "the profile no longer exists")
-                    result.failed += 1
-                    continue
-                }
-                guard let ca = command.certificateAuthorities.first else {
-                    rendered.append(
-                        RenderedCommand(
-                            id: command.id, host: command.host, profile: command.profile, commandUUID: commandUUID,
-                            payload: MDMCommand.installProfile(payload: content).plist(commandUUID: commandUUID), token: nil))
-                    continue
-                }
-                if challenges[ca] == nil { challenges[ca] = try store.challenge(of: ca) }
-                guard let challenge = challenges[ca] ?? nil else {
-                    try store.failDelivery(
-                        command,
-                        detail:
-                            "Couldn't populate \(FleetVariable.customSCEPChallenge(ca: ca).name) because \(ca) certificate authority doesn't exist."
-                    )
-                    result.failed += 1
-                    continue
-                }
-                let token = SecretBox.randomToken()
-                let identifier = ProxyIdentifier(host: command.host, profile: command.profile, certificateAuthority: ca, token: token)
-                let values = ProfileRenderer.Values(
-                    challenge: challenge, proxyURL: settings.serverURL + "/mdm/scep/proxy/" + identifier.pathComponent,
-                    renewalID: "fleet-\(command.profile)")
-                do {
-                    let profile = try ProfileRenderer.render(content, certificateAuthority: ca, values: values)
-                    rendered.append(
-                        RenderedCommand(
-                            id: command.id, host: command.host, profile: command.profile, commandUUID: commandUUID,
-                            payload: MDMCommand.installProfile(payload: profile).plist(commandUUID: commandUUID),
-                            token: (token, ca)))
-                } catch {
-                    try store.failDelivery(command, detail: "the profile cannot be rendered: \(error)")
-                    result.failed += 1
-                }
+                assigned.append(
+                    AssignedCommand(
+                        id: command.id, host: command.host, profile: command.profile, commandUUID: UUID().uuidString,
+                        token: token, certificateAuthority: ca))
             }
-            try store.recordRendered(rendered, tokenLifetime: settings.tokenLifetime)
-            result.rendered += rendered.count
-            touched += rendered.map(\.host)
+            try store.recordAssigned(assigned, tokenLifetime: settings.tokenLifetime)
+            result.rendered += assigned.count
+            touched += assigned.map(\.host)
         }
     }
 

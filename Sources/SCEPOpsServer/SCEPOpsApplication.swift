@@ -15,16 +15,20 @@ public enum SCEPOpsApplication {
     public struct Settings: Sendable {
         public var host: String
         public var port: Int
+        /// The URL hosts reach this server at, as rendered profiles name it; nil: the URL a
+        /// device's request came to.
+        public var serverURL: String?
         public var upstreamTimeout: TimeAmount
         /// Nil: plain HTTP, behind a TLS-terminating proxy (the default deployment).
         public var tls: TLSConfiguration?
 
         public init(
-            host: String = "127.0.0.1", port: Int = 8080, upstreamTimeout: TimeAmount = .seconds(30),
+            host: String = "127.0.0.1", port: Int = 8080, serverURL: String? = nil, upstreamTimeout: TimeAmount = .seconds(30),
             tls: TLSConfiguration? = nil
         ) {
             self.host = host
             self.port = port
+            self.serverURL = serverURL
             self.upstreamTimeout = upstreamTimeout
             self.tls = tls
         }
@@ -33,7 +37,7 @@ public enum SCEPOpsApplication {
     /// `services` run beside the server and stop with it (the profile worker). Without a
     /// device CA to check identities against, the MDM routes are not mounted.
     public static func make(
-        settings: Settings, store: any ProxyStore & MDMStore, httpClient: HTTPClient,
+        settings: Settings, store: any ProxyStore & MDMStore & DeliveryStore, httpClient: HTTPClient,
         deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [], metrics: ServerMetrics = ServerMetrics(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
@@ -49,7 +53,12 @@ public enum SCEPOpsApplication {
         SCEPProxyRoutes<BasicRequestContext>(store: store, metrics: metrics) { url in
             SCEPHTTPClient(client: httpClient, url: url, timeout: timeout)
         }.add(to: router)
-        if let deviceCA { MDMRoutes<BasicRequestContext>(store: store, verifier: deviceCA).add(to: router) }
+        if let deviceCA {
+            let renderer = CommandRenderer(store: store, serverURL: settings.serverURL)
+            MDMRoutes<BasicRequestContext>(
+                store: store, verifier: deviceCA, renderer: renderer, scheme: settings.tls == nil ? "http" : "https"
+            ).add(to: router)
+        }
         var logger = Logger(label: "scepops")
         logger.logLevel = .info
         return Application(

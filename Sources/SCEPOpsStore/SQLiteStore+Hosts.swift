@@ -11,12 +11,45 @@ public protocol HostStore {
     func unexpectedProfiles(host uuid: String) throws(StoreError) -> [String]
 }
 
-/// A command in a host's queue; `commandUUID` and `payload` are set once it is rendered.
+/// A command in a host's queue, with what rendering it takes: `commandUUID` and, for an
+/// install through the proxy, `token` are set once the worker has assigned it.
 public struct QueuedCommand: Sendable, Hashable {
+    public var host: String
     public var profile: String
+    /// `InstallProfile`, `RemoveProfile` or `ProfileList`.
     public var type: String
     public var commandUUID: String?
-    public var payload: [UInt8]?
+    /// The profile's top-level PayloadIdentifier.
+    public var identifier: String
+    /// For an install: the profile's bytes (nil once the profile is gone).
+    public var content: [UInt8]?
+    public var certificateAuthority: String?
+    public var token: String?
+
+    /// The columns `init(row:)` reads, for `FROM command_outbox o`.
+    static let select = """
+        SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, o.command_uuid,
+            COALESCE(hp.identifier, '') AS identifier, p.content,
+            (SELECT ca_name FROM profile_certificate_authority pc WHERE pc.profile_uuid = o.profile_uuid
+                ORDER BY ca_name LIMIT 1) AS ca,
+            (SELECT token FROM proxy_token t WHERE t.host_uuid = o.host_uuid AND t.profile_uuid = o.profile_uuid
+                ORDER BY expires_at DESC LIMIT 1) AS token
+        FROM command_outbox o
+        LEFT JOIN host_profile hp ON hp.host_uuid = o.host_uuid AND hp.profile_uuid = o.profile_uuid
+        LEFT JOIN profile p ON p.uuid = o.profile_uuid
+        """
+
+    init(row: Row) {
+        let content: Data? = row["content"]
+        host = row["host_uuid"]
+        profile = row["profile_uuid"]
+        type = row["request_type"]
+        commandUUID = row["command_uuid"]
+        identifier = row["identifier"]
+        self.content = content.map { [UInt8]($0) }
+        certificateAuthority = row["ca"]
+        token = row["token"]
+    }
 }
 
 extension SQLiteStore: HostStore {
@@ -64,17 +97,8 @@ extension SQLiteStore: HostStore {
     public func queuedCommands(host uuid: String) throws(StoreError) -> [QueuedCommand] {
         try read { db in
             try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT profile_uuid, request_type, command_uuid, payload FROM command_outbox
-                    WHERE host_uuid = ? AND status = 'queued' ORDER BY id
-                    """, arguments: [uuid]
-            ).map { row in
-                let payload: Data? = row["payload"]
-                return QueuedCommand(
-                    profile: row["profile_uuid"], type: row["request_type"], commandUUID: row["command_uuid"],
-                    payload: payload.map { [UInt8]($0) })
-            }
+                db, sql: QueuedCommand.select + " WHERE o.host_uuid = ? AND o.status = 'queued' ORDER BY o.id", arguments: [uuid]
+            ).map(QueuedCommand.init(row:))
         }
     }
 }

@@ -116,7 +116,7 @@ extension SQLiteStore: MDMStore {
                 let queued = try Bool.fetchOne(
                     db,
                     sql: """
-                        SELECT EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND payload IS NOT NULL
+                        SELECT EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND command_uuid IS NOT NULL
                             AND status IN ('queued', 'sent'))
                         """, arguments: [host]) ?? false
                 return fresh && !queued
@@ -137,23 +137,18 @@ extension SQLiteStore: MDMStore {
                     try record(result, id: row["id"], profile: row["profile_uuid"], type: row["request_type"], host: host, now: now, db)
                 }
                 // Nothing answered NotNow is offered in reply to that NotNow; a later poll may.
-                let skip = result == .notNow ? "AND not_now = 0" : ""
+                let skip = result == .notNow ? "AND o.not_now = 0" : ""
                 guard let next = try Row.fetchOne(
                     db,
-                    sql: """
-                        SELECT id, profile_uuid, request_type, command_uuid, payload FROM command_outbox
-                        WHERE host_uuid = ? AND payload IS NOT NULL AND status IN ('queued', 'sent') \(skip)
-                        ORDER BY id LIMIT 1
+                    sql: QueuedCommand.select + """
+                         WHERE o.host_uuid = ? AND o.command_uuid IS NOT NULL AND o.status IN ('queued', 'sent') \(skip)
+                        ORDER BY o.id LIMIT 1
                         """, arguments: [host])
                 else { return .success(nil) }
                 try db.execute(
                     sql: "UPDATE command_outbox SET status = 'sent', not_now = 0, updated_at = ? WHERE id = ?",
                     arguments: [now, next["id"] as Int64])
-                let payload: Data = next["payload"]
-                return .success(
-                    QueuedCommand(
-                        profile: next["profile_uuid"], type: next["request_type"], commandUUID: next["command_uuid"],
-                        payload: [UInt8](payload)))
+                return .success(QueuedCommand(row: next))
             }
         } catch {
             throw Self.databaseError(error, path: path)

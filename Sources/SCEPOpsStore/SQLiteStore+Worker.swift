@@ -16,46 +16,35 @@ public struct PendingCommand: Sendable, Hashable {
     public var certificateAuthorities: [String]
 }
 
-/// A command the worker rendered, ready for the device.
-public struct RenderedCommand: Sendable, Hashable {
+/// A queued command the worker made ready: its CommandUUID and, for an install through
+/// the proxy, the one-time token its URL will carry. It is rendered when fetched.
+public struct AssignedCommand: Sendable, Hashable {
     public var id: Int64
     public var host: String
     public var profile: String
     public var commandUUID: String
-    /// The MDM command plist.
-    public var payload: [UInt8]
-    /// The one-time token in the proxy URL, and its CA.
-    public var token: (value: String, ca: String)?
+    public var token: String?
+    public var certificateAuthority: String?
 
-    public init(id: Int64, host: String, profile: String, commandUUID: String, payload: [UInt8], token: (value: String, ca: String)?) {
+    public init(id: Int64, host: String, profile: String, commandUUID: String, token: String?, certificateAuthority: String?) {
         self.id = id
         self.host = host
         self.profile = profile
         self.commandUUID = commandUUID
-        self.payload = payload
         self.token = token
-    }
-
-    public static func == (lhs: RenderedCommand, rhs: RenderedCommand) -> Bool {
-        lhs.id == rhs.id && lhs.commandUUID == rhs.commandUUID && lhs.payload == rhs.payload
-            && lhs.token?.value == rhs.token?.value && lhs.token?.ca == rhs.token?.ca
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(id)
-        hasher.combine(commandUUID)
+        self.certificateAuthority = certificateAuthority
     }
 }
 
 /// What the profile worker reads and writes.
 public protocol DeliveryStore: Sendable {
-    /// Drops each unrendered command that a later one for the same host and profile
+    /// Drops each unassigned command that a later one for the same host and profile
     /// supersedes, so a host gets the latest only. Once per cycle, before rendering.
     func dropSupersededCommands() throws(StoreError)
-    /// Unrendered commands in queue order, at most `limit`.
+    /// Unassigned commands in queue order, at most `limit`.
     func pendingCommands(limit: Int) throws(StoreError) -> [PendingCommand]
-    /// Writes a batch in one transaction: the command, its token, the delivery `sent`.
-    func recordRendered(_ commands: [RenderedCommand], tokenLifetime: TimeInterval) throws(StoreError)
+    /// Writes a batch in one transaction: the command's uuid, its token, the delivery `sent`.
+    func recordAssigned(_ commands: [AssignedCommand], tokenLifetime: TimeInterval) throws(StoreError)
     /// Marks a delivery failed, with the reason a user will read.
     func failDelivery(_ command: PendingCommand, detail: String) throws(StoreError)
     /// The CA's challenge, decrypted, for rendering only.
@@ -80,14 +69,17 @@ extension SQLiteStore: DeliveryStore {
     public func dropSupersededCommands() throws(StoreError) {
         do {
             try pool.write { db in
-                // Superseded: a later unrendered row for the same host and profile exists.
+                // Superseded: a later unassigned row for the same host and profile exists.
+                // The unary `+` keeps SQLite off the unique index on command_uuid for the inner
+                // search (every NULL is in it, which made this quadratic): it looks the
+                // delivery up by (host, profile, id) instead.
                 try db.execute(
                     sql: """
                         DELETE FROM command_outbox AS o
-                        WHERE o.payload IS NULL AND EXISTS (
+                        WHERE o.command_uuid IS NULL AND EXISTS (
                             SELECT 1 FROM command_outbox n
                             WHERE n.host_uuid = o.host_uuid AND n.profile_uuid = o.profile_uuid AND n.id > o.id
-                                AND n.payload IS NULL)
+                                AND +n.command_uuid IS NULL)
                         """)
             }
         } catch {
@@ -106,7 +98,7 @@ extension SQLiteStore: DeliveryStore {
                         FROM command_outbox o
                         LEFT JOIN host_profile hp ON hp.host_uuid = o.host_uuid AND hp.profile_uuid = o.profile_uuid
                         LEFT JOIN profile p ON p.uuid = o.profile_uuid
-                        WHERE o.payload IS NULL AND o.status = 'queued'
+                        WHERE o.command_uuid IS NULL AND o.status = 'queued'
                         ORDER BY o.id LIMIT ?
                         """, arguments: [limit])
                 var cas: [String: [String]] = [:]
@@ -130,7 +122,7 @@ extension SQLiteStore: DeliveryStore {
         }
     }
 
-    public func recordRendered(_ commands: [RenderedCommand], tokenLifetime: TimeInterval) throws(StoreError) {
+    public func recordAssigned(_ commands: [AssignedCommand], tokenLifetime: TimeInterval) throws(StoreError) {
         guard !commands.isEmpty else { return }
         let now = Date()
         let stamp = Self.timestamp(now)
@@ -139,7 +131,7 @@ extension SQLiteStore: DeliveryStore {
             try pool.write { db in
                 // Prepared once per batch: this runs for every command of every host.
                 let outbox = try db.cachedStatement(
-                    sql: "UPDATE command_outbox SET payload = ?, command_uuid = ?, updated_at = ? WHERE id = ?")
+                    sql: "UPDATE command_outbox SET command_uuid = ?, updated_at = ? WHERE id = ?")
                 let delivery = try db.cachedStatement(
                     sql: """
                         UPDATE host_profile SET status = 'sent', command_uuid = ?, acknowledged_at = NULL, updated_at = ?
@@ -148,10 +140,10 @@ extension SQLiteStore: DeliveryStore {
                 let tokens = try db.cachedStatement(
                     sql: "INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at) VALUES (?, ?, ?, ?, ?)")
                 for command in commands {
-                    try outbox.execute(arguments: [Data(command.payload), command.commandUUID, stamp, command.id])
+                    try outbox.execute(arguments: [command.commandUUID, stamp, command.id])
                     try delivery.execute(arguments: [command.commandUUID, stamp, command.host, command.profile])
-                    if let token = command.token {
-                        try tokens.execute(arguments: [token.value, command.host, command.profile, token.ca, expires])
+                    if let token = command.token, let ca = command.certificateAuthority {
+                        try tokens.execute(arguments: [token, command.host, command.profile, ca, expires])
                     }
                 }
             }

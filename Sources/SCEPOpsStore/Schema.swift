@@ -218,6 +218,16 @@ enum Schema {
             // Finding a delivery's latest command must not scan the queue.
             try db.execute(sql: "CREATE INDEX command_outbox_delivery ON command_outbox(host_uuid, profile_uuid, id)")
         }
+        migrator.registerMigration("v8-render-at-fetch") { db in
+            // Rendered commands held the CA challenge in clear. Commands are now rendered
+            // when a device fetches them, in memory; the queue keeps only what to render.
+            try db.execute(
+                sql: """
+                    UPDATE command_outbox SET payload = NULL;
+                    DROP INDEX command_outbox_unrendered;
+                    CREATE INDEX command_outbox_unassigned ON command_outbox(id) WHERE command_uuid IS NULL;
+                    """)
+        }
         return migrator
     }
 }

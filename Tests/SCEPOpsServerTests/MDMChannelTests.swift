@@ -88,7 +88,7 @@ struct VerificationTests {
                 udid: "UDID-V", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-V"), harness: harness)
             _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
             _ = try await device.tokenUpdate()
-            let worker = ProfileWorker(store: harness.store, settings: .init(serverURL: "http://127.0.0.1:\(harness.port)"))
+            let worker = ProfileWorker(store: harness.store, settings: .init())
             var clock = Date()
             #expect(try await worker.cycle(now: clock).verifying == 1, "a newly enrolled host is asked at once")
             // The device answers its commands: two installs and the ProfileList.

@@ -15,16 +15,17 @@ struct ProfileWorkerTests {
 
     @Test func installsAreRenderedForTheHost() async throws {
         try await ProxyHarness.with { harness in
-            let result = try await ProfileWorker(store: harness.store, settings: .init(serverURL: "https://mdm.example.com/")).cycle()
+            let result = try await ProfileWorker(store: harness.store, settings: .init()).cycle()
             #expect(result == .init(rendered: 2, failed: 0))
             let wifi = try harness.profileUUID("com.example.wifi")
             let queued = try harness.store.queuedCommands(host: ProxyHarness.host)
             let install = try #require(queued.first { $0.profile == wifi })
-            let plist = try command(install.payload)
+            let rendered = try harness.plist(install, serverURL: "https://mdm.example.com/")
+            let plist = try command(rendered)
             #expect(plist["CommandUUID"] as? String == install.commandUUID)
             #expect((plist["Command"] as? [String: Any])?["RequestType"] as? String == "InstallProfile")
 
-            let profile = try #require(try ProxyHarness.installedProfile(install.payload!))
+            let profile = try #require(try ProxyHarness.installedProfile(rendered))
             let scep = try #require(profile["PayloadContent"]?.elements?.first?["PayloadContent"])
             #expect(scep["Challenge"]?.string == ValidRepo.environment["WIFI_CHALLENGE"])
             let url = try #require(scep["URL"]?.string)
@@ -32,7 +33,13 @@ struct ProfileWorkerTests {
             #expect(scep["Subject"]?.elements?[0].elements?[0].elements?[1].string == "fleet-\(wifi)")
             #expect(try harness.store.status().hostProfiles["sent"] == 2)
             // Nothing left: a second cycle renders nothing.
-            #expect(try await ProfileWorker(store: harness.store, settings: .init(serverURL: "x")).cycle() == .init())
+            #expect(try await ProfileWorker(store: harness.store, settings: .init()).cycle() == .init())
+            // Rendering happens in memory: the state never holds a challenge in clear.
+            let state = harness.folder.path + "/state.db"
+            for file in [state, state + "-wal"] {
+                let bytes = try #require(FileManager.default.contents(atPath: file))
+                #expect(bytes.range(of: Data(ValidRepo.environment["WIFI_CHALLENGE"]!.utf8)) == nil, "\(file)")
+            }
         }
     }
 
@@ -52,11 +59,11 @@ struct ProfileWorkerTests {
             }
             // Then the host leaves for another team.
             try harness.store.enroll(host: ProxyHarness.host, serial: nil, team: "Kiosks")
-            let result = try await ProfileWorker(store: harness.store, settings: .init(serverURL: "x", batchSize: 1)).cycle()
+            let result = try await ProfileWorker(store: harness.store, settings: .init(batchSize: 1)).cycle()
             #expect(result.rendered == 4)
             let fresh = try harness.store.queuedCommands(host: ProxyHarness.host).dropFirst(2)
             #expect(fresh.map(\.type) == ["RemoveProfile", "RemoveProfile", "InstallProfile", "InstallProfile"])
-            let removal = try command(fresh.first?.payload)
+            let removal = try command(try harness.plist(fresh.first!))
             let identifier = (removal["Command"] as? [String: Any])?["Identifier"] as? String
             #expect(["com.example.vpn", "com.example.wifi"].contains(identifier))
         }
@@ -64,14 +71,13 @@ struct ProfileWorkerTests {
 
     @Test func asAServiceItRendersWhatApplyQueuesWithoutWaitingForACycle() async throws {
         try await ProxyHarness.with { harness in
-            let worker = ProfileWorker(
-                store: harness.store, settings: .init(serverURL: "x", pollInterval: .milliseconds(100)))
+            let worker = ProfileWorker(store: harness.store, settings: .init(pollInterval: .milliseconds(100)))
             let running = Task { try await worker.run() }
             try harness.store.enroll(host: "HOST-9", serial: nil, team: "Kiosks")
             var rendered = 0
             for _ in 0..<100 where rendered < 2 {
                 try await Task.sleep(for: .milliseconds(50))
-                rendered = try harness.store.queuedCommands(host: "HOST-9").count { $0.payload != nil }
+                rendered = try harness.store.queuedCommands(host: "HOST-9").count { $0.commandUUID != nil }
             }
             running.cancel()
             _ = try? await running.value
@@ -99,7 +105,7 @@ struct WorkerPushTests {
             // Enrolled but never token-updated: no push, nothing to push to.
             try harness.store.enroll(host: "NO-TOKEN", serial: nil, team: "Workstations")
             let worker = ProfileWorker(
-                store: harness.store, settings: .init(serverURL: "x", verifyInterval: nil), pusher: pusher)
+                store: harness.store, settings: .init(verifyInterval: nil), pusher: pusher)
             let first = try await worker.cycle()
             #expect(first.rendered == 6, "two profiles for each of three hosts")
             #expect(first.pushed == 1, "two commands, one push")

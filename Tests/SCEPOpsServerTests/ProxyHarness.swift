@@ -70,21 +70,26 @@ final class ProxyHarness: @unchecked Sendable {
     }
 
     /// Runs the profile worker once and returns, per profile uuid, the proxy identifier
-    /// in the InstallProfile it rendered for `host`.
+    /// in the InstallProfile a device of `host` would fetch now.
     @discardableResult
     func render(host: String = ProxyHarness.host) async throws -> [String: ProxyIdentifier] {
         // Verification (ProfileList) is left out: these tests are about deliveries.
-        let settings = ProfileWorker.Settings(serverURL: "http://127.0.0.1:\(port)/", verifyInterval: nil)
-        _ = try await ProfileWorker(store: store, settings: settings).cycle()
+        _ = try await ProfileWorker(store: store, settings: .init(verifyInterval: nil)).cycle()
         var identifiers: [String: ProxyIdentifier] = [:]
         for command in try store.queuedCommands(host: host) where command.type == "InstallProfile" {
-            guard let payload = command.payload, let profile = try Self.installedProfile(payload),
+            guard let profile = try Self.installedProfile(try plist(command)),
                 let url = profile["PayloadContent"]?.elements?.first?["PayloadContent"]?["URL"]?.string,
                 let identifier = ProxyIdentifier(pathComponent: String(url.split(separator: "/").last!))
             else { continue }
             identifiers[command.profile] = identifier
         }
         return identifiers
+    }
+
+    /// The command plist a device would receive for `command`, as the MDM route renders it.
+    func plist(_ command: QueuedCommand, serverURL: String? = nil) throws -> [UInt8] {
+        try CommandRenderer(store: store, serverURL: serverURL ?? "http://127.0.0.1:\(port)")
+            .plist(for: command, requestBaseURL: "")
     }
 
     /// The profile inside a rendered InstallProfile command.
