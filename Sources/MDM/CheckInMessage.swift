@@ -14,13 +14,6 @@ public enum CheckInMessage: Sendable, Hashable {
         case missingKey(String)
     }
 
-    public var udid: String? {
-        switch self {
-        case .authenticate(let udid, _, _), .tokenUpdate(let udid, _, _, _), .checkOut(let udid): udid
-        case .unsupported: nil
-        }
-    }
-
     public init(plist body: [UInt8]) throws(Failure) {
         guard let dict = try? PropertyListSerialization.propertyList(from: Data(body), format: nil) as? [String: Any] else {
             throw .notAPlist

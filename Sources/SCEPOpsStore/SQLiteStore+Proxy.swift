@@ -12,7 +12,7 @@ public enum ProxyRefusal: Error, Sendable, Hashable {
     case tokenRejected
 }
 
-/// What the SCEP proxy asks of the state, and what the worker writes for it.
+/// What the SCEP proxy asks of the state.
 public protocol ProxyStore: Sendable {
     /// The CA's URL, looked up on every request so that a URL change applies at once,
     /// when the host's delivery of the profile is in flight and the profile uses the CA.

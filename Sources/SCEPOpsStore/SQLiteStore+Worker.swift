@@ -9,8 +9,6 @@ public struct PendingCommand: Sendable, Hashable {
     public var profile: String
     /// `InstallProfile`, `RemoveProfile` or `ProfileList`.
     public var type: String
-    /// The profile's top-level PayloadIdentifier (what RemoveProfile names).
-    public var identifier: String
     /// For an install: the profile's bytes and the CAs it uses; nil when the profile is gone.
     public var content: [UInt8]?
     public var certificateAuthorities: [String]
@@ -93,10 +91,8 @@ extension SQLiteStore: DeliveryStore {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, COALESCE(hp.identifier, '') AS identifier,
-                            p.content
+                        SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, p.content
                         FROM command_outbox o
-                        LEFT JOIN host_profile hp ON hp.host_uuid = o.host_uuid AND hp.profile_uuid = o.profile_uuid
                         LEFT JOIN profile p ON p.uuid = o.profile_uuid
                         WHERE o.command_uuid IS NULL AND o.status = 'queued'
                         ORDER BY o.id LIMIT ?
@@ -113,7 +109,7 @@ extension SQLiteStore: DeliveryStore {
                     let profile: String = row["profile_uuid"]
                     return PendingCommand(
                         id: row["id"], host: row["host_uuid"], profile: profile, type: row["request_type"],
-                        identifier: row["identifier"], content: content.map { [UInt8]($0) },
+                        content: content.map { [UInt8]($0) },
                         certificateAuthorities: cas[profile] ?? [])
                 }
             }
