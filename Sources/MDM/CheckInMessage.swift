@@ -38,7 +38,7 @@ public enum CheckInMessage: Sendable, Hashable {
 
 /// A device's report on the command channel: its status for the last command and, for
 /// some commands, their answer (apple-mdm-and-apns.md §2).
-public struct CommandReport: Sendable, Hashable {
+public struct CommandReport: Sendable {
     public enum Status: String, Sendable, Hashable {
         case acknowledged = "Acknowledged"
         case error = "Error"
@@ -54,6 +54,8 @@ public struct CommandReport: Sendable, Hashable {
     public var errors: [String]
     /// For a ProfileList answer: the PayloadIdentifier of each profile on the device.
     public var profileList: [String]?
+    /// For a CertificateList answer: each certificate's DER and whether it is an identity.
+    public var certificateList: [(der: [UInt8], isIdentity: Bool)]?
 
     public init(plist body: [UInt8]) throws(CheckInMessage.Failure) {
         guard let dict = try? PropertyListSerialization.propertyList(from: Data(body), format: nil) as? [String: Any] else {
@@ -71,5 +73,8 @@ public struct CommandReport: Sendable, Hashable {
             return "\(description) (\(domain) \(code))"
         }
         profileList = (dict["ProfileList"] as? [[String: Any]])?.compactMap { $0["PayloadIdentifier"] as? String }
+        certificateList = (dict["CertificateList"] as? [[String: Any]])?.compactMap { entry in
+            (entry["Data"] as? Data).map { ([UInt8]($0), entry["IsIdentity"] as? Bool ?? false) }
+        }
     }
 }

@@ -9,12 +9,14 @@ public enum MDMCommand: Sendable, Hashable {
     /// `Identifier` is the profile's top-level PayloadIdentifier.
     case removeProfile(identifier: String)
     case profileList
+    case certificateList
 
     public var requestType: String {
         switch self {
         case .installProfile: "InstallProfile"
         case .removeProfile: "RemoveProfile"
         case .profileList: "ProfileList"
+        case .certificateList: "CertificateList"
         }
     }
 
@@ -28,7 +30,7 @@ public enum MDMCommand: Sendable, Hashable {
             command += "<key>Payload</key><data>\(Data(payload).base64EncodedString())</data>"
         case .removeProfile(let identifier):
             command += "<key>Identifier</key><string>\(XMLText.escape(identifier))</string>"
-        case .profileList:
+        case .profileList, .certificateList:
             command += "<key>ManagedOnly</key><true/>"
         }
         let document = """

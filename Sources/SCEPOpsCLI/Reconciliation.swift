@@ -13,6 +13,8 @@ struct Reconciliation {
     let state: StateOptions
     let caCheck: CACheckOptions
     let environment: [String: String]
+    /// GetCACert against new and changed CA URLs; drift checks every CA its own way.
+    var checksNewCAs = true
 
     struct Outcome {
         var plan: Plan
@@ -75,7 +77,7 @@ struct Reconciliation {
                 && (change.action == .create || change.action == .replace
                     || change.fields.contains { $0.path == "url" })
         }
-        guard !targets.isEmpty else { return }
+        guard !targets.isEmpty, checksNewCAs else { return }
         guard !caCheck.offline else {
             outcome.caCheckNote = "CA check skipped (--offline): \(targets.count) CA URL(s) not checked with GetCACert"
             return

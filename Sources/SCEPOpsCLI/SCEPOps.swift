@@ -8,7 +8,7 @@ public struct SCEPOps: AsyncParsableCommand {
         abstract: "GitOps for SCEP certificates on Apple devices.",
         version: SCEPOpsVersion.current,
         subcommands: [
-            Validate.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, ServeCommand.self,
+            Validate.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self, ServeCommand.self,
             EnrollmentProfileCommand.self,
         ]
     )
@@ -26,4 +26,5 @@ enum ExitStatus {
     static let failure = ExitCode(1)
     /// `plan --detailed-exitcode`: the plan succeeded and has changes.
     static let changesPending = ExitCode(2)
+    // `drift` exits 2, 3 or 4: `DriftReport.exitCode`.
 }

@@ -7,7 +7,7 @@ import Yams
 struct YAMLDocumentReader {
     let file: String
     let expander: EnvironmentExpander
-    private(set) var diagnostics: [Diagnostic] = []
+    var diagnostics: [Diagnostic] = []
 
     init(file: String, expander: EnvironmentExpander) {
         self.file = file
@@ -47,7 +47,7 @@ struct YAMLDocumentReader {
     // MARK: - Nodes
 
     /// The top-level mapping, with unknown and missing keys reported.
-    private mutating func mapping(_ text: String, allowed: [String], required: [String]) -> [String: Node]? {
+    mutating func mapping(_ text: String, allowed: [String], required: [String]) -> [String: Node]? {
         let root: Node?
         do {
             // The encoding is given: its default is looked up in the environment on every call.
@@ -62,10 +62,15 @@ struct YAMLDocumentReader {
                     "the file is empty; expected the keys \(required.joined(separator: ", "))"))
             return nil
         }
-        guard case .mapping(let mapping) = root else {
+        return fields(of: root, allowed: allowed, required: required)
+    }
+
+    /// A mapping's values by key, with unknown and missing keys reported.
+    mutating func fields(of node: Node, allowed: [String], required: [String]) -> [String: Node]? {
+        guard case .mapping(let mapping) = node else {
             diagnostics.append(
-                .error(.wrongType, file: file, at: position(root),
-                    "expected a mapping with the keys \(allowed.joined(separator: ", ")), found \(describe(root))"))
+                .error(.wrongType, file: file, at: position(node),
+                    "expected a mapping with the keys \(allowed.joined(separator: ", ")), found \(describe(node))"))
             return nil
         }
         var fields: [String: Node] = [:]
@@ -89,19 +94,19 @@ struct YAMLDocumentReader {
             fields[name] = value
         }
         for key in required where fields[key] == nil && !suggested.contains(key) {
-            diagnostics.append(.error(.missingKey, file: file, at: position(root), "missing required key \"\(key)\""))
+            diagnostics.append(.error(.missingKey, file: file, at: position(node), "missing required key \"\(key)\""))
         }
         return fields
     }
 
-    private struct ExpandedString {
+    struct ExpandedString {
         var value: Located<String>
         var substituted: Bool
     }
 
     /// A scalar as a string with environment variables expanded. Null reads as empty,
     /// so that `challenge:` with nothing after it gets the "cannot be empty" message.
-    private mutating func string(_ node: Node, key: String, sensitive: Bool) -> ExpandedString? {
+    mutating func string(_ node: Node, key: String, sensitive: Bool) -> ExpandedString? {
         guard case .scalar(let scalar) = node else {
             diagnostics.append(
                 .error(.wrongType, file: file, at: position(node), "\"\(key)\" must be a string, found \(describe(node))"))
@@ -165,11 +170,11 @@ struct YAMLDocumentReader {
         }
     }
 
-    private func position(_ node: Node) -> SourcePosition? {
+    func position(_ node: Node) -> SourcePosition? {
         node.mark.map { SourcePosition(line: $0.line, column: $0.column) }
     }
 
-    private func describe(_ node: Node) -> String {
+    func describe(_ node: Node) -> String {
         switch node {
         case .mapping: "a mapping"
         case .sequence: "a list"

@@ -31,6 +31,8 @@ public struct CommandRenderer: Sendable {
             return MDMCommand.removeProfile(identifier: command.identifier).plist(commandUUID: commandUUID)
         case "ProfileList":
             return MDMCommand.profileList.plist(commandUUID: commandUUID)
+        case "CertificateList":
+            return MDMCommand.certificateList.plist(commandUUID: commandUUID)
         default:
             guard let content = command.content else { throw Failure.profileGone }
             guard let ca = command.certificateAuthority else {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import MDM
 import NIOCore
+import SCEP
 import SCEPOpsCore
 import SCEPOpsStore
 
@@ -93,7 +94,14 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         try requireBound(report.udid, identity)
         let result: CommandResult =
             switch report.status {
-            case .acknowledged: report.profileList.map(CommandResult.profileList) ?? .acknowledged
+            case .acknowledged:
+                if let identifiers = report.profileList {
+                    .profileList(identifiers)
+                } else if let certificates = report.certificateList {
+                    .certificateList(Self.read(certificates))
+                } else {
+                    .acknowledged
+                }
             case .error, .commandFormatError:
                 .error(detail: report.errors.isEmpty ? report.status.rawValue : report.errors.joined(separator: "; "))
             case .notNow: .notNow
@@ -117,6 +125,16 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             var headers = HTTPFields()
             headers[.contentType] = "application/xml; charset=UTF-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: plist)))
+        }
+    }
+
+    /// Summaries of the certificates a host listed; one that does not parse is skipped.
+    static func read(_ certificates: [(der: [UInt8], isIdentity: Bool)]) -> [ReportedCertificate] {
+        certificates.compactMap { entry in
+            guard let summary = try? CertificateParser.certificates(in: entry.der).first?.summary else { return nil }
+            return ReportedCertificate(
+                subject: summary.subject, fingerprint: summary.fingerprint, notAfter: summary.notAfter,
+                isIdentity: entry.isIdentity)
         }
     }
 

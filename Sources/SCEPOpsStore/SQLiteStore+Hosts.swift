@@ -16,7 +16,7 @@ public protocol HostStore {
 public struct QueuedCommand: Sendable, Hashable {
     public var host: String
     public var profile: String
-    /// `InstallProfile`, `RemoveProfile` or `ProfileList`.
+    /// `InstallProfile`, `RemoveProfile`, `ProfileList` or `CertificateList`.
     public var type: String
     public var commandUUID: String?
     /// The profile's top-level PayloadIdentifier.

@@ -17,9 +17,28 @@ public enum CommandResult: Sendable, Hashable {
     case acknowledged
     /// An acknowledged ProfileList: the PayloadIdentifiers of the managed profiles.
     case profileList([String])
+    /// An acknowledged CertificateList: the certificates the host holds.
+    case certificateList([ReportedCertificate])
     case error(detail: String)
     case notNow
     case idle
+}
+
+/// A certificate from a host's CertificateList answer, read by the server.
+public struct ReportedCertificate: Sendable, Hashable {
+    public var subject: String
+    /// SHA-256 of the DER, hex.
+    public var fingerprint: String
+    /// ISO 8601.
+    public var notAfter: String
+    public var isIdentity: Bool
+
+    public init(subject: String, fingerprint: String, notAfter: String, isIdentity: Bool) {
+        self.subject = subject
+        self.fingerprint = fingerprint
+        self.notAfter = notAfter
+        self.isIdentity = isIdentity
+    }
 }
 
 /// What the check-in and command channel read and write.
@@ -179,6 +198,17 @@ extension SQLiteStore: MDMStore {
         case .profileList(let identifiers):
             try db.execute(sql: "UPDATE command_outbox SET status = 'acknowledged', updated_at = ? WHERE id = ?", arguments: [now, id])
             try verify(host: host, installed: Set(identifiers), now: now, db)
+        case .certificateList(let certificates):
+            try db.execute(sql: "UPDATE command_outbox SET status = 'acknowledged', updated_at = ? WHERE id = ?", arguments: [now, id])
+            try db.execute(sql: "DELETE FROM host_certificate WHERE host_uuid = ?", arguments: [host])
+            for certificate in certificates {
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO host_certificate (host_uuid, fingerprint, subject, not_after, is_identity, seen_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [host, certificate.fingerprint, certificate.subject, certificate.notAfter, certificate.isIdentity, now])
+            }
         case .notNow:
             try db.execute(sql: "UPDATE command_outbox SET status = 'queued', not_now = 1, updated_at = ? WHERE id = ?", arguments: [now, id])
         case .idle:

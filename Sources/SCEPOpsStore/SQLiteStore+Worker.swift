@@ -7,7 +7,7 @@ public struct PendingCommand: Sendable, Hashable {
     public var id: Int64
     public var host: String
     public var profile: String
-    /// `InstallProfile`, `RemoveProfile` or `ProfileList`.
+    /// `InstallProfile`, `RemoveProfile`, `ProfileList` or `CertificateList`.
     public var type: String
     /// For an install: the profile's bytes and the CAs it uses; nil when the profile is gone.
     public var content: [UInt8]?
@@ -163,9 +163,14 @@ extension SQLiteStore: DeliveryStore {
                         ORDER BY h.profile_list_at, h.uuid LIMIT ?
                         """, arguments: [Self.timestamp(cutoff), limit])
                 for host in hosts {
+                    // CertificateList rides along: drift reads the expiry of what hosts hold. Its
+                    // own placeholder profile keeps it from superseding the ProfileList.
                     try db.execute(
-                        sql: "INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at) VALUES (?, '', 'ProfileList', ?)",
-                        arguments: [host, now])
+                        sql: """
+                            INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at)
+                            VALUES (?, '', 'ProfileList', ?), (?, '#certificates', 'CertificateList', ?)
+                            """,
+                        arguments: [host, now, host, now])
                     try db.execute(sql: "UPDATE host SET profile_list_at = ? WHERE uuid = ?", arguments: [now, host])
                 }
                 return hosts.count

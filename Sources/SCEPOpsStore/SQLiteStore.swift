@@ -13,7 +13,9 @@ public final class SQLiteStore: @unchecked Sendable {
     /// before it could be used for anything.
     static let keyCheck = Array("scepops key check".utf8)
 
-    public init(path: String, box: SecretBox, busyTimeout: TimeInterval = 5) throws(StoreError) {
+    /// `readOnly`: for a reader that promises not to write (drift): an outdated schema is
+    /// an error instead of a migration.
+    public init(path: String, box: SecretBox, busyTimeout: TimeInterval = 5, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         self.box = box
         var configuration = Configuration()
@@ -26,13 +28,18 @@ public final class SQLiteStore: @unchecked Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             // Reads first: opening a current state must not wait on another process's
             // write transaction (an apply in progress), only a migration may.
-            if try !pool.read({ try Schema.migrator.hasCompletedMigrations($0) }) { try Schema.migrator.migrate(pool) }
+            if try !pool.read({ try Schema.migrator.hasCompletedMigrations($0) }) {
+                guard !readOnly else {
+                    throw StoreError(.database, "the state database \(path) has an older schema; `scepops apply` or `scepops serve` upgrades it")
+                }
+                try Schema.migrator.migrate(pool)
+            }
             let sealed = try pool.read { db in
                 try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'")
             }
             if let sealed {
                 guard (try? box.open([UInt8](sealed))) == Self.keyCheck else { throw SecretBox.wrongKey }
-            } else {
+            } else if !readOnly {
                 try pool.write { db in
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)",

@@ -228,6 +228,45 @@ enum Schema {
                     CREATE INDEX command_outbox_unassigned ON command_outbox(id) WHERE command_uuid IS NULL;
                     """)
         }
+        migrator.registerMigration("v9-certificate-list") { db in
+            // The outbox is rebuilt once more for CertificateList (SQLite cannot change a
+            // CHECK in place); what hosts list is kept for drift.
+            try db.execute(
+                sql: """
+                    CREATE TABLE command_outbox_v9 (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+                        profile_uuid TEXT NOT NULL,
+                        request_type TEXT NOT NULL
+                            CHECK (request_type IN ('InstallProfile', 'RemoveProfile', 'ProfileList', 'CertificateList')),
+                        apply_id INTEGER REFERENCES apply(id),
+                        status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'acknowledged', 'error')),
+                        command_uuid TEXT UNIQUE,
+                        created_at TEXT NOT NULL,
+                        payload BLOB,
+                        updated_at TEXT,
+                        not_now INTEGER NOT NULL DEFAULT 0
+                    );
+                    INSERT INTO command_outbox_v9 SELECT id, host_uuid, profile_uuid, request_type, apply_id, status,
+                        command_uuid, created_at, payload, updated_at, not_now FROM command_outbox;
+                    DROP TABLE command_outbox;
+                    ALTER TABLE command_outbox_v9 RENAME TO command_outbox;
+                    CREATE INDEX command_outbox_host ON command_outbox(host_uuid, status);
+                    CREATE INDEX command_outbox_delivery ON command_outbox(host_uuid, profile_uuid, id);
+                    CREATE INDEX command_outbox_unassigned ON command_outbox(id) WHERE command_uuid IS NULL;
+
+                    -- The certificates each host listed in its last CertificateList answer.
+                    CREATE TABLE host_certificate (
+                        host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+                        fingerprint TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        not_after TEXT NOT NULL,
+                        is_identity INTEGER NOT NULL,
+                        seen_at TEXT NOT NULL,
+                        PRIMARY KEY (host_uuid, fingerprint)
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -34,3 +34,8 @@ public protocol ApplyHistoryReader {
 public protocol StatusReader {
     func status() throws(StoreError) -> StateStatus
 }
+
+/// What `scepops drift` reads of the hosts.
+public protocol DriftReader {
+    func hostObservations() throws(StoreError) -> HostObservations
+}

@@ -69,4 +69,7 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case caInUse = "ca-in-use"
     /// GetCACert against the CA's URL failed (the live check of plan and apply).
     case caUnreachable = "ca-unreachable"
+
+    // The drift ignore file.
+    case ignoreRuleInvalid = "ignore-rule-invalid"
 }

@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+import SCEPOpsCore
+
+extension SQLiteStore: DriftReader {
+    public func hostObservations() throws(StoreError) -> HostObservations {
+        try read { db in
+            func date(_ text: String?) -> Date? { text.flatMap { try? Date($0, strategy: .iso8601) } }
+            // A removal may outlive its profile row: the host's team names it then.
+            let deliveries = """
+                SELECT hp.host_uuid, COALESCE(p.team, h.team, '?') || '/' || hp.identifier AS profile, hp.detail, hp.retries
+                FROM host_profile hp JOIN host h ON h.uuid = hp.host_uuid LEFT JOIN profile p ON p.uuid = hp.profile_uuid
+                """
+            func delivery(_ row: Row) -> HostObservations.Delivery {
+                .init(host: row["host_uuid"], profile: row["profile"], detail: row["detail"], retries: row["retries"])
+            }
+            let failed = try Row.fetchAll(db, sql: deliveries + " WHERE hp.status = 'failed'").map(delivery)
+            let missing = try Row.fetchAll(
+                db, sql: deliveries + " WHERE hp.operation = 'install' AND hp.status IN ('pending', 'sent') AND hp.retries > 0"
+            ).map(delivery)
+            let unexpected = try Row.fetchAll(db, sql: "SELECT host_uuid, identifier FROM host_unexpected_profile").map {
+                HostObservations.UnexpectedProfile(host: $0["host_uuid"], identifier: $0["identifier"])
+            }
+            let certificates = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.host_uuid, c.subject, c.fingerprint, c.not_after FROM host_certificate c
+                    JOIN host h ON h.uuid = c.host_uuid WHERE h.team IS NOT NULL
+                    """
+            ).compactMap { row -> HostObservations.Certificate? in
+                guard let notAfter = date(row["not_after"]) else { return nil }
+                return .init(host: row["host_uuid"], subject: row["subject"], fingerprint: row["fingerprint"], notAfter: notAfter)
+            }
+            let hosts = try Row.fetchAll(db, sql: "SELECT uuid, team, last_seen_at, enrolled_at FROM host WHERE team IS NOT NULL")
+                .map { row in
+                    HostObservations.Host(
+                        uuid: row["uuid"], team: row["team"], lastSeen: date(row["last_seen_at"]),
+                        enrolledAt: date(row["enrolled_at"]) ?? Date(timeIntervalSince1970: 0))
+                }
+            return HostObservations(
+                failed: failed, missing: missing, unexpected: unexpected, certificates: certificates, hosts: hosts)
+        }
+    }
+}
