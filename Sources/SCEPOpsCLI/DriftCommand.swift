@@ -95,7 +95,6 @@ struct DriftCommand: AsyncParsableCommand {
         case .markdown: Output.write(DriftMarkdown.render(report))
         case .json: Output.write(DriftDocument(report).json())
         }
-        if diagnostics.hasErrors { throw ExitStatus.failure }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 

@@ -60,6 +60,11 @@ final class ProxyHarness: @unchecked Sendable {
         var files = ValidRepo.files
         files["certificate_authorities/wifi.yml"] = ValidRepo.wifiCA.replacingOccurrences(
             of: "https://scep.example.com/scep", with: wifiURL)
+        try apply(files: files)
+    }
+
+    /// Applies a config given as repo files.
+    func apply(files: [String: String]) throws {
         let desired = PlanningFixtures.desired(files)
         let plan = Planner(secretDigest: box.digest).plan(desired, against: try store.currentState())
         _ = try store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))

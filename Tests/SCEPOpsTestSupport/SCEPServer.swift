@@ -4,30 +4,48 @@ import Foundation
 /// its own CA in a temp folder. Stopped, and its process reaped, when released.
 public final class SCEPServer: @unchecked Sendable {
     public let port: Int
-    public let challenge: String
+    public private(set) var challenge: String
     public var url: String { "http://127.0.0.1:\(port)/scep" }
     /// The CA certificate (PEM) this server issues from.
     public var caCertificatePath: String { folder.path + "/depot/ca.pem" }
     private let folder: TempRepo
-    private let process: Process
+    private var process: Process?
+    private let allowRenew: Int?
 
     public init(challenge: String = "scep-test-challenge", allowRenew: Int? = 0) throws {
         folder = TempRepo()
         self.challenge = challenge
+        self.allowRenew = allowRenew
         let initialise = Command.run(
             "/usr/bin/scepserver", ["ca", "-init", "-keySize", "2048", "-depot", folder.path + "/depot"])
         guard initialise.status == 0 else { throw Failure(message: "scepserver ca -init failed: \(initialise.stderr)") }
         port = try FreePort.pick()
-        process = Process()
+        try start()
+    }
+
+    /// Stops the server if it runs and starts it again on the same port and CA, with
+    /// `challenge` when given (a CA whose challenge was rotated).
+    public func restart(challenge: String? = nil) throws {
+        stop()
+        if let challenge { self.challenge = challenge }
+        try start()
+    }
+
+    private func start() throws {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/scepserver")
         var arguments = ["-port", String(port), "-challenge", challenge, "-depot", folder.path + "/depot"]
         if let allowRenew { arguments += ["-allowrenew", String(allowRenew)] }
         process.arguments = arguments
-        _ = FileManager.default.createFile(atPath: folder.path + "/scepserver.log", contents: nil)
+        if !FileManager.default.fileExists(atPath: folder.path + "/scepserver.log") {
+            _ = FileManager.default.createFile(atPath: folder.path + "/scepserver.log", contents: nil)
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder.path + "/scepserver.log"))
+        log.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
         try process.run()
+        self.process = process
         try waitUntilReady()
     }
 
@@ -43,7 +61,7 @@ public final class SCEPServer: @unchecked Sendable {
     }
 
     public func stop() {
-        guard process.isRunning else { return }
+        guard let process, process.isRunning else { return }
         // SIGKILL cannot be blocked: no dependence on the inherited signal mask (trap 3).
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

@@ -48,9 +48,10 @@ public struct DriftReport: Sendable {
     public var driftCount: Int { reported.count { $0.finding.category != .unapplied } }
 
     /// 0 clean, 2 unapplied git changes, 3 drift between the state and the hosts or CAs,
-    /// 4 both. Errors (1) never get this far.
+    /// 4 both; 1 when a diagnostic error (config or ignore file) stopped the comparison.
     public var exitCode: Int32 {
-        switch (unappliedCount > 0, driftCount > 0) {
+        if diagnostics.hasErrors { return 1 }
+        return switch (unappliedCount > 0, driftCount > 0) {
         case (false, false): 0
         case (true, false): 2
         case (false, true): 3
