@@ -62,19 +62,13 @@ struct DriftCommand: AsyncParsableCommand {
         let (rules, ruleDiagnostics) = ignore.map(DriftIgnoreFile.read) ?? ([], [])
         let previous = try since.map { try Self.previousFingerprints($0, notes: &notes) }
 
-        guard FileManager.default.fileExists(atPath: state.path) else {
-            Output.error("error: there is no state at \(state.path); `scepops apply` creates it")
-            throw ExitStatus.failure
-        }
+        let (store, box) = try state.openExisting()
         var reconciliation = Reconciliation(
             repo: repo, state: state, caCheck: try CACheckOptions.parse(["--offline"]), environment: environment)
         reconciliation.checksNewCAs = false
         let findings: [DriftFinding]
         let plan: Plan
         do {
-            let box = try SecretKeyLoader.load(
-                environment: environment, keyFile: state.keyFile, database: state.path, create: false, notice: { _ in })
-            let store = try SQLiteStore(path: state.path, box: box, readOnly: true)
             plan = try await reconciliation.run(store: store, box: box).plan
             let authorities = try store.status().certificateAuthorities
             let health = offline ? authorities.map { .init(name: $0.name, applied: $0.certificate, live: .unchecked) }

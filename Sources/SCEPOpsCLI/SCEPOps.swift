@@ -8,7 +8,8 @@ public struct SCEPOps: AsyncParsableCommand {
         abstract: "GitOps for SCEP certificates on Apple devices.",
         version: SCEPOpsVersion.current,
         subcommands: [
-            Validate.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self, ServeCommand.self,
+            Validate.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self, HistoryCommand.self,
+            ShowCommand.self, ExportCommand.self, ServeCommand.self,
             EnrollmentProfileCommand.self,
         ]
     )

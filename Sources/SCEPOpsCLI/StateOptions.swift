@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SCEPOpsStore
 
 /// Where the state lives and how its secrets are unlocked.
 struct StateOptions: ParsableArguments {
@@ -11,6 +12,24 @@ struct StateOptions: ParsableArguments {
 
     var path: String {
         db ?? ProcessInfo.processInfo.environment["SCEPOPS_DB"] ?? "scepops.db"
+    }
+
+    /// Opens a state that must exist already, for the commands that only read it; says
+    /// what is wrong and exits 1 otherwise.
+    func openExisting() throws -> (SQLiteStore, SecretBox) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            Output.error("error: there is no state at \(path); `scepops apply` creates it")
+            throw ExitStatus.failure
+        }
+        do {
+            let box = try SecretKeyLoader.load(
+                environment: ProcessInfo.processInfo.environment, keyFile: keyFile, database: path, create: false,
+                notice: { _ in })
+            return (try SQLiteStore(path: path, box: box, readOnly: true), box)
+        } catch {
+            Output.error("error[\(error.code.rawValue)]: \(error.message)")
+            throw ExitStatus.failure
+        }
     }
 }
 

@@ -19,15 +19,9 @@ struct StatusCommand: ParsableCommand {
     var format: Format = .text
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: state.path) else {
-            Output.error("error: there is no state at \(state.path); `scepops apply` creates it")
-            throw ExitStatus.failure
-        }
+        let (store, _) = try state.openExisting()
         do {
-            let box = try SecretKeyLoader.load(
-                environment: ProcessInfo.processInfo.environment, keyFile: state.keyFile, database: state.path,
-                create: false, notice: { _ in })
-            let status = try SQLiteStore(path: state.path, box: box).status()
+            let status = try store.status()
             Output.write(format == .json ? StatusReport.json(status) : StatusReport.text(status))
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")

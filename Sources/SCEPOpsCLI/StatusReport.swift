@@ -57,7 +57,6 @@ enum StatusReport {
                     as [String: Any]
             } ?? NSNull(),
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return JSONOutput.render(document)
     }
 }

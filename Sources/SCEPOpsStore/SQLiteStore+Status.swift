@@ -10,25 +10,27 @@ extension SQLiteStore: ApplyHistoryReader, StatusReader {
     public func status() throws(StoreError) -> StateStatus {
         try read { db in
             let authorities = try Row.fetchAll(
-                db, sql: "SELECT name, url, ca_subject, ca_fingerprint, ca_not_after, last_commit FROM certificate_authority ORDER BY name"
+                db, sql: "SELECT name, url, file, ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at FROM certificate_authority ORDER BY name"
             ).map { row in
                 let subject: String? = row["ca_subject"]
                 return StateStatus.CertificateAuthorityRow(
-                    name: row["name"], url: row["url"],
+                    name: row["name"], url: row["url"], file: row["file"],
                     certificate: subject.map {
                         CACertificateSummary(subject: $0, fingerprint: row["ca_fingerprint"], notAfter: row["ca_not_after"])
-                    }, lastCommit: row["last_commit"])
+                    }, lastCommit: row["last_commit"], updatedAt: row["updated_at"])
             }
             let teams = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT t.name, t.last_commit,
+                    SELECT t.name, t.file, t.last_commit, t.updated_at,
                         (SELECT COUNT(*) FROM host h WHERE h.team = t.name) AS hosts,
                         (SELECT COUNT(*) FROM profile p WHERE p.team = t.name) AS profiles
                     FROM team t ORDER BY t.name
                     """
             ).map { row in
-                StateStatus.TeamRow(name: row["name"], hosts: row["hosts"], profiles: row["profiles"], lastCommit: row["last_commit"])
+                StateStatus.TeamRow(
+                    name: row["name"], file: row["file"], hosts: row["hosts"], profiles: row["profiles"],
+                    lastCommit: row["last_commit"], updatedAt: row["updated_at"])
             }
             var perProfile: [String: [String: Int]] = [:]
             var total = Dictionary(uniqueKeysWithValues: StateStatus.statuses.map { ($0, 0) })
@@ -45,14 +47,15 @@ extension SQLiteStore: ApplyHistoryReader, StatusReader {
                 cas[row["profile_uuid"], default: []].append(row["ca_name"])
             }
             let profiles = try Row.fetchAll(
-                db, sql: "SELECT uuid, team, identifier, path, last_commit FROM profile ORDER BY team, identifier"
+                db, sql: "SELECT uuid, team, identifier, path, last_commit, updated_at FROM profile ORDER BY team, identifier"
             ).map { row in
                 let uuid: String = row["uuid"]
                 var counts = Dictionary(uniqueKeysWithValues: StateStatus.statuses.map { ($0, 0) })
                 counts.merge(perProfile[uuid] ?? [:]) { $1 }
                 return StateStatus.ProfileRow(
                     uuid: uuid, team: row["team"], identifier: row["identifier"], path: row["path"],
-                    certificateAuthorities: cas[uuid] ?? [], hostProfiles: counts, lastCommit: row["last_commit"])
+                    certificateAuthorities: cas[uuid] ?? [], hostProfiles: counts, lastCommit: row["last_commit"],
+                    updatedAt: row["updated_at"])
             }
             let last = try Row.fetchOne(db, sql: "SELECT * FROM apply ORDER BY id DESC LIMIT 1").map(Self.applyRecord)
             return StateStatus(

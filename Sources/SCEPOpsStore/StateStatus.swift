@@ -5,15 +5,19 @@ public struct StateStatus: Sendable, Hashable {
     public struct CertificateAuthorityRow: Sendable, Hashable {
         public var name: String
         public var url: String
+        public var file: String
         public var certificate: CACertificateSummary?
         public var lastCommit: String?
+        public var updatedAt: String
     }
 
     public struct TeamRow: Sendable, Hashable {
         public var name: String
+        public var file: String
         public var hosts: Int
         public var profiles: Int
         public var lastCommit: String?
+        public var updatedAt: String
     }
 
     public struct ProfileRow: Sendable, Hashable {
@@ -24,6 +28,7 @@ public struct StateStatus: Sendable, Hashable {
         public var certificateAuthorities: [String]
         public var hostProfiles: [String: Int]
         public var lastCommit: String?
+        public var updatedAt: String
     }
 
     public var revision: Int

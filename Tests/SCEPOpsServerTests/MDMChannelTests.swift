@@ -100,7 +100,7 @@ struct VerificationTests {
                     ? try await device.report("Acknowledged", uuid) // an empty list: nothing installed yet
                     : try await device.report("Acknowledged", uuid)
             }
-            #expect(types == ["InstallProfile", "InstallProfile", "ProfileList"])
+            #expect(types == ["InstallProfile", "InstallProfile", "ProfileList", "CertificateList"])
 
             func status(_ identifier: String) throws -> [String: Int] {
                 try harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == identifier }!.hostProfiles
@@ -125,7 +125,7 @@ struct VerificationTests {
                 _ = try await worker.cycle(now: clock)
                 return answered
             }
-            #expect(try await listAndAnswer(["com.example.vpn", "com.unmanaged.thing"]) == ["ProfileList"])
+            #expect(try await listAndAnswer(["com.example.vpn", "com.unmanaged.thing"]) == ["ProfileList", "CertificateList"])
             #expect(try status("com.example.vpn")["verified"] == 1)
             #expect(try status("com.example.wifi")["pending"] == 0)
             #expect(try harness.store.unexpectedProfiles(host: "UDID-V") == ["com.unmanaged.thing"])
