@@ -11,7 +11,8 @@ struct ApplyCommand: AsyncParsableCommand {
         abstract: "Apply the config to the state, atomically.",
         discussion: """
             Without PLANFILE it plans and asks for confirmation on a terminal (--auto-approve skips it). With PLANFILE \
-            it applies exactly that plan, and refuses if the commit, the config, a secret or the state changed since.
+            it applies exactly that plan, and refuses (error[stale-plan], exit 1) if the config, a secret or the state \
+            changed since. A new commit with the same config (a merge of the reviewed one) is not a change.
             """
     )
 
@@ -105,8 +106,11 @@ struct ApplyCommand: AsyncParsableCommand {
     static func verify(_ saved: PlanDocument, against now: PlanDocument.Binding) throws {
         let was = saved.binding!
         var problems: [String] = []
-        if was.commit != now.commit {
-            problems.append("it was made from commit \(was.commit ?? "(none)"), and the repository is now at \(now.commit ?? "(none)")")
+        // A merge makes a new commit from the reviewed one: what must hold is the config
+        // it was made from, not the commit id.
+        if was.commit != now.commit, was.desiredFingerprint != now.desiredFingerprint {
+            problems.append(
+                "it was made from commit \(was.commit ?? "(none)"), and the config at \(now.commit ?? "(none)") differs from it")
         }
         if was.stateRevision != now.stateRevision {
             problems.append("the state changed since (revision \(was.stateRevision), now \(now.stateRevision))")
@@ -117,7 +121,7 @@ struct ApplyCommand: AsyncParsableCommand {
         if !changedSecrets.isEmpty {
             problems.append("these secrets differ from the ones it was made with: \(changedSecrets.joined(separator: ", "))")
         }
-        if problems.isEmpty, was.desiredFingerprint != now.desiredFingerprint {
+        if problems.isEmpty, was.commit == now.commit, was.desiredFingerprint != now.desiredFingerprint {
             problems.append("the config differs from the one it was made from")
         }
         if problems.isEmpty, was.planHash != now.planHash {
@@ -126,6 +130,10 @@ struct ApplyCommand: AsyncParsableCommand {
         guard problems.isEmpty else {
             Output.error("error[stale-plan]: the saved plan is stale: \(problems.joined(separator: "; ")). Nothing was applied; plan again.")
             throw ExitStatus.failure
+        }
+        if was.commit != now.commit {
+            Output.error(
+                "scepops: the plan was made at commit \(was.commit ?? "(none)"); \(now.commit ?? "(none)") has the same config, so it applies as reviewed")
         }
     }
 

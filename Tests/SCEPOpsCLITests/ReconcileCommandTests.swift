@@ -88,7 +88,7 @@ struct ReconcileCommandTests {
         #expect((after["last_apply"] as? [String: Any])?["id"] as? Int == 1)
     }
 
-    @Test func aSavedPlanAppliesExactlyAndOnlyWhileItsCommitAndSecretsHold() throws {
+    @Test func aSavedPlanAppliesExactlyAndOnlyWhileItsConfigSecretsAndStateHold() throws {
         let out = work.path + "/plan.json"
         #expect(scepops(["plan", "--ref", "HEAD", "--out", out]).status == 0)
 
@@ -100,18 +100,29 @@ struct ReconcileCommandTests {
         #expect(secret.stderr.contains("certificate_authority/WIFI/challenge"))
         #expect(!secret.stderr.contains("rotated-wifi-challenge-value"))
 
-        // A new commit: refused.
-        repo.write("README.md", "docs only\n")
-        repo.commitAll("docs")
+        // A new commit that changes the config: refused.
+        let planned = repo.git("rev-parse", "HEAD")
+        repo.write("teams/kiosks.yml", ValidRepo.kiosks.replacingOccurrences(of: "**/*.mobileconfig", with: "wifi.mobileconfig"))
+        repo.commitAll("kiosks")
         let moved = scepops(["apply", "--ref", "HEAD", out])
         #expect(moved.status == 1)
-        #expect(moved.stderr.contains("commit"))
+        #expect(moved.stderr.contains("error[stale-plan]"))
+        #expect(moved.stderr.contains("made from commit \(planned), and the config at"))
         #expect(try status()["revision"] as? Int == 0)
 
-        // At the plan's own commit it applies, without a prompt.
-        let exact = scepops(["apply", "--ref", "HEAD~1", out])
-        #expect(exact.status == 0, "\(exact.stdout)\(exact.stderr)")
+        // A later commit with the same config (as a merge makes) applies the reviewed plan, and says so.
+        repo.write("teams/kiosks.yml", ValidRepo.kiosks)
+        repo.write("README.md", "docs only\n")
+        repo.commitAll("revert, and docs")
+        let merged = scepops(["apply", "--ref", "HEAD", out])
+        #expect(merged.status == 0, "\(merged.stdout)\(merged.stderr)")
+        #expect(merged.stderr.contains("the plan was made at commit \(planned)"))
         #expect(try status()["revision"] as? Int == 1)
+
+        // Applied once: the same plan file is now stale against the state.
+        let twice = scepops(["apply", "--ref", "HEAD", out])
+        #expect(twice.status == 1)
+        #expect(twice.stderr.contains("revision 0, now 1"))
     }
 
     @Test func ofTwoConcurrentAppliesOneWinsAndTheOtherNamesTheHolder() throws {
