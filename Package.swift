@@ -173,7 +173,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SCEPOpsCLITests",
-            dependencies: ["SCEPOpsCore", "SCEPOpsTestSupport"],
+            dependencies: ["SCEPOpsCore", "SCEPOpsTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: settings
         ),
     ]
