@@ -19,17 +19,11 @@ struct DriftCommand: AsyncParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text
-        case markdown
-        case json
-    }
-
     @OptionGroup var repo: RepoOptions
     @OptionGroup var state: StateOptions
 
     @Option(help: "Output format.")
-    var format: Format = .text
+    var format: ReportFormat = .text
 
     @Option(help: "An ignore file: rules with a reason and an `until:` date.")
     var ignore: String?
@@ -43,14 +37,10 @@ struct DriftCommand: AsyncParsableCommand {
     @Option(help: "Report hosts not heard from for this many days.")
     var unseenDays: Int = 7
 
-    @Flag(help: "Skip the CA health check (GetCACert against each applied CA).")
-    var offline = false
-
-    @Option(help: "Seconds to wait for a CA to answer GetCACert.")
-    var caTimeout: Int = 30
+    @OptionGroup var caCheck: CACheckOptions
 
     func validate() throws {
-        guard expiryDays >= 0, unseenDays >= 0, caTimeout > 0 else {
+        guard expiryDays >= 0, unseenDays >= 0, caCheck.caTimeout > 0 else {
             throw ValidationError("--expiry-days and --unseen-days must be 0 or more, --ca-timeout more than 0")
         }
     }
@@ -64,16 +54,16 @@ struct DriftCommand: AsyncParsableCommand {
 
         let (store, box) = try state.openExisting()
         var reconciliation = Reconciliation(
-            repo: repo, state: state, caCheck: try CACheckOptions.parse(["--offline"]), environment: environment)
+            repo: repo, state: state, caCheck: caCheck, environment: environment)
         reconciliation.checksNewCAs = false
         let findings: [DriftFinding]
         let plan: Plan
         do {
             plan = try await reconciliation.run(store: store, box: box).plan
             let authorities = try store.status().certificateAuthorities
-            let health = offline ? authorities.map { .init(name: $0.name, applied: $0.certificate, live: .unchecked) }
-                : await Self.checkHealth(authorities, timeout: caTimeout)
-            if offline { notes.append("CA health not checked (--offline): \(authorities.count) CA(s) not asked for GetCACert") }
+            let health = caCheck.offline ? authorities.map { .init(name: $0.name, applied: $0.certificate, live: .unchecked) }
+                : await Self.checkHealth(authorities, timeout: caCheck.caTimeout)
+            if caCheck.offline { notes.append("CA health not checked (--offline): \(authorities.count) CA(s) not asked for GetCACert") }
             findings = DriftAnalyzer(expiryDays: expiryDays, unseenDays: unseenDays).findings(
                 plan: plan, hosts: try store.hostObservations(), authorities: health, now: now)
         } catch {

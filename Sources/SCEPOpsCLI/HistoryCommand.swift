@@ -7,15 +7,10 @@ struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history", abstract: "List the applies: commit, actor, counts and result.")
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text
-        case json
-    }
-
     @OptionGroup var state: StateOptions
 
     @Option(help: "Output format.")
-    var format: Format = .text
+    var format: DataFormat = .text
 
     @Option(help: "Show at most this many applies (0: all).")
     var limit: Int = 20

@@ -13,18 +13,12 @@ struct PlanCommand: AsyncParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text
-        case markdown
-        case json
-    }
-
     @OptionGroup var repo: RepoOptions
     @OptionGroup var state: StateOptions
     @OptionGroup var caCheck: CACheckOptions
 
     @Option(help: "Output format.")
-    var format: Format = .text
+    var format: ReportFormat = .text
 
     @Option(help: "Save the plan to this file, for `scepops apply PLANFILE`. It holds no secret.")
     var out: String?

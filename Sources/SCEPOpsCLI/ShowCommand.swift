@@ -15,11 +15,6 @@ struct ShowCommand: ParsableCommand {
         case profile
     }
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text
-        case json
-    }
-
     @Argument(help: "ca, team or profile.")
     var kind: Kind
 
@@ -29,7 +24,7 @@ struct ShowCommand: ParsableCommand {
     @OptionGroup var state: StateOptions
 
     @Option(help: "Output format.")
-    var format: Format = .text
+    var format: DataFormat = .text
 
     func run() throws {
         let (store, _) = try state.openExisting()

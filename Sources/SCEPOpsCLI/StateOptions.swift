@@ -33,9 +33,10 @@ struct StateOptions: ParsableArguments {
     }
 }
 
-/// The live GetCACert check of plan and apply.
+/// The live GetCACert check: of new and changed CA URLs in plan and apply, of every
+/// applied CA in drift.
 struct CACheckOptions: ParsableArguments {
-    @Flag(help: "Skip the live GetCACert check of new and changed CA URLs.")
+    @Flag(help: "Skip the live GetCACert check (plan, apply: new and changed CA URLs; drift: every applied CA).")
     var offline = false
 
     @Option(help: "Seconds to wait for a CA to answer GetCACert.")

@@ -8,15 +8,10 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show the CAs, teams, profiles and host deliveries in the state.")
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text
-        case json
-    }
-
     @OptionGroup var state: StateOptions
 
     @Option(help: "Output format.")
-    var format: Format = .text
+    var format: DataFormat = .text
 
     func run() throws {
         let (store, _) = try state.openExisting()

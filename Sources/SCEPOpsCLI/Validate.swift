@@ -10,15 +10,10 @@ struct Validate: ParsableCommand {
         discussion: "Exits 0 when the repository is valid (warnings allowed) and 1 when it is not."
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text
-        case json
-    }
-
     @OptionGroup var repo: RepoOptions
 
     @Option(help: "Output format.")
-    var format: Format = .text
+    var format: DataFormat = .text
 
     func run() throws {
         let config = ConfigLoader.load(
