@@ -7,6 +7,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pkcs7.h>
+#include <openssl/provider.h>
+#include <openssl/rsa.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
@@ -52,6 +54,34 @@ static inline int scepops_evp_gcm_get_tag(EVP_CIPHER_CTX *ctx, int length, unsig
 }
 static inline int scepops_evp_gcm_set_tag(EVP_CIPHER_CTX *ctx, int length, unsigned char *tag) {
     return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, length, tag);
+}
+
+// SCEP (RFC 8894) messages: stacks and unions that Swift cannot reach.
+
+static inline STACK_OF(X509) *scepops_sk_X509_new_null(void) { return sk_X509_new_null(); }
+static inline int scepops_sk_X509_push(STACK_OF(X509) *stack, X509 *cert) { return sk_X509_push(stack, cert); }
+
+static inline STACK_OF(X509_EXTENSION) *scepops_sk_X509_EXTENSION_new_null(void) { return sk_X509_EXTENSION_new_null(); }
+static inline int scepops_sk_X509_EXTENSION_push(STACK_OF(X509_EXTENSION) *stack, X509_EXTENSION *extension) {
+    return sk_X509_EXTENSION_push(stack, extension);
+}
+static inline void scepops_sk_X509_EXTENSION_pop_free(STACK_OF(X509_EXTENSION) *stack) {
+    sk_X509_EXTENSION_pop_free(stack, X509_EXTENSION_free);
+}
+
+/// The first signer of a PKCS#7 SignedData, or NULL.
+static inline PKCS7_SIGNER_INFO *scepops_pkcs7_first_signer(PKCS7 *p7) {
+    STACK_OF(PKCS7_SIGNER_INFO) *signers = PKCS7_get_signer_info(p7);
+    if (signers == NULL || sk_PKCS7_SIGNER_INFO_num(signers) < 1) return NULL;
+    return sk_PKCS7_SIGNER_INFO_value(signers, 0);
+}
+
+static inline int scepops_pkcs7_is_signed(PKCS7 *p7) { return p7 != NULL && PKCS7_type_is_signed(p7); }
+
+/// The string inside a signed attribute's value (PrintableString, OctetString, …), or NULL.
+static inline ASN1_STRING *scepops_asn1_type_string(ASN1_TYPE *type) {
+    if (type == NULL || type->type == V_ASN1_BOOLEAN || type->type == V_ASN1_NULL || type->type == V_ASN1_OBJECT) return NULL;
+    return type->value.asn1_string;
 }
 
 #endif
