@@ -10,6 +10,9 @@ public final class SCEPServer: @unchecked Sendable {
     public var caCertificatePath: String { folder.path + "/depot/ca.pem" }
     private let folder: TempRepo
     private var process: Process?
+    /// While stopped, a bound socket that keeps the port: connections are refused, and no
+    /// other test's server can take the port before a restart.
+    private var portHolder: Int32?
     private let allowRenew: Int?
 
     public init(challenge: String = "scep-test-challenge", allowRenew: Int? = 0) throws {
@@ -27,6 +30,8 @@ public final class SCEPServer: @unchecked Sendable {
     /// `challenge` when given (a CA whose challenge was rotated).
     public func restart(challenge: String? = nil) throws {
         stop()
+        if let portHolder { close(portHolder) }
+        portHolder = nil
         if let challenge { self.challenge = challenge }
         try start()
     }
@@ -51,6 +56,7 @@ public final class SCEPServer: @unchecked Sendable {
 
     deinit {
         stop()
+        if let portHolder { close(portHolder) }
     }
 
     /// How many requests of an operation (GetCACaps, GetCACert, PKIOperation) the server
@@ -65,6 +71,7 @@ public final class SCEPServer: @unchecked Sendable {
         // SIGKILL cannot be blocked: no dependence on the inherited signal mask (trap 3).
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        portHolder = try? Loopback.socket(listening: false, port: port).descriptor
     }
 
     private func waitUntilReady() throws {
@@ -95,13 +102,15 @@ public final class SCEPServer: @unchecked Sendable {
 /// A TCP socket bound to 127.0.0.1 on a port the kernel picks.
 enum Loopback {
     /// The descriptor (listening when asked) and its port; the caller closes it.
-    static func socket(listening: Bool) throws -> (descriptor: Int32, port: Int) {
+    static func socket(listening: Bool, port: Int = 0) throws -> (descriptor: Int32, port: Int) {
         let descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw SCEPServer.Failure(message: "socket() failed") }
+        var reuse: Int32 = 1
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
