@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "scepops", targets: ["scepops"]),
+        .executable(name: "scepops-devsim", targets: ["scepops-devsim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -99,6 +100,23 @@ let package = Package(
             swiftSettings: settings
         ),
         .executableTarget(name: "scepops", dependencies: ["SCEPOpsCLI"], swiftSettings: settings),
+
+        // Simulated Apple hosts: enrolment, the MDM command channel, SCEP payloads run for real.
+        .target(
+            name: "DeviceSimulator",
+            dependencies: [
+                "SCEP", "COpenSSL",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: settings
+        ),
+        .executableTarget(
+            name: "scepops-devsim",
+            dependencies: ["DeviceSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: settings
+        ),
 
         // Helpers the tests share: temp folders and git repos, running the built binary.
         .target(

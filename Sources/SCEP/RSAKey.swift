@@ -2,7 +2,7 @@ import COpenSSL
 
 /// An RSA private key held by OpenSSL, freed with its owner.
 public final class RSAKey: @unchecked Sendable {
-    let pointer: OpaquePointer
+    package let pointer: OpaquePointer
 
     public struct Failure: Error, Sendable, Hashable {
         public var message: String
