@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import SCEP
 
 /// Simulates many Apple hosts in one process, all enrolled from one enrollment profile.
 /// Hosts may be kept between runs (`stateDirectory`): a later run resumes them, so a test
@@ -15,6 +16,9 @@ public final class DeviceSimulator: @unchecked Sendable {
         /// End each host once it is settled for this long; nil: run until the timeout.
         public var settle: Double?
         public var pollInterval: Double = 1
+        /// Identity PKIOperations in flight at once to the identity CA (micromdm's scepserver
+        /// fails concurrent ones).
+        public var identityConcurrency = 1
         public var stateDirectory: String?
         public var eventsPath: String?
 
@@ -45,7 +49,10 @@ public final class DeviceSimulator: @unchecked Sendable {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let events = try EventLog(path: options.eventsPath)
         let timeout = TimeAmount.milliseconds(Int64(min(options.timeout, 60) * 1000))
-        let hosts = records.map { SimulatedHost(record: $0, settings: settings, http: http, events: events, timeout: timeout) }
+        let gate = UpstreamGate(limit: options.identityConcurrency)
+        let hosts = records.map {
+            SimulatedHost(record: $0, settings: settings, http: http, events: events, timeout: timeout, identityGate: gate)
+        }
         let newlyEnrolling = Set(hosts.filter { !$0.record.enrolled }.map(\.udid))
 
         // Enrolment, `concurrency` at a time.

@@ -14,6 +14,8 @@ final class SimulatedHost: @unchecked Sendable {
     let http: HTTPClient
     let events: EventLog
     let timeout: TimeAmount
+    /// Identity enrolments pass through it, one at a time per CA by default.
+    let identityGate: UpstreamGate
     private var signer: MessageSigner?
 
     /// Milliseconds from start to enrolled (identity, Authenticate, TokenUpdate).
@@ -27,7 +29,11 @@ final class SimulatedHost: @unchecked Sendable {
     private(set) var lastChange = Date()
     private(set) var listedSinceChange = false
 
-    init(record: HostRecord, settings: EnrollmentSettings, http: HTTPClient, events: EventLog, timeout: TimeAmount) {
+    init(
+        record: HostRecord, settings: EnrollmentSettings, http: HTTPClient, events: EventLog, timeout: TimeAmount,
+        identityGate: UpstreamGate
+    ) {
+        self.identityGate = identityGate
         self.record = record
         self.settings = settings
         self.http = http
@@ -54,8 +60,11 @@ final class SimulatedHost: @unchecked Sendable {
                 if record.enrolled { return true }
             } else {
                 let payload = settings.identity.substituting(udid: record.udid, serial: record.serial)
-                let client = SCEPClient(service: SCEPHTTPClient(client: http, url: payload.url, timeout: timeout))
-                let identity = try await client.enroll(payload.request, name: payload.name)
+                let direct = SCEPHTTPClient(client: http, url: payload.url, timeout: timeout)
+                let client = SCEPClient(service: GatedSCEPService(direct, gate: identityGate, key: payload.url))
+                let identity = try await Self.retrying { () async throws(SCEPClientError) in
+                    try await client.enroll(payload.request, name: payload.name)
+                }
                 record.identityKeyPEM = Data(identity.key.pem)
                 record.identityCertificate = Data(identity.certificate)
                 signer = try MessageSigner(key: identity.key, certificate: identity.certificate)
@@ -90,6 +99,22 @@ final class SimulatedHost: @unchecked Sendable {
         enrollmentMilliseconds = Date().timeIntervalSince(started) * 1000
         events.record(udid, "enrolled", ["serial": record.serial])
         return true
+    }
+
+    /// The identity is asked of the CA directly, with no one-time token at stake: like a
+    /// device, the simulator tries again (3 tries, a short pause between) when the CA fails,
+    /// as micromdm's scepserver does under concurrent requests.
+    static func retrying<T>(_ attempt: () async throws(SCEPClientError) -> T) async throws(SCEPClientError) -> T {
+        var tries = 0
+        while true {
+            do {
+                return try await attempt()
+            } catch {
+                tries += 1
+                guard tries < 3 else { throw error }
+                try? await Task.sleep(for: .milliseconds(100 * tries + Int.random(in: 0...100)))
+            }
+        }
     }
 
     // MARK: - The command channel
@@ -162,12 +187,14 @@ final class SimulatedHost: @unchecked Sendable {
         var held = HostRecord.HeldProfile(
             identifier: identifier, uuid: profile["PayloadUUID"] as? String ?? "", displayName: profile["PayloadDisplayName"] as? String,
             certificates: [])
+        var urls: [String] = []
         for payload in profile["PayloadContent"] as? [[String: Any]] ?? []
         where payload["PayloadType"] as? String == "com.apple.security.scep" {
             guard let scep = SCEPPayload(payload)?.substituting(udid: udid, serial: record.serial) else {
                 fail("scep-payload", "a SCEP payload without a URL")
                 return Self.error(22013, "MCProfileErrorDomain", "The SCEP payload has no URL.")
             }
+            urls.append(scep.url)
             let started = Date()
             do {
                 let client = SCEPClient(service: SCEPHTTPClient(client: http, url: scep.url, timeout: timeout))
@@ -190,7 +217,7 @@ final class SimulatedHost: @unchecked Sendable {
         events.record(
             udid, "install",
             [
-                "profile": identifier, "uuid": held.uuid,
+                "profile": identifier, "uuid": held.uuid, "scep_urls": urls,
                 "certificates": held.certificates.map {
                     ["subject": $0.subject, "issuer": $0.issuer, "fingerprint": $0.fingerprint, "not_after": $0.notAfter,
                         "der": $0.der.base64EncodedString()]

@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a CA before answering 504.")
     var upstreamTimeout: Int = 30
 
+    @Option(help: "PKIOperations in flight at once to one CA; the rest wait. 1 suits micromdm's scepserver, which fails concurrent ones.")
+    var upstreamConcurrency: Int = 1
+
     @Option(help: "PEM file of the CA that issues device identities; without it the MDM routes are off.")
     var deviceCA: String?
 
@@ -121,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app = try SCEPOpsApplication.make(
             settings: .init(
                 host: host, port: port, serverURL: serverURL,
-                upstreamTimeout: .seconds(Int64(upstreamTimeout)), tls: tls),
+                upstreamTimeout: .seconds(Int64(upstreamTimeout)), upstreamConcurrency: upstreamConcurrency, tls: tls),
             store: store,
             httpClient: client, deviceCA: verifier, services: [worker], metrics: metrics)
         do {

@@ -19,17 +19,20 @@ public enum SCEPOpsApplication {
         /// device's request came to.
         public var serverURL: String?
         public var upstreamTimeout: TimeAmount
+        /// PKIOperations in flight at once to one CA.
+        public var upstreamConcurrency: Int
         /// Nil: plain HTTP, behind a TLS-terminating proxy (the default deployment).
         public var tls: TLSConfiguration?
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, serverURL: String? = nil, upstreamTimeout: TimeAmount = .seconds(30),
-            tls: TLSConfiguration? = nil
+            upstreamConcurrency: Int = 1, tls: TLSConfiguration? = nil
         ) {
             self.host = host
             self.port = port
             self.serverURL = serverURL
             self.upstreamTimeout = upstreamTimeout
+            self.upstreamConcurrency = upstreamConcurrency
             self.tls = tls
         }
     }
@@ -50,7 +53,7 @@ public enum SCEPOpsApplication {
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         let timeout = settings.upstreamTimeout
-        SCEPProxyRoutes<BasicRequestContext>(store: store, metrics: metrics) { url in
+        SCEPProxyRoutes<BasicRequestContext>(store: store, metrics: metrics, upstreamConcurrency: settings.upstreamConcurrency) { url in
             SCEPHTTPClient(client: httpClient, url: url, timeout: timeout)
         }.add(to: router)
         if let deviceCA {

@@ -19,12 +19,15 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     /// The SCEP client for a CA URL; the URL is looked up per request.
     let upstream: @Sendable (String) -> any SCEPService
 
+    /// `upstreamConcurrency`: PKIOperations in flight at once to one CA URL.
     public init(
-        store: any ProxyStore, metrics: ServerMetrics, upstream: @escaping @Sendable (String) -> any SCEPService
+        store: any ProxyStore, metrics: ServerMetrics, upstreamConcurrency: Int = 1,
+        upstream: @escaping @Sendable (String) -> any SCEPService
     ) {
         self.store = store
         self.metrics = metrics
-        self.upstream = upstream
+        let gate = UpstreamGate(limit: upstreamConcurrency)
+        self.upstream = { url in GatedSCEPService(upstream(url), gate: gate, key: url) }
     }
 
     public func add(to router: Router<Context>) {

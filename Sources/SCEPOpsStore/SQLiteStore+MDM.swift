@@ -229,14 +229,16 @@ extension SQLiteStore: MDMStore {
         for row in deliveries {
             let identifier: String = row["identifier"]
             let profile: String = row["profile_uuid"]
+            // Rendered but not yet acknowledged: still on its way. A listed identifier is
+            // then the profile it replaces (same PayloadIdentifier), not this one.
+            let onItsWay = (row["status"] as String) == "sent" && (row["acknowledged_at"] as String?) == nil
+            if onItsWay { continue }
             if installed.contains(identifier) {
                 try db.execute(
                     sql: "UPDATE host_profile SET status = 'verified', detail = NULL, updated_at = ? WHERE host_uuid = ? AND profile_uuid = ?",
                     arguments: [now, host, profile])
                 continue
             }
-            // Rendered but not yet acknowledged: still on its way, not missing.
-            if (row["status"] as String) == "sent", (row["acknowledged_at"] as String?) == nil { continue }
             let retries: Int = row["retries"]
             if retries >= Self.verificationRetries {
                 try db.execute(

@@ -19,6 +19,9 @@ struct DevSim: AsyncParsableCommand {
     @Option(help: "Enrolments in flight at once, and connections to the server.")
     var concurrency: Int = 8
 
+    @Option(help: "Identity enrolments in flight at once to the identity CA (micromdm's scepserver fails concurrent ones).")
+    var identityConcurrency: Int = 1
+
     @Option(help: "Seconds the whole run may take.")
     var timeout: Double = 300
 
@@ -52,6 +55,7 @@ struct DevSim: AsyncParsableCommand {
         var options = DeviceSimulator.Options()
         options.hosts = hosts
         options.concurrency = concurrency
+        options.identityConcurrency = identityConcurrency
         options.timeout = timeout
         options.settle = settle
         options.pollInterval = pollInterval

@@ -15,6 +15,15 @@ public final class DeviceIdentity: @unchecked Sendable {
         guard result.status == 0 else { throw SCEPServer.Failure(message: "scepclient failed: \(result.stderr)") }
     }
 
+    /// An identity a device already holds (a simulated host's, from its saved state).
+    public init(keyPEM: Data, certificateDER: Data) throws {
+        try keyPEM.write(to: URL(fileURLWithPath: keyPath))
+        try certificateDER.write(to: URL(fileURLWithPath: folder.path + "/identity.der"))
+        let result = Command.run(
+            "/usr/bin/openssl", ["x509", "-inform", "DER", "-in", folder.path + "/identity.der", "-out", certificatePath])
+        guard result.status == 0 else { throw SCEPServer.Failure(message: "openssl x509 failed: \(result.stderr)") }
+    }
+
     /// Base64 of a detached CMS SignedData over `body`, as a device sends it.
     public func signature(for body: [UInt8]) throws -> String {
         let input = folder.path + "/body-\(UUID().uuidString)"

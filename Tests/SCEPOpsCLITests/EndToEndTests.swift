@@ -1,0 +1,277 @@
+import Foundation
+import SCEPOpsTestSupport
+import Testing
+
+/// The whole story on real parts: two real scepservers as the CAs (`-allowrenew 0`) and one
+/// for device identities, a git config repo, `plan`, `apply` and `serve` as processes, and
+/// 20 hosts from `scepops-devsim`, kept between its runs. Then a CA rename, a profile
+/// removal and a challenge change, each a commit; the hosts follow.
+@Suite("End to end: scepops serve and 20 simulated hosts")
+final class EndToEndTests: @unchecked Sendable {
+    let wifiCA: SCEPServer
+    let vpnCA: SCEPServer
+    let identityCA: SCEPServer
+    let repo = TempRepo()
+    let work = TempRepo()
+    var environment: [String: String]
+    var db: String { work.path + "/state.db" }
+    var events: String { work.path + "/events.jsonl" }
+    var serveLog: String { (try? String(contentsOfFile: work.path + "/serve.log", encoding: .utf8)) ?? "" }
+    static let hosts = 20
+
+    init() throws {
+        wifiCA = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!, allowRenew: 0)
+        vpnCA = try SCEPServer(challenge: ValidRepo.environment["VPN_CHALLENGE"]!, allowRenew: 0)
+        identityCA = try SCEPServer(challenge: "identity-challenge-e2e", allowRenew: 0)
+        environment = ValidRepo.environment.merging([
+            "SCEPOPS_SECRET_KEY": ReconcileCommandTests.key, "SCEPOPS_ACTOR": "e2e",
+            "SCEPOPS_IDENTITY_CHALLENGE": "identity-challenge-e2e", "SCEPOPS_ENROLL_SECRET": ValidRepo.environment["WS_SECRET"]!,
+        ]) { $1 }
+        repo.write(ValidRepo.files)
+        repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA.replacingOccurrences(of: "https://scep.example.com/scep", with: wifiCA.url))
+        repo.write("certificate_authorities/vpn.yml", ValidRepo.vpnCA.replacingOccurrences(of: "http://127.0.0.1:2016/scep", with: vpnCA.url))
+        repo.commitAll()
+    }
+
+    static var devsim: String {
+        URL(fileURLWithPath: Command.scepops).deletingLastPathComponent().appendingPathComponent("scepops-devsim").path
+    }
+
+    func scepops(_ arguments: [String]) -> Command.Result {
+        let result = Command.run(Command.scepops, arguments + ["--db", db], directory: work.path, environment: environment)
+        // The enrollment profile holds the enroll secret and identity challenge by design.
+        for secret in ValidRepo.environment.values + ["rotated-wifi-challenge"] where arguments[0] != "enrollment-profile" {
+            #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret), "a secret in the output of \(arguments[0])")
+        }
+        return result
+    }
+
+    func apply() {
+        let result = scepops(["apply", "--repo", repo.path, "--auto-approve"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
+    /// One devsim run over the saved hosts until each has settled; its JSON summary.
+    func devsim(_ profile: String, hosts: Int? = nil) throws -> [String: Any] {
+        var arguments = ["--enrollment-profile", profile, "--settle", "2", "--timeout", "240", "--poll-interval", "0.5",
+            "--concurrency", "8", "--state", work.path + "/devices", "--events", events, "--json"]
+        if let hosts { arguments += ["--hosts", String(hosts)] }
+        let result = Command.run(Self.devsim, arguments, directory: work.path)
+        let errors = readEvents().filter { $0["event"] as? String == "error" }.suffix(3).map { "\($0["detail"] ?? "")" }
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)\nerrors: \(errors)\nserve: \(serveLog.suffix(1500))")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+    }
+
+    /// Events of the devsim runs, from line `from` on.
+    func readEvents(from: Int = 0) -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").dropFirst(from).compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    func profileStatus(_ name: String) throws -> [String: Int] {
+        let result = scepops(["status", "--format", "json"])
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let profile = (status["profiles"] as? [[String: Any]] ?? []).first { "\($0["team"]!)/\($0["identifier"]!)" == name }
+        return profile?["host_profiles"] as? [String: Int] ?? [:]
+    }
+
+    /// openssl verifies each certificate (DER, base64) against the CA's certificate.
+    func issued(by ca: SCEPServer, _ certificates: [String]) -> Bool {
+        let folder = TempRepo()
+        var paths: [String] = []
+        for (index, der) in certificates.enumerated() {
+            folder.write("\(index).der", Data(base64Encoded: der)!)
+            _ = Command.run("/usr/bin/openssl", ["x509", "-inform", "DER", "-in", "\(index).der", "-out", "\(index).pem"], directory: folder.path)
+            paths.append("\(index).pem")
+        }
+        return Command.run("/usr/bin/openssl", ["verify", "-CAfile", ca.caCertificatePath] + paths, directory: folder.path).status == 0
+    }
+
+    func installs(_ events: [[String: Any]], _ profile: String) -> [[String: Any]] {
+        events.filter { $0["event"] as? String == "install" && $0["profile"] as? String == profile }
+    }
+
+    func certificates(_ events: [[String: Any]]) -> [[String: Any]] {
+        events.flatMap { $0["certificates"] as? [[String: Any]] ?? [] }
+    }
+
+    @Test func enrolmentRenameRemovalAndChallengeChange() throws {
+        // Setup: plan, apply, serve, and the team's enrollment profile.
+        #expect(scepops(["plan", "--repo", repo.path, "--detailed-exitcode"]).status == 2)
+        apply()
+        let port = try FreePort.pick()
+        // Through bash into a file: a pipe nobody reads could fill and stall the server.
+        let serve = try Command.start(
+            "/bin/bash",
+            ["-c", "exec \"$0\" serve --db \"$1\" --listen 127.0.0.1:\(port) --device-ca \"$2\" --verify-interval 1 --worker-interval 0.3 > serve.log 2>&1",
+                Command.scepops, db, identityCA.caCertificatePath], directory: work.path, environment: environment)
+        defer {
+            serve.kill()
+            _ = serve.wait()
+            for secret in ValidRepo.environment.values + ["rotated-wifi-challenge"] {
+                #expect(!serveLog.contains(secret), "a secret in serve's log")
+            }
+        }
+        var ready = false
+        for _ in 0..<100 where !ready {
+            ready = Command.run("/usr/bin/curl", ["-sf", "--max-time", "1", "http://127.0.0.1:\(port)/healthz"]).status == 0
+            if !ready { usleep(100_000) }
+        }
+        #expect(ready, "serve did not come up")
+        let profile = work.path + "/workstations.mobileconfig"
+        let enrollment = scepops([
+            "enrollment-profile", "--team", "Workstations", "--server-url", "http://127.0.0.1:\(port)",
+            "--identity-scep-url", identityCA.url,
+        ])
+        #expect(enrollment.status == 0, "\(enrollment.stderr)")
+        try Data(enrollment.stdout.utf8).write(to: URL(fileURLWithPath: profile))
+
+        // Enrolment: every host holds a certificate from each CA, with the profile's Subject.
+        let first = try devsim(profile, hosts: Self.hosts)
+        #expect(first["hosts"] as? Int == Self.hosts)
+        #expect(first["enrolled"] as? Int == Self.hosts)
+        #expect(first["certificates"] as? Int == 2 * Self.hosts)
+        #expect(first["failures"] as? [String: Int] == [:])
+        #expect((first["p50_ms"] as? Double ?? 0) > 0)
+        var log = readEvents()
+        let wifiUUID = try #require(installs(log, "com.example.wifi").first?["uuid"] as? String)
+        for (profile, ca) in [("com.example.wifi", wifiCA), ("com.example.vpn", vpnCA)] {
+            let done = installs(log, profile)
+            #expect(Set(done.compactMap { $0["host"] as? String }).count == Self.hosts)
+            let got = certificates(done)
+            #expect(got.count == Self.hosts)
+            #expect(got.allSatisfy { ($0["subject"] as? String)?.hasPrefix("OU=fleet-a") == true })
+            #expect(got.allSatisfy { $0["issuer"] as? String == "OU=SCEP CA,O=scep-ca,C=US" })
+            #expect(issued(by: ca, got.compactMap { $0["der"] as? String }), "\(profile): not issued by its CA")
+        }
+        #expect(try profileStatus("Workstations/com.example.wifi")["verified"] == Self.hosts)
+        #expect(try profileStatus("Workstations/com.example.vpn")["verified"] == Self.hosts)
+        let oldURLs = installs(log, "com.example.wifi").flatMap { $0["scep_urls"] as? [String] ?? [] }
+        #expect(oldURLs.count == Self.hosts && oldURLs.allSatisfy { $0.contains("%2CWIFI%2C") })
+
+        // Rename: WIFI becomes CORP_WIFI, and the profile names the new CA, in one commit.
+        repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA.replacingOccurrences(of: "https://scep.example.com/scep", with: wifiCA.url)
+            .replacingOccurrences(of: "name: WIFI", with: "name: CORP_WIFI"))
+        repo.write("profiles/wifi.mobileconfig", ValidRepo.profile(
+            challenge: "$FLEET_VAR_CUSTOM_SCEP_CHALLENGE_CORP_WIFI", url: "${FLEET_VAR_CUSTOM_SCEP_PROXY_URL_CORP_WIFI}"))
+        repo.commitAll("rename the Wi-Fi CA")
+        let plan = scepops(["plan", "--repo", repo.path, "--format", "json"])
+        let changes = try #require((try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["changes"] as? [[String: Any]])
+        #expect(changes.map { "\($0["action"]!) \($0["name"]!)" } == [
+            "delete Kiosks/com.example.wifi", "delete Workstations/com.example.wifi", "replace CORP_WIFI",
+            "create Kiosks/com.example.wifi", "create Workstations/com.example.wifi",
+        ])
+        apply()
+        var mark = log.count
+        let renamed = try devsim(profile)
+        #expect(renamed["failures"] as? [String: Int] == [:])
+        log = readEvents()
+        let phase = Array(log.dropFirst(mark))
+        for host in Set(installs(log, "com.example.wifi").compactMap { $0["host"] as? String }) {
+            let mine = phase.enumerated().filter { $0.element["host"] as? String == host && $0.element["profile"] as? String == "com.example.wifi" }
+            #expect(mine.map { $0.element["event"] as? String } == ["remove", "install"], "\(host): the old profile goes before the new one")
+            #expect(mine.first?.element["certificates"] as? Int == 1, "\(host): the removal took the old certificate")
+            let new = mine.last?.element
+            #expect((new?["scep_urls"] as? [String])?.first?.contains("%2CCORP_WIFI%2C") == true)
+            #expect(new?["uuid"] as? String != nil)
+        }
+        let renewed = certificates(installs(phase, "com.example.wifi"))
+        #expect(renewed.count == Self.hosts)
+        #expect(renewed.allSatisfy { ($0["subject"] as? String) != "OU=fleet-\(wifiUUID)" })
+        #expect(issued(by: wifiCA, renewed.compactMap { $0["der"] as? String }))
+        // The old proxy URLs are refused, without asking the CA.
+        let before = wifiCA.count("GetCACaps")
+        for url in oldURLs.prefix(3) {
+            let status = Command.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url + "?operation=GetCACaps"]).stdout
+            #expect(["403", "404"].contains(status), "an old proxy URL answered \(status)")
+        }
+        #expect(wifiCA.count("GetCACaps") == before)
+        #expect(try profileStatus("Workstations/com.example.wifi")["verified"] == Self.hosts)
+
+        // Removal: the VPN profile leaves git; RemoveProfile reaches every host.
+        repo.write("teams/workstations.yml", "name: Workstations\nenroll_secret: ${WS_SECRET}\nprofiles:\n  - profiles/wifi.mobileconfig\n")
+        repo.write("teams/kiosks.yml", "name: Kiosks\nenroll_secret: ${KIOSK_SECRET}\nprofiles:\n  - profiles/wifi.mobileconfig\n")
+        repo.remove("profiles/vpn/vpn.mobileconfig")
+        repo.commitAll("no more VPN profile")
+        apply()
+        mark = log.count
+        #expect(try devsim(profile)["failures"] as? [String: Int] == [:])
+        log = readEvents()
+        let removals = log.dropFirst(mark).filter { $0["event"] as? String == "remove" && $0["profile"] as? String == "com.example.vpn" }
+        #expect(Set(removals.compactMap { $0["host"] as? String }).count == Self.hosts)
+        #expect(removals.allSatisfy { $0["held"] as? Bool == true })
+        #expect(try profileStatus("Workstations/com.example.vpn").isEmpty, "the profile is gone from the state")
+
+        // Challenge change: the CA restarts on a new challenge; the profile is re-delivered.
+        environment["WIFI_CHALLENGE"] = "rotated-wifi-challenge"
+        try wifiCA.restart(challenge: "rotated-wifi-challenge")
+        let rotate = scepops(["plan", "--repo", repo.path, "--format", "json"])
+        let rotation = try #require((try JSONSerialization.jsonObject(with: Data(rotate.stdout.utf8)) as? [String: Any])?["changes"] as? [[String: Any]])
+        #expect(rotation.map { "\($0["action"]!) \($0["name"]!) \($0["hosts_affected"]!)" } == ["update CORP_WIFI \(Self.hosts)"])
+        apply()
+
+        // A second, independent client: micromdm's scepclient enrolls through the proxy URL
+        // the server rendered for one simulated host, which then acknowledges the command.
+        let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work.path + "/devices/hosts.json"))) as? [[String: Any]])
+        let host = try #require(saved.first)
+        let udid = try #require(host["udid"] as? String)
+        let identity = try DeviceIdentity(
+            keyPEM: Data(base64Encoded: host["identityKeyPEM"] as! String)!, certificateDER: Data(base64Encoded: host["identityCertificate"] as! String)!)
+        var command: [String: Any]?
+        for _ in 0..<50 where command == nil {
+            command = try fetchCommand(port: port, udid: udid, identity: identity)
+            if command == nil { usleep(200_000) }
+        }
+        let install = try #require(command, "no re-delivery for \(udid)")
+        let payload = try #require((install["Command"] as? [String: Any])?["Payload"] as? Data)
+        let rendered = try #require(try PropertyListSerialization.propertyList(from: payload, format: nil) as? [String: Any])
+        let scep = try #require(((rendered["PayloadContent"] as? [[String: Any]])?.first?["PayloadContent"]) as? [String: Any])
+        #expect(scep["Challenge"] as? String == "rotated-wifi-challenge", "the device gets the new challenge")
+        let key = work.path + "/scepclient.key"
+        let certificate = work.path + "/scepclient.pem"
+        let client = Command.run(
+            "/usr/bin/scepclient",
+            ["-server-url", scep["URL"] as! String, "-challenge", scep["Challenge"] as! String, "-private-key", key,
+                "-certificate", certificate, "-cn", "scepclient-\(udid)"])
+        #expect(client.status == 0, "\(client.stdout)\(client.stderr)")
+        #expect(Command.run("/usr/bin/openssl", ["verify", "-CAfile", wifiCA.caCertificatePath, certificate]).status == 0)
+        _ = try report(port: port, udid: udid, identity: identity, ["Status": "Acknowledged", "CommandUUID": install["CommandUUID"]!])
+
+        mark = log.count
+        #expect(try devsim(profile)["failures"] as? [String: Int] == [:])
+        log = readEvents()
+        let reissued = installs(Array(log.dropFirst(mark)), "com.example.wifi")
+        #expect(Set(reissued.compactMap { $0["host"] as? String }) == Set(saved.compactMap { $0["udid"] as? String }).subtracting([udid]))
+        let fresh = certificates(reissued)
+        #expect(fresh.count == Self.hosts - 1)
+        let old = Set(certificates(installs(log, "com.example.wifi")).compactMap { $0["fingerprint"] as? String })
+        #expect(fresh.allSatisfy { old.contains($0["fingerprint"] as! String) }, "fingerprints are in the log")
+        #expect(Set(fresh.compactMap { $0["fingerprint"] as? String }).isDisjoint(with: renewed.compactMap { $0["fingerprint"] as? String }))
+        #expect(issued(by: wifiCA, fresh.compactMap { $0["der"] as? String }))
+        #expect(try profileStatus("Workstations/com.example.wifi")["verified"] == Self.hosts)
+        let text = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
+        for secret in ValidRepo.environment.values + ["rotated-wifi-challenge"] { #expect(!text.contains(secret)) }
+    }
+
+    /// As the device: a signed Idle, and the command it gets back, if any.
+    func fetchCommand(port: Int, udid: String, identity: DeviceIdentity) throws -> [String: Any]? {
+        try report(port: port, udid: udid, identity: identity, ["Status": "Idle"])
+    }
+
+    func report(port: Int, udid: String, identity: DeviceIdentity, _ fields: [String: Any]) throws -> [String: Any]? {
+        var message = fields
+        message["UDID"] = udid
+        let body = try PropertyListSerialization.data(fromPropertyList: message, format: .xml, options: 0)
+        let file = work.path + "/message-\(UUID().uuidString).plist"
+        try body.write(to: URL(fileURLWithPath: file))
+        let result = Command.run(
+            "/usr/bin/curl",
+            ["-sf", "-X", "PUT", "--data-binary", "@\(file)", "-H", "Mdm-Signature: \(try identity.signature(for: [UInt8](body)))",
+                "http://127.0.0.1:\(port)/mdm/apple/command"])
+        #expect(result.status == 0, "\(result.stderr)")
+        guard !result.stdout.isEmpty else { return nil }
+        return try PropertyListSerialization.propertyList(from: Data(result.stdout.utf8), format: nil) as? [String: Any]
+    }
+}
