@@ -274,4 +274,32 @@ final class EndToEndTests: @unchecked Sendable {
         guard !result.stdout.isEmpty else { return nil }
         return try PropertyListSerialization.propertyList(from: Data(result.stdout.utf8), format: nil) as? [String: Any]
     }
+
+    /// A run where every host fails exits 1 and counts the failures by reason.
+    @Test func devsimCountsFailuresByReasonAndExitsNonZero() throws {
+        let closed = try FreePort.pick()
+        let profile = work.path + "/broken.mobileconfig"
+        let enrollment = Command.run(
+            Command.scepops,
+            ["enrollment-profile", "--team", "Workstations", "--server-url", "http://127.0.0.1:\(closed)",
+                "--identity-scep-url", "http://127.0.0.1:\(closed)/scep", "--db", db], directory: work.path, environment: environment)
+        // Without a state there is no team: make the profile from an applied one.
+        if enrollment.status != 0 {
+            apply()
+            let again = Command.run(
+                Command.scepops,
+                ["enrollment-profile", "--team", "Workstations", "--server-url", "http://127.0.0.1:\(closed)",
+                    "--identity-scep-url", "http://127.0.0.1:\(closed)/scep", "--db", db], directory: work.path, environment: environment)
+            #expect(again.status == 0, "\(again.stderr)")
+            try Data(again.stdout.utf8).write(to: URL(fileURLWithPath: profile))
+        }
+        let result = Command.run(
+            Self.devsim, ["--enrollment-profile", profile, "--hosts", "3", "--timeout", "4", "--json"], directory: work.path)
+        #expect(result.status == 1)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(Set(summary.keys).isSuperset(of: ["hosts", "enrolled", "certificates", "failures", "p50_ms", "p99_ms"]))
+        #expect(summary["hosts"] as? Int == 3)
+        #expect(summary["enrolled"] as? Int == 0)
+        #expect(summary["failures"] as? [String: Int] == ["identity-upstream-failed": 3])
+    }
 }

@@ -136,4 +136,44 @@ struct VerificationTests {
             #expect(try status("com.example.vpn")["verified"] == 1)
         }
     }
+
+    /// A changed profile keeps its PayloadIdentifier: while its re-delivery is on its way, a
+    /// ProfileList naming that identifier lists the old version, which verifies nothing and
+    /// leaves the new one's proxy URL open. (The end-to-end rename found this.)
+    @Test func aListedOldVersionDoesNotVerifyTheNewOneOnItsWay() async throws {
+        try await ProxyHarness.with { harness in
+            let store = harness.store
+            let host = ProxyHarness.host
+            try store.updatePush(host: host, token: "ab", pushMagic: "magic", topic: "com.apple.mgmt.test")
+            let worker = ProfileWorker(store: store, settings: .init(verifyInterval: nil))
+            func answerProfileList(_ identifiers: [String]) async throws {
+                _ = try store.queueProfileLists(before: Date().addingTimeInterval(3600), limit: 10)
+                _ = try await worker.cycle()
+                let list = try #require(try store.queuedCommands(host: host).last { $0.type == "ProfileList" })
+                _ = try store.report(host: host, commandUUID: list.commandUUID, result: .profileList(identifiers))
+            }
+            func wifiStatus() throws -> [String: Int] {
+                try store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" }!.hostProfiles
+            }
+            _ = try await harness.render()
+            for command in try store.queuedCommands(host: host) where command.type == "InstallProfile" {
+                _ = try store.report(host: host, commandUUID: command.commandUUID, result: .acknowledged)
+            }
+            try await answerProfileList(["com.example.wifi", "com.example.vpn"])
+            #expect(try wifiStatus()["verified"] == 1)
+
+            // The Wi-Fi profile changes; its re-delivery is rendered, not yet fetched.
+            var files = ValidRepo.files
+            files["certificate_authorities/wifi.yml"] = ValidRepo.wifiCA.replacingOccurrences(
+                of: "https://scep.example.com/scep", with: harness.scep.url)
+            files["profiles/wifi.mobileconfig"] = ValidRepo.profile().replacingOccurrences(of: "Wi-Fi certificate", with: "Wi-Fi certificate v2")
+            try harness.apply(files: files)
+            let identifier = try await harness.wifi()
+            try await answerProfileList(["com.example.wifi", "com.example.vpn"])
+            #expect(try wifiStatus()["sent"] == 1, "still on its way")
+            #expect(try wifiStatus()["verified"] == 0)
+            let caps = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACaps")
+            #expect(caps.status == 200, "the new version's proxy URL stays open: \(caps.text)")
+        }
+    }
 }
