@@ -145,6 +145,13 @@ let package = Package(
             path: "Benchmarks/ServerBench",
             swiftSettings: settings
         ),
+        // The direct path of the devsim benchmark: the SCEP client straight at a CA.
+        .executableTarget(
+            name: "scepops-scep-bench",
+            dependencies: ["SCEP", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Benchmarks/SCEPBench",
+            swiftSettings: settings
+        ),
         .testTarget(
             name: "SCEPOpsCoreTests", dependencies: ["SCEPOpsCore", "SCEPOpsTestSupport"], swiftSettings: settings
         ),

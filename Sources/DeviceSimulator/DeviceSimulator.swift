@@ -104,11 +104,14 @@ public final class DeviceSimulator: @unchecked Sendable {
         var failures: [String: Int] = [:]
         for host in hosts { failures.merge(host.failures, uniquingKeysWith: +) }
         let duration = Date().timeIntervalSince(started)
+        let windows = hosts.compactMap(\.scepWindow)
+        let scepWindow = windows.isEmpty ? 0 : windows.map(\.last).max()!.timeIntervalSince(windows.map(\.first).min()!)
         return SimulatorSummary(
             hosts: hosts.count, enrolled: enrolled.count, certificates: hosts.map(\.certificatesIssued).reduce(0, +),
             failures: failures, p50Milliseconds: SimulatorSummary.percentile(enrolment, 0.5),
             p99Milliseconds: SimulatorSummary.percentile(enrolment, 0.99), scepExchanges: scep.count,
             scepP50Milliseconds: SimulatorSummary.percentile(scep, 0.5), scepP99Milliseconds: SimulatorSummary.percentile(scep, 0.99),
+            scepWindowMilliseconds: scepWindow * 1000,
             settled: settled, durationMilliseconds: duration * 1000,
             enrollmentsPerSecond: enrolmentSeconds > 0 ? Double(enrolment.count) / enrolmentSeconds : 0)
     }

@@ -20,8 +20,9 @@ final class SimulatedHost: @unchecked Sendable {
 
     /// Milliseconds from start to enrolled (identity, Authenticate, TokenUpdate).
     private(set) var enrollmentMilliseconds: Double?
-    /// Milliseconds of each profile SCEP exchange.
+    /// Milliseconds of each profile SCEP exchange, and when each began and ended.
     private(set) var scepMilliseconds: [Double] = []
+    private(set) var scepWindow: (first: Date, last: Date)?
     private(set) var certificatesIssued = 0
     private(set) var failures: [String: Int] = [:]
     /// When a profile was last installed or removed, and whether a ProfileList was answered
@@ -200,6 +201,7 @@ final class SimulatedHost: @unchecked Sendable {
                 let client = SCEPClient(service: SCEPHTTPClient(client: http, url: scep.url, timeout: timeout))
                 let enrollment = try await client.enroll(scep.request, name: scep.name)
                 scepMilliseconds.append(Date().timeIntervalSince(started) * 1000)
+                scepWindow = (min(scepWindow?.first ?? started, started), Date())
                 certificatesIssued += 1
                 held.certificates.append(
                     .init(

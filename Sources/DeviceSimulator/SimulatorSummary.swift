@@ -14,6 +14,8 @@ public struct SimulatorSummary: Codable, Sendable {
     public var scepExchanges: Int
     public var scepP50Milliseconds: Double
     public var scepP99Milliseconds: Double
+    /// From the first profile SCEP exchange's start to the last one's end.
+    public var scepWindowMilliseconds: Double
     /// Hosts that settled (no install or removal for the settle time, and a ProfileList answered since).
     public var settled: Int
     public var durationMilliseconds: Double
@@ -27,6 +29,7 @@ public struct SimulatorSummary: Codable, Sendable {
         case scepExchanges = "scep_exchanges"
         case scepP50Milliseconds = "scep_p50_ms"
         case scepP99Milliseconds = "scep_p99_ms"
+        case scepWindowMilliseconds = "scep_window_ms"
         case durationMilliseconds = "duration_ms"
         case enrollmentsPerSecond = "enrollments_per_second"
     }
