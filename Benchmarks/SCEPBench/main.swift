@@ -15,9 +15,7 @@ guard arguments.count == 6, let count = Int(arguments[3]), let concurrency = Int
 let url = arguments[1]
 let challenge = arguments[2]
 let gate = UpstreamGate(limit: limit)
-var configuration = HTTPClient.Configuration()
-configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency
-let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+let http = SCEPHTTPClient.makeHTTPClient(connections: concurrency)
 let client = SCEPClient(service: GatedSCEPService(SCEPHTTPClient(client: http, url: url, timeout: .seconds(60)), gate: gate, key: url))
 
 let started = Date()

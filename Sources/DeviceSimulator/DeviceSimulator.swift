@@ -44,9 +44,7 @@ public final class DeviceSimulator: @unchecked Sendable {
         }
         while records.count < (options.hosts ?? 0) { records.append(.new()) }
 
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, options.concurrency)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let http = SCEPHTTPClient.makeHTTPClient(connections: options.concurrency)
         let events = try EventLog(path: options.eventsPath)
         let timeout = TimeAmount.milliseconds(Int64(min(options.timeout, 60) * 1000))
         let gate = UpstreamGate(limit: options.identityConcurrency)

@@ -12,6 +12,16 @@ public struct SCEPHTTPClient: SCEPService {
     /// The largest answer taken from upstream.
     static let maximumBody = 4 * 1024 * 1024
 
+    /// An HTTP client for talking to CAs: `connections` per CA, and connection attempts
+    /// retried for 3 s at most, so a CA that refuses is reported in seconds rather than
+    /// after the whole request timeout.
+    public static func makeHTTPClient(connections: Int = 8) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connections)
+        configuration.timeout.connect = .seconds(3)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
     public init(client: HTTPClient, url: String, timeout: TimeAmount) {
         self.client = client
         self.url = url

@@ -86,7 +86,7 @@ struct DriftCommand: AsyncParsableCommand {
     static func checkHealth(_ authorities: [StateStatus.CertificateAuthorityRow], timeout: Int) async
         -> [CertificateAuthorityHealth]
     {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = SCEPHTTPClient.makeHTTPClient()
         let check = CACertificateCheck(client: client, timeout: .seconds(Int64(timeout)))
         let health = await withTaskGroup(of: CertificateAuthorityHealth.self) { group in
             for authority in authorities {

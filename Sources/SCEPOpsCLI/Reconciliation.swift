@@ -84,7 +84,7 @@ struct Reconciliation {
         }
         let urls = Dictionary(
             uniqueKeysWithValues: (outcome.desired?.certificateAuthorities ?? []).map { ($0.name, ($0.url, $0.file)) })
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = SCEPHTTPClient.makeHTTPClient()
         let check = CACertificateCheck(client: client, timeout: .seconds(Int64(caCheck.caTimeout)))
         var checked = 0
         for index in targets {

@@ -5,6 +5,7 @@ import Hummingbird
 import MDM
 import NIOSSL
 import NIOCore
+import SCEP
 import SCEPOpsServer
 import SCEPOpsStore
 
@@ -86,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             Output.error("scepops: no --device-ca given: the MDM check-in and command routes are off")
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = SCEPHTTPClient.makeHTTPClient()
         var pusher: APNsClient?
         var pushClient: HTTPClient?
         if let apnsCert, let apnsKey {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import SCEP
 import Foundation
 import Hummingbird
 import MDM
@@ -17,7 +18,7 @@ final class ProxyHarness: @unchecked Sendable {
     let folder = TempRepo()
     let store: SQLiteStore
     let box = try! SecretBox(key: Array(repeating: 3, count: 32))
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let client = SCEPHTTPClient.makeHTTPClient()
     private(set) var port = 0
     private var server: Task<Void, Error>?
     static let host = "HOST-1"

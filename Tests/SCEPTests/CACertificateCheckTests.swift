@@ -9,7 +9,7 @@ import Testing
 struct CACertificateCheckTests {
     @Test func aRealScepserverAnswersWithItsCA() async throws {
         let server = try SCEPServer()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = SCEPHTTPClient.makeHTTPClient()
         let result = await CACertificateCheck(client: client, timeout: .seconds(10)).fetch(server.url)
         try await client.shutdown()
         let certificate = try result.get()
@@ -45,7 +45,7 @@ struct CACertificateCheckTests {
 
     @Test func anHTTPErrorIsAFailureThatShowsNoURL() async throws {
         let server = try SCEPServer()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = SCEPHTTPClient.makeHTTPClient()
         let result = await CACertificateCheck(client: client, timeout: .seconds(5))
             .fetch("http://user:pw@127.0.0.1:\(server.port)/nope")
         try await client.shutdown()
