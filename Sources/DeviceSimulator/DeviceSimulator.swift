@@ -48,8 +48,13 @@ public final class DeviceSimulator: @unchecked Sendable {
         let events = try EventLog(path: options.eventsPath)
         let timeout = TimeAmount.milliseconds(Int64(min(options.timeout, 60) * 1000))
         let gate = UpstreamGate(limit: options.identityConcurrency)
+        // One process plays every device on a few cores: key generation is bounded to
+        // `concurrency` exchanges at once, so polls are not starved of CPU.
+        let exchanges = UpstreamGate(limit: options.concurrency)
         let hosts = records.map {
-            SimulatedHost(record: $0, settings: settings, http: http, events: events, timeout: timeout, identityGate: gate)
+            SimulatedHost(
+                record: $0, settings: settings, http: http, events: events, timeout: timeout, identityGate: gate,
+                exchangeGate: exchanges)
         }
         let newlyEnrolling = Set(hosts.filter { !$0.record.enrolled }.map(\.udid))
 
@@ -73,14 +78,19 @@ public final class DeviceSimulator: @unchecked Sendable {
         let settled = await withTaskGroup(of: Bool.self) { group in
             for host in enrolled {
                 group.addTask { [options] in
+                    // Without pushes, hosts poll: at once after a command, then backing off
+                    // to --poll-interval while nothing comes (a fleet's polls would
+                    // otherwise be most of the load).
+                    var pause = min(0.25, options.pollInterval)
                     while Date() < deadline {
-                        await host.poll()
+                        let busy = await host.poll()
                         if let settle = options.settle, host.listedSinceChange,
                             Date().timeIntervalSince(host.lastChange) >= settle
                         {
                             return true
                         }
-                        try? await Task.sleep(for: .milliseconds(Int(options.pollInterval * 1000)))
+                        pause = busy ? min(0.25, options.pollInterval) : min(pause * 2, options.pollInterval)
+                        try? await Task.sleep(for: .milliseconds(Int(pause * 1000)))
                     }
                     if options.settle != nil { host.fail("not-settled", "still changing when the timeout came") }
                     return false

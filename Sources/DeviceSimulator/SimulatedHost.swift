@@ -16,6 +16,8 @@ final class SimulatedHost: @unchecked Sendable {
     let timeout: TimeAmount
     /// Identity enrolments pass through it, one at a time per CA by default.
     let identityGate: UpstreamGate
+    /// Bounds the SCEP exchanges of profiles in flight across all simulated hosts.
+    let exchangeGate: UpstreamGate
     private var signer: MessageSigner?
 
     /// Milliseconds from start to enrolled (identity, Authenticate, TokenUpdate).
@@ -32,9 +34,10 @@ final class SimulatedHost: @unchecked Sendable {
 
     init(
         record: HostRecord, settings: EnrollmentSettings, http: HTTPClient, events: EventLog, timeout: TimeAmount,
-        identityGate: UpstreamGate
+        identityGate: UpstreamGate, exchangeGate: UpstreamGate
     ) {
         self.identityGate = identityGate
+        self.exchangeGate = exchangeGate
         self.record = record
         self.settings = settings
         self.http = http
@@ -120,16 +123,20 @@ final class SimulatedHost: @unchecked Sendable {
 
     // MARK: - The command channel
 
-    /// One Idle poll, then every command the server has, answered in turn.
-    func poll() async {
+    /// One Idle poll, then every command the server has, answered in turn. True when
+    /// there was a command.
+    @discardableResult
+    func poll() async -> Bool {
+        var busy = false
         do {
             var body = try await send(settings.serverURL, ["Status": "Idle", "UDID": udid], checkIn: false)
             while !body.isEmpty {
+                busy = true
                 guard let command = try? PropertyListSerialization.propertyList(from: Data(body), format: nil) as? [String: Any],
                     let uuid = command["CommandUUID"] as? String
                 else {
                     fail("command-format", "the server sent something that is not a command")
-                    return
+                    return busy
                 }
                 var report = await answer(command["Command"] as? [String: Any] ?? [:])
                 report["UDID"] = udid
@@ -139,6 +146,7 @@ final class SimulatedHost: @unchecked Sendable {
         } catch {
             fail("command-channel", "\(error)")
         }
+        return busy
     }
 
     private func answer(_ command: [String: Any]) async -> [String: Any] {
@@ -196,10 +204,13 @@ final class SimulatedHost: @unchecked Sendable {
                 return Self.error(22013, "MCProfileErrorDomain", "The SCEP payload has no URL.")
             }
             urls.append(scep.url)
-            let started = Date()
             do {
                 let client = SCEPClient(service: SCEPHTTPClient(client: http, url: scep.url, timeout: timeout))
-                let enrollment = try await client.enroll(scep.request, name: scep.name)
+                let (enrollment, started) = try await exchangeGate.run("exchanges") {
+                    () async throws -> (SCEPEnrollment, Date) in
+                    let started = Date()
+                    return (try await client.enroll(scep.request, name: scep.name), started)
+                }
                 scepMilliseconds.append(Date().timeIntervalSince(started) * 1000)
                 scepWindow = (min(scepWindow?.first ?? started, started), Date())
                 certificatesIssued += 1
@@ -208,9 +219,10 @@ final class SimulatedHost: @unchecked Sendable {
                         der: Data(enrollment.certificate), keyPEM: Data(enrollment.key.pem), subject: enrollment.summary.subject,
                         issuer: enrollment.issuer, fingerprint: enrollment.summary.fingerprint, notAfter: enrollment.summary.notAfter))
             } catch {
-                fail("scep-\(error.reason)", "\(identifier): \(error.description)")
-                events.record(udid, "install-failed", ["profile": identifier, "reason": error.reason])
-                return Self.error(22013, "MCProfileErrorDomain", "SCEP enrollment failed: \(error.description)")
+                let failure = error as? SCEPClientError ?? .codec("\(error)")
+                fail("scep-\(failure.reason)", "\(identifier): \(failure.description)")
+                events.record(udid, "install-failed", ["profile": identifier, "reason": failure.reason])
+                return Self.error(22013, "MCProfileErrorDomain", "SCEP enrollment failed: \(failure.description)")
             }
         }
         record.profiles[identifier] = held
