@@ -31,7 +31,7 @@ let package = Package(
         // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
 
-        // OpenSSL from Debian's libssl-dev: the secret box, certificates, and later SCEP.
+        // OpenSSL from Debian's libssl-dev: the secret box, certificates, SCEP messages, CMS.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // Value types, validation, planning, rendering. No I/O, no dependencies.
@@ -51,7 +51,7 @@ let package = Package(
             swiftSettings: settings
         ),
 
-        // SCEP over HTTP: GetCACert and the CA certificates it returns (later the whole protocol).
+        // SCEP: the client (PKCSReq/CertRep over OpenSSL), its HTTP transport, the per-CA gate.
         .target(
             name: "SCEP",
             dependencies: [
