@@ -36,9 +36,15 @@ struct ApplyCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let reconciliation = Reconciliation(repo: repo, state: state, caCheck: caCheck, environment: environment)
         let saved = try planFile.map(Self.readPlanFile)
+        let opened: Reconciliation.Opened
         do {
-            let (opened, box) = try reconciliation.open(create: true)
-            guard let store = opened else { throw ExitStatus.failure }
+            opened = try reconciliation.open(create: true)
+        } catch {
+            Output.error("error[\(error.code.rawValue)]: \(error.message)")
+            throw ExitStatus.failure
+        }
+        do {
+            guard let store = opened.store else { throw ExitStatus.failure }
             // The lease comes first, as Terraform's lock does: the plan is made, shown,
             // confirmed and written with no other apply in between.
             let actor = Actor.current(environment)
@@ -48,12 +54,17 @@ struct ApplyCommand: AsyncParsableCommand {
                 wait: lockTimeout)
             let note = try store.acquireLease(lease)
             defer { try? store.releaseLease(owner: lease.owner) }
-            let outcome = try await reconciliation.run(store: store, box: box)
+            let outcome = try await reconciliation.run(store: store, box: opened.box)
             try store.recordLeaseCommit(outcome.plan.source.commit, owner: lease.owner)
             try apply(outcome, store: store, saved: saved, actor: actor, note: note)
         } catch let error as StoreError {
+            // A first run that did not apply leaves no state and no key behind.
+            opened.removeIfCreated(state.path)
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
+        } catch {
+            opened.removeIfCreated(state.path)
+            throw error
         }
     }
 

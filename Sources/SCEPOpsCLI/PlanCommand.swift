@@ -31,8 +31,8 @@ struct PlanCommand: AsyncParsableCommand {
             repo: repo, state: state, caCheck: caCheck, environment: ProcessInfo.processInfo.environment)
         let outcome: Reconciliation.Outcome
         do {
-            let (store, box) = try reconciliation.open(create: false)
-            outcome = try await reconciliation.run(store: store, box: box)
+            let opened = try reconciliation.open(create: false)
+            outcome = try await reconciliation.run(store: opened.store, box: opened.box)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure

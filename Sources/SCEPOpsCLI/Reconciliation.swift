@@ -29,21 +29,50 @@ struct Reconciliation {
         }
     }
 
-    /// Opens the state. Without a state file and `create` false, nothing is created: the
-    /// plan is made against an empty state, with a throwaway key for the digests.
-    func open(create: Bool) throws(StoreError) -> (SQLiteStore?, SecretBox) {
+    /// Opens the state: read-only for plan (`create` false; without a state file nothing
+    /// is created and the plan is made against an empty state, with a throwaway key for the
+    /// digests), read-write for apply, which creates the state and its key on a first run.
+    /// `created` says whether this run made them, so that a failed first run removes them.
+    func open(create: Bool) throws(StoreError) -> Opened {
         let exists = FileManager.default.fileExists(atPath: state.path)
         if !exists, !create {
             let box =
                 (try? SecretKeyLoader.load(
                     environment: environment, keyFile: state.keyFile, database: state.path, create: false, notice: { _ in }))
                 ?? (try! SecretBox(key: SecretBox.randomKey()))
-            return (nil, box)
+            return Opened(store: nil, box: box)
         }
+        var keyNotice: String?
         let box = try SecretKeyLoader.load(
             environment: environment, keyFile: state.keyFile, database: state.path, create: !exists,
-            notice: { Output.error($0) })
-        return (try SQLiteStore(path: state.path, box: box), box)
+            notice: { keyNotice = $0 })
+        do {
+            let store = try SQLiteStore(path: state.path, box: box, access: create ? .readWrite : .readOnly)
+            if let keyNotice { Output.error(keyNotice) }
+            return Opened(store: store, box: box, createdState: !exists, createdKey: keyNotice != nil)
+        } catch {
+            if !exists { Self.removeFirstRun(state.path, key: keyNotice != nil) }
+            throw error
+        }
+    }
+
+    struct Opened {
+        var store: SQLiteStore?
+        var box: SecretBox
+        var createdState = false
+        var createdKey = false
+
+        /// Undoes a first run that failed or was refused.
+        func removeIfCreated(_ path: String) {
+            if createdState { Reconciliation.removeFirstRun(path, key: createdKey) }
+        }
+    }
+
+    /// Undoes a first run that failed or was refused: the state it created and, when this
+    /// run made it, the default key file.
+    static func removeFirstRun(_ path: String, key: Bool) {
+        SQLiteStore.removeFiles(path)
+        if key { unlink(SecretKeyLoader.defaultKeyPath(database: path)) }
     }
 
     /// Plans against the state `open` gave (nil: an empty one that does not exist yet).

@@ -25,7 +25,7 @@ struct StateOptions: ParsableArguments {
             let box = try SecretKeyLoader.load(
                 environment: ProcessInfo.processInfo.environment, keyFile: keyFile, database: path, create: false,
                 notice: { _ in })
-            return (try SQLiteStore(path: path, box: box, readOnly: true), box)
+            return (try SQLiteStore(path: path, box: box, access: .readOnly), box)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure

@@ -5,41 +5,57 @@ import SCEPOpsCore
 /// The embedded default backend: one SQLite file in WAL mode, with foreign keys, a busy
 /// timeout and versioned migrations.
 public final class SQLiteStore: @unchecked Sendable {
-    let pool: DatabasePool
+    let pool: any DatabaseWriter
     let box: SecretBox
     public let path: String
+
+    /// How a command opens the state.
+    public enum Access: Sendable, Hashable {
+        /// Opens the state, creating it (mode 0600) when the file does not exist, and
+        /// migrates an older schema.
+        case readWrite
+        /// For the commands that promise not to write: needs read permission alone, never
+        /// migrates, and leaves every byte of the file as it was.
+        case readOnly
+    }
 
     /// The key check sealed into the state on first use: a wrong key is told at open,
     /// before it could be used for anything.
     static let keyCheck = Array("scepops key check".utf8)
 
-    /// `readOnly`: for a reader that promises not to write (drift): an outdated schema is
-    /// an error instead of a migration.
-    public init(path: String, box: SecretBox, busyTimeout: TimeInterval = 5, readOnly: Bool = false) throws(StoreError) {
+    /// `PRAGMA application_id` of a scepops state ("SCPO"): how another program's SQLite
+    /// file, or an empty one, is told apart from ours.
+    static let applicationID: Int32 = 0x5343_504F
+
+    public init(path: String, box: SecretBox, busyTimeout: TimeInterval = 5, access: Access = .readWrite) throws(StoreError) {
         self.path = path
         self.box = box
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            // Reads first: opening a current state must not wait on another process's
-            // write transaction (an apply in progress), only a migration may.
-            if try !pool.read({ try Schema.migrator.hasCompletedMigrations($0) }) {
-                guard !readOnly else {
+            switch access {
+            case .readWrite:
+                // Recognised before the pool opens it: opening in WAL mode writes the file.
+                let created = try Self.createIfMissing(path)
+                let current = try !created && Self.recognise(Self.openReadOnly(path, configuration), path: path)
+                configuration.prepareDatabase { db in
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                }
+                pool = try DatabasePool(path: path, configuration: configuration)
+                if !current { try Schema.migrator.migrate(pool) }
+            case .readOnly:
+                pool = try Self.openReadOnly(path, configuration)
+                guard try Self.recognise(pool, path: path) else {
                     throw StoreError(.database, "the state database \(path) has an older schema; `scepops apply` or `scepops serve` upgrades it")
                 }
-                try Schema.migrator.migrate(pool)
             }
             let sealed = try pool.read { db in
                 try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'")
             }
             if let sealed {
                 guard (try? box.open([UInt8](sealed))) == Self.keyCheck else { throw SecretBox.wrongKey }
-            } else if !readOnly {
+            } else if access == .readWrite {
                 try pool.write { db in
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)",
@@ -53,9 +69,81 @@ public final class SQLiteStore: @unchecked Sendable {
         }
     }
 
+    /// A new state file is made here, exclusively and with mode 0600, before SQLite opens
+    /// it: it holds live one-time tokens, and SQLite gives `-wal` and `-shm` the mode of the
+    /// database file. Returns whether it was made.
+    private static func createIfMissing(_ path: String) throws(StoreError) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if descriptor >= 0 {
+            close(descriptor)
+            return true
+        }
+        guard errno == EEXIST else {
+            throw StoreError(.database, "cannot create the state database \(path): \(String(cString: strerror(errno)))")
+        }
+        return false
+    }
+
+    /// Read-only without writing anything: while a `-wal` file exists a writer has the
+    /// state open, and SQLite reads through its shared memory (`mode=ro`); with none, no
+    /// connection is open and the file is read as it stands (`immutable=1`), which needs
+    /// no `-shm` and so works for a user who may only read, and on a read-only mount.
+    static func readOnlyURI(_ path: String) -> String {
+        let allowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))
+        let encoded = path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+        let live = FileManager.default.fileExists(atPath: path + "-wal")
+        return "file:\(encoded)?" + (live ? "mode=ro" : "mode=ro&immutable=1")
+    }
+
+    private static func openReadOnly(_ path: String, _ configuration: Configuration) throws -> DatabaseQueue {
+        var configuration = configuration
+        configuration.readonly = true
+        return try DatabaseQueue(path: readOnlyURI(path), configuration: configuration)
+    }
+
+    /// Refuses what is not a scepops state (an empty file, another program's database) and a
+    /// state from a newer scepops. Returns whether the schema is current.
+    private static func recognise(_ reader: any DatabaseReader, path: String) throws -> Bool {
+        let migrator = Schema.migrator
+        // Reads only: opening a current state must not wait on another process's write
+        // transaction (an apply in progress), only a migration may.
+        let (ours, applied) = try reader.read { db -> (Bool, Set<String>) in
+            let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            // States from before the application id: our own migrations table and meta.
+            let migrations = try db.tableExists("grdb_migrations")
+            let meta = try db.tableExists("meta")
+            let revision =
+                try meta && (Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'revision')") ?? false)
+            let legacy = id == 0 && migrations && revision
+            let applied = migrations ? try migrator.appliedIdentifiers(db) : []
+            return (id == applicationID || legacy, applied)
+        }
+        guard ours else {
+            throw StoreError(
+                .notAState,
+                "\(path) is not a scepops state (an empty file or another program's database); nothing was changed. Point --db at a scepops state, or at a path that does not exist yet")
+        }
+        let known = Set(migrator.migrations)
+        guard applied.isSubset(of: known) else {
+            throw StoreError(
+                .newerSchema,
+                "the state database \(path) was written by a newer scepops (schema \(applied.subtracting(known).sorted().joined(separator: ", "))); use that version or a later one")
+        }
+        return applied == known
+    }
+
+    /// Removes a state file and its `-wal` and `-shm`: what a refused or failed first apply
+    /// made is not left behind.
+    public static func removeFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+
     static func databaseError(_ error: Error, path: String) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? DatabaseError {
+            if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                return StoreError(.busy, "the state database \(path) is busy: another process holds its write lock")
+            }
             return StoreError(.database, "the state database \(path): \(error.message ?? "\(error.resultCode)")")
         }
         return StoreError(.database, "the state database \(path): \(error)")

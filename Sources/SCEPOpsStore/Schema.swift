@@ -267,6 +267,11 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v10-application-id") { db in
+            // Marks the file as a scepops state, so that an empty file or another program's
+            // database is refused rather than migrated in place.
+            try db.execute(sql: "PRAGMA application_id = \(SQLiteStore.applicationID)")
+        }
         return migrator
     }
 }

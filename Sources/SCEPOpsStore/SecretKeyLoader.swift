@@ -21,7 +21,7 @@ public enum SecretKeyLoader {
             }
             return try SecretBox(key: decode(text, from: keyFile))
         }
-        let path = database + ".key"
+        let path = defaultKeyPath(database: database)
         if FileManager.default.fileExists(atPath: path) {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw StoreError(.keyFile, "cannot read the key file \(path)")
@@ -41,6 +41,9 @@ public enum SecretKeyLoader {
         return try SecretBox(key: key)
     }
 
+    /// The embedded default's key file beside the state.
+    public static func defaultKeyPath(database: String) -> String { database + ".key" }
+
     private static func decode(_ text: String, from source: String) throws(StoreError) -> [UInt8] {
         guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
             data.count == SecretBox.keyLength
@@ -50,17 +53,32 @@ public enum SecretKeyLoader {
         return [UInt8](data)
     }
 
-    /// Created exclusively with mode 0600 from the start: never world-readable, not even
-    /// for a moment, and never overwriting a key another process just made.
+    /// Written whole to a temporary file (mode 0600 from the start, never world-readable),
+    /// synced, then linked into place: a failed write (a full disk) leaves no key file, and
+    /// `link` never overwrites a key another process just made.
     private static func createExclusively(_ path: String, contents: String) throws(StoreError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        let temporary = path + ".tmp-\(getpid())"
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             throw StoreError(.keyFile, "cannot create the key file \(path): \(String(cString: strerror(errno)))")
         }
-        defer { close(descriptor) }
+        defer { unlink(temporary) }
         let bytes = Array(contents.utf8)
-        guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
-            throw StoreError(.keyFile, "cannot write the key file \(path)")
+        let written = write(descriptor, bytes, bytes.count) == bytes.count && fsync(descriptor) == 0
+        let failure = errno
+        close(descriptor)
+        guard written else {
+            throw StoreError(.keyFile, "cannot write the key file \(path): \(String(cString: strerror(failure)))")
+        }
+        guard link(temporary, path) == 0 else {
+            throw StoreError(.keyFile, "cannot create the key file \(path): \(String(cString: strerror(errno)))")
+        }
+        // The new name is durable once its folder is.
+        let folder = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
         }
     }
 }

@@ -8,6 +8,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case locked = "locked"
         case stalePlan = "stale-plan"
         case corrupt = "corrupt"
+        case notAState = "not-a-state"
+        case newerSchema = "newer-schema"
+        /// The state is busy (another process holds its write lock): try again shortly.
+        case busy = "busy"
     }
 
     public var code: Code

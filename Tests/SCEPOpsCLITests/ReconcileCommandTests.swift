@@ -68,8 +68,10 @@ struct ReconcileCommandTests {
         let result = scepops(["apply"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("--auto-approve"))
+        // A refused first run leaves nothing behind: no state, no -wal or -shm.
+        for suffix in ["", "-wal", "-shm"] { #expect(!FileManager.default.fileExists(atPath: db + suffix)) }
         let statusResult = scepops(["status"])
-        #expect(statusResult.stdout.contains("State revision 0"))
+        #expect(statusResult.stderr.contains("there is no state"))
     }
 
     @Test func aStalePlanIsRefusedAndNothingIsWritten() throws {
@@ -108,7 +110,7 @@ struct ReconcileCommandTests {
         #expect(moved.status == 1)
         #expect(moved.stderr.contains("error[stale-plan]"))
         #expect(moved.stderr.contains("made from commit \(planned), and the config at"))
-        #expect(try status()["revision"] as? Int == 0)
+        #expect(!FileManager.default.fileExists(atPath: db), "a refused first apply leaves no state")
 
         // A later commit with the same config (as a merge makes) applies the reviewed plan, and says so.
         repo.write("teams/kiosks.yml", ValidRepo.kiosks)

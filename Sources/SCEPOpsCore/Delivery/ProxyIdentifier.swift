@@ -17,9 +17,12 @@ public struct ProxyIdentifier: Sendable, Hashable {
         self.token = token
     }
 
-    /// Nil for anything but four non-empty parts.
+    /// Nil for anything but four non-empty parts free of control characters: a decoded
+    /// `%00` would be cut short by SQLite and alias another identifier.
     public init?(pathComponent: String) {
-        guard let decoded = pathComponent.removingPercentEncoding else { return nil }
+        guard let decoded = pathComponent.removingPercentEncoding,
+            !decoded.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { return nil }
         let parts = decoded.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.count <= 255 }) else { return nil }
         self.init(host: parts[0], profile: parts[1], certificateAuthority: parts[2], token: parts[3])
