@@ -6,6 +6,7 @@ import MDM
 import NIOSSL
 import NIOCore
 import SCEP
+import SCEPOpsCore
 import SCEPOpsServer
 import SCEPOpsStore
 
@@ -38,6 +39,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PKIOperations in flight at once to one CA; the rest wait. 1 suits micromdm's scepserver, which fails concurrent ones.")
     var upstreamConcurrency: Int = 1
 
+    @Option(help: "Seconds before a profile goes out again when its one-time token was spent and the CA failed; doubled for each later try (3 at most).")
+    var redeliveryBackoff: Double = 30
+
+    @Option(help: "Seconds after which a connection with nothing read or written is closed: idle keep-alives, stalled headers and bodies.")
+    var idleTimeout: Double = 60
+
+    @Option(help: "Seconds within which a whole request body must arrive (408 otherwise).")
+    var bodyTimeout: Double = 30
+
+    @Option(help: "Connections open at once; more wait to be accepted (default: the file-descriptor limit less 512, at most 10,000).")
+    var maxConnections: Int?
+
     @Option(help: "PEM file of the CA that issues device identities; without it the MDM routes are off.")
     var deviceCA: String?
 
@@ -57,6 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard workerInterval > 0 else { throw ValidationError("--worker-interval must be positive") }
+        guard idleTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--idle-timeout and --body-timeout must be positive") }
+        guard (maxConnections ?? 1) > 0 else { throw ValidationError("--max-connections must be positive") }
     }
 
     func run() async throws {
@@ -125,7 +140,10 @@ struct ServeCommand: AsyncParsableCommand {
         let app = try SCEPOpsApplication.make(
             settings: .init(
                 host: host, port: port, serverURL: serverURL,
-                upstreamTimeout: .seconds(Int64(upstreamTimeout)), upstreamConcurrency: upstreamConcurrency, tls: tls),
+                upstreamTimeout: .seconds(Int64(upstreamTimeout)), upstreamConcurrency: upstreamConcurrency, tls: tls,
+                redelivery: RedeliveryPolicy(backoff: redeliveryBackoff),
+                idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)),
+                maxConnections: maxConnections ?? SCEPOpsApplication.Settings.defaultMaxConnections),
             store: store,
             httpClient: client, deviceCA: verifier, services: [worker], metrics: metrics)
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import MDM
 import NIOCore
 import SCEP
@@ -21,12 +22,22 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     let renderer: CommandRenderer
     /// How devices reach this server: `https` when it serves TLS itself.
     let scheme: String
+    let metrics: ServerMetrics
+    let bodyTimeout: Duration
+    let logger: Logger
 
-    public init(store: any MDMStore, verifier: MDMSignatureVerifier, renderer: CommandRenderer, scheme: String = "http") {
+    public init(
+        store: any MDMStore, verifier: MDMSignatureVerifier, renderer: CommandRenderer, scheme: String = "http",
+        metrics: ServerMetrics = ServerMetrics(), bodyTimeout: Duration = .seconds(30),
+        logger: Logger = Logger(label: "scepops.mdm")
+    ) {
         self.store = store
         self.verifier = verifier
         self.renderer = renderer
         self.scheme = scheme
+        self.metrics = metrics
+        self.bodyTimeout = bodyTimeout
+        self.logger = logger
     }
 
     public func add(to router: Router<Context>) {
@@ -38,13 +49,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     }
 
     private func signed(_ request: Request) async throws -> (body: [UInt8], identity: String) {
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: Self.maximumBody)
-        } catch {
-            throw HTTPError(.contentTooLarge, message: "the message is too large")
-        }
+        let buffer = try await BoundedBody.collect(request, upTo: Self.maximumBody, timeout: bodyTimeout)
         let body = Array(buffer.readableBytesView)
         let header = request.headers[HTTPField.Name("Mdm-Signature")!]
         do {

@@ -99,7 +99,7 @@ public struct ProfileWorker: Service {
         var challenges: [String: Bool] = [:]
         try store.dropSupersededCommands()
         while true {
-            let pending = try store.pendingCommands(limit: settings.batchSize)
+            let pending = try store.pendingCommands(limit: settings.batchSize, now: now)
             if pending.isEmpty {
                 try await push(Array(Set(touched)).sorted(), into: &result)
                 return result

@@ -1,11 +1,14 @@
 import AsyncHTTPClient
+import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOSSL
 import MDM
 import NIOCore
 import SCEP
+import SCEPOpsCore
 import SCEPOpsStore
 import ServiceLifecycle
 
@@ -23,11 +26,27 @@ public enum SCEPOpsApplication {
         public var upstreamConcurrency: Int
         /// Nil: plain HTTP, behind a TLS-terminating proxy (the default deployment).
         public var tls: TLSConfiguration?
+        /// Re-deliveries after a token was spent without a certificate.
+        public var redelivery: RedeliveryPolicy
+        /// A connection with nothing read or written for this long is closed: idle
+        /// keep-alives, and requests whose headers or body stall.
+        public var idleTimeout: Duration
+        /// The whole of a request body must arrive within this.
+        public var bodyTimeout: Duration
+        /// Connections open at once; past it new ones wait in the listen queue. Below the
+        /// file-descriptor limit, so that the state, the CAs and `/healthz` keep working.
+        public var maxConnections: Int
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, serverURL: String? = nil, upstreamTimeout: TimeAmount = .seconds(30),
-            upstreamConcurrency: Int = 1, tls: TLSConfiguration? = nil
+            upstreamConcurrency: Int = 1, tls: TLSConfiguration? = nil, redelivery: RedeliveryPolicy = RedeliveryPolicy(),
+            idleTimeout: Duration = .seconds(60), bodyTimeout: Duration = .seconds(30),
+            maxConnections: Int = Settings.defaultMaxConnections
         ) {
+            self.redelivery = redelivery
+            self.idleTimeout = idleTimeout
+            self.bodyTimeout = bodyTimeout
+            self.maxConnections = maxConnections
             self.host = host
             self.port = port
             self.serverURL = serverURL
@@ -44,8 +63,11 @@ public enum SCEPOpsApplication {
         deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [], metrics: ServerMetrics = ServerMetrics(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
+        var logger = Logger(label: "scepops")
+        logger.logLevel = .info
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: StateUnavailableMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/metrics") { _, _ in
             Response(
@@ -53,20 +75,38 @@ public enum SCEPOpsApplication {
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         let timeout = settings.upstreamTimeout
-        SCEPProxyRoutes<BasicRequestContext>(store: store, metrics: metrics, upstreamConcurrency: settings.upstreamConcurrency) { url in
+        SCEPProxyRoutes<BasicRequestContext>(
+            store: store, metrics: metrics, upstreamConcurrency: settings.upstreamConcurrency, redelivery: settings.redelivery,
+            bodyTimeout: settings.bodyTimeout, logger: logger
+        ) { url in
             SCEPHTTPClient(client: httpClient, url: url, timeout: timeout)
         }.add(to: router)
         if let deviceCA {
             let renderer = CommandRenderer(store: store, serverURL: settings.serverURL)
             MDMRoutes<BasicRequestContext>(
-                store: store, verifier: deviceCA, renderer: renderer, scheme: settings.tls == nil ? "http" : "https"
+                store: store, verifier: deviceCA, renderer: renderer, scheme: settings.tls == nil ? "http" : "https",
+                metrics: metrics, bodyTimeout: settings.bodyTimeout, logger: logger
             ).add(to: router)
         }
-        var logger = Logger(label: "scepops")
-        logger.logLevel = .info
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [CloseOnRefusalHandler()], idleTimeout: TimeAmount(settings.idleTimeout))
         return Application(
-            router: router, server: try settings.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "scepops"),
+            router: router,
+            server: try settings.tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) }
+                ?? .http1(configuration: http1),
+            configuration: .init(
+                address: .hostname(settings.host, port: settings.port), serverName: "scepops",
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
             services: services, onServerRunning: onServerRunning, logger: logger)
+    }
+}
+
+extension SCEPOpsApplication.Settings {
+    /// The soft file-descriptor limit less room for the state, the CA and APNs clients and
+    /// the listener, at most 10,000.
+    public static var defaultMaxConnections: Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1000 }
+        return max(64, min(10_000, Int(limit.rlim_cur) - 512))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import SCEP
 import SCEPOpsCore
@@ -18,14 +19,22 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     let metrics: ServerMetrics
     /// The SCEP client for a CA URL; the URL is looked up per request.
     let upstream: @Sendable (String) -> any SCEPService
+    /// What a spent token without a certificate leads to.
+    let redelivery: RedeliveryPolicy
+    let bodyTimeout: Duration
+    let logger: Logger
 
     /// `upstreamConcurrency`: PKIOperations in flight at once to one CA URL.
     public init(
         store: any ProxyStore, metrics: ServerMetrics, upstreamConcurrency: Int = 1,
-        upstream: @escaping @Sendable (String) -> any SCEPService
+        redelivery: RedeliveryPolicy = RedeliveryPolicy(), bodyTimeout: Duration = .seconds(30),
+        logger: Logger = Logger(label: "scepops.proxy"), upstream: @escaping @Sendable (String) -> any SCEPService
     ) {
+        self.bodyTimeout = bodyTimeout
         self.store = store
         self.metrics = metrics
+        self.redelivery = redelivery
+        self.logger = logger
         let gate = UpstreamGate(limit: upstreamConcurrency)
         self.upstream = { url in GatedSCEPService(upstream(url), gate: gate, key: url) }
     }
@@ -47,18 +56,13 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         }
         var body: ByteBuffer?
         if request.method == .post {
-            do {
-                var request = request
-                body = try await request.collectBody(upTo: Self.maximumBody)
-            } catch {
-                throw HTTPError(.contentTooLarge, message: "the request body is over \(Self.maximumBody) bytes")
-            }
+            body = try await BoundedBody.collect(request, upTo: Self.maximumBody, timeout: bodyTimeout)
         }
 
         let url: String
         switch try route(identifier) {
         case .success(let found): url = found
-        case .failure(let refusal): throw Self.httpError(refusal)
+        case .failure(let refusal): throw refused(refusal, identifier)
         }
         let service = upstream(url)
         let started = ContinuousClock.now
@@ -71,10 +75,21 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                 return Self.response(try await service.getCACert(message: request.uri.queryParameters.get("message")))
             case "PKIOperation":
                 let message = try body ?? Self.decodeMessage(request.uri.queryParameters.get("message"))
-                if case .failure(let refusal) = try store.consumeToken(identifier, now: Date()) {
-                    throw Self.httpError(refusal)
+                switch try store.consumeToken(identifier, now: Date()) {
+                case .success: break
+                case .failure(.tokenExpired):
+                    try spent(identifier, reason: "the one-time token expired before the device used it")
+                    throw refused(.tokenExpired, identifier)
+                case .failure(let refusal):
+                    throw refused(refusal, identifier)
                 }
-                return Self.response(try await service.pkiOperation(message: message))
+                do {
+                    return Self.response(try await service.pkiOperation(message: message))
+                } catch {
+                    // The token is spent: without a re-delivery the device could never enroll.
+                    try spent(identifier, reason: Self.upstreamReason(error))
+                    throw error
+                }
             default:
                 throw HTTPError(.badRequest, message: "operation not implemented")
             }
@@ -85,11 +100,51 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         }
     }
 
+    /// Counted and logged, and nothing in the state changes.
+    private func refused(_ refusal: ProxyRefusal, _ identifier: ProxyIdentifier) -> HTTPError {
+        metrics.proxyRefusal(refusal.reason)
+        logger.warning(
+            "proxy request refused",
+            metadata: ["reason": "\(refusal.reason)", "host": "\(identifier.host)", "profile": "\(identifier.profile)"])
+        return Self.httpError(refusal)
+    }
+
+    private func spent(_ identifier: ProxyIdentifier, reason: String) throws {
+        let decision: RedeliveryPolicy.Decision?
+        do {
+            decision = try store.tokenSpent(identifier, reason: reason, policy: redelivery, now: Date())
+        } catch {
+            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "5"], message: "the state is not available")
+        }
+        switch decision {
+        case .redeliver(let notBefore):
+            metrics.redelivery("queued")
+            logger.warning(
+                "token spent without a certificate: re-delivering",
+                metadata: ["reason": "\(reason)", "host": "\(identifier.host)", "profile": "\(identifier.profile)",
+                    "not_before": "\(notBefore.ISO8601Format())"])
+        case .fail:
+            metrics.redelivery("given_up")
+            logger.error(
+                "token spent without a certificate: delivery failed",
+                metadata: ["reason": "\(reason)", "host": "\(identifier.host)", "profile": "\(identifier.profile)"])
+        case nil:
+            break
+        }
+    }
+
+    static func upstreamReason(_ error: SCEPUpstreamError) -> String {
+        switch error {
+        case .timeout: "the certificate authority did not answer the enrollment in time"
+        case .failed: "the certificate authority could not complete the enrollment"
+        }
+    }
+
     private func route(_ identifier: ProxyIdentifier) throws -> Result<String, ProxyRefusal> {
         do {
             return try store.proxyUpstream(identifier)
         } catch {
-            throw HTTPError(.serviceUnavailable, message: "the state is not available")
+            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "5"], message: "the state is not available")
         }
     }
 
@@ -113,7 +168,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         switch refusal {
         case .unknownIdentifier: HTTPError(.notFound, message: "unknown identifier in URL path")
         case .notInFlight: HTTPError(.forbidden, message: "the profile is not being delivered to this host")
-        case .tokenRejected: HTTPError(.forbidden, message: "custom scep challenge failed")
+        case .tokenRejected, .tokenExpired: HTTPError(.forbidden, message: "custom scep challenge failed")
         }
     }
 }

@@ -43,6 +43,27 @@ public final class ServerMetrics: Sendable {
         ).increment()
     }
 
+    func proxyRefusal(_ reason: String) {
+        registry.makeCounter(
+            descriptor: Self.name("proxy_refusals", "total", "SCEP proxy requests refused before reaching a CA, by reason"),
+            labels: [("reason", reason)]
+        ).increment()
+    }
+
+    func redelivery(_ result: String) {
+        registry.makeCounter(
+            descriptor: Self.name("proxy_redeliveries", "total", "Deliveries whose token was spent without a certificate"),
+            labels: [("result", result)]
+        ).increment()
+    }
+
+    func mdmRefusal(_ reason: String) {
+        registry.makeCounter(
+            descriptor: Self.name("mdm_refusals", "total", "MDM check-ins and command reports refused, by reason"),
+            labels: [("reason", reason)]
+        ).increment()
+    }
+
     /// A route label that cannot grow without bound: the path's known prefix.
     static func route(_ path: String) -> String {
         for prefix in ["/mdm/scep/proxy", "/mdm/apple/checkin", "/mdm/apple/command", "/healthz", "/metrics"]

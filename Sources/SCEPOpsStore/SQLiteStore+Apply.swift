@@ -191,7 +191,7 @@ extension SQLiteStore: ApplyWriter {
                 VALUES (?, ?, ?, ?, 'pending', 0, ?)
                 ON CONFLICT (host_uuid, profile_uuid) DO UPDATE SET
                     operation = excluded.operation, status = 'pending', command_uuid = NULL, detail = NULL,
-                    retries = 0, acknowledged_at = NULL, updated_at = excluded.updated_at
+                    retries = 0, upstream_failures = 0, acknowledged_at = NULL, updated_at = excluded.updated_at
                 """, arguments: [host, profile, identifier, type == "InstallProfile" ? "install" : "remove", now])
     }
 

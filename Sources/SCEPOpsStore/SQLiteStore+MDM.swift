@@ -153,7 +153,9 @@ extension SQLiteStore: MDMStore {
                             sql: "SELECT id, profile_uuid, request_type FROM command_outbox WHERE host_uuid = ? AND command_uuid = ?",
                             arguments: [host, commandUUID])
                     else { return .failure(.unknownCommand) }
-                    try record(result, id: row["id"], profile: row["profile_uuid"], type: row["request_type"], host: host, now: now, db)
+                    try record(
+                        result, id: row["id"], command: commandUUID, profile: row["profile_uuid"], type: row["request_type"],
+                        host: host, now: now, db)
                 }
                 // Nothing answered NotNow is offered in reply to that NotNow; a later poll may.
                 let skip = result == .notNow ? "AND o.not_now = 0" : ""
@@ -175,26 +177,35 @@ extension SQLiteStore: MDMStore {
     }
 
     private func record(
-        _ result: CommandResult, id: Int64, profile: String, type: String, host: String, now: String, _ db: Database
+        _ result: CommandResult, id: Int64, command: String, profile: String, type: String, host: String, now: String,
+        _ db: Database
     ) throws {
+        // A delivery answers to its current command only: the late answer to a command
+        // that a re-delivery replaced changes nothing.
         switch result {
         case .acknowledged:
             try db.execute(sql: "UPDATE command_outbox SET status = 'acknowledged', updated_at = ? WHERE id = ?", arguments: [now, id])
             if type == "RemoveProfile" {
                 try db.execute(
-                    sql: "DELETE FROM host_profile WHERE host_uuid = ? AND profile_uuid = ? AND operation = 'remove'",
-                    arguments: [host, profile])
+                    sql: """
+                        DELETE FROM host_profile WHERE host_uuid = ? AND profile_uuid = ? AND operation = 'remove'
+                            AND command_uuid = ?
+                        """, arguments: [host, profile, command])
             } else {
                 // Installed: the proxy URL is spent; ProfileList will mark it verified.
                 try db.execute(
-                    sql: "UPDATE host_profile SET acknowledged_at = ?, updated_at = ? WHERE host_uuid = ? AND profile_uuid = ?",
-                    arguments: [now, now, host, profile])
+                    sql: """
+                        UPDATE host_profile SET acknowledged_at = ?, upstream_failures = 0, updated_at = ?
+                        WHERE host_uuid = ? AND profile_uuid = ? AND command_uuid = ?
+                        """, arguments: [now, now, host, profile, command])
             }
         case .error(let detail):
             try db.execute(sql: "UPDATE command_outbox SET status = 'error', updated_at = ? WHERE id = ?", arguments: [now, id])
             try db.execute(
-                sql: "UPDATE host_profile SET status = 'failed', detail = ?, updated_at = ? WHERE host_uuid = ? AND profile_uuid = ?",
-                arguments: [detail, now, host, profile])
+                sql: """
+                    UPDATE host_profile SET status = 'failed', detail = ?, updated_at = ?
+                    WHERE host_uuid = ? AND profile_uuid = ? AND command_uuid = ?
+                    """, arguments: [detail, now, host, profile, command])
         case .profileList(let identifiers):
             try db.execute(sql: "UPDATE command_outbox SET status = 'acknowledged', updated_at = ? WHERE id = ?", arguments: [now, id])
             try verify(host: host, installed: Set(identifiers), now: now, db)

@@ -39,8 +39,9 @@ public protocol DeliveryStore: Sendable {
     /// Drops each unassigned command that a later one for the same host and profile
     /// supersedes, so a host gets the latest only. Once per cycle, before rendering.
     func dropSupersededCommands() throws(StoreError)
-    /// Unassigned commands in queue order, at most `limit`.
-    func pendingCommands(limit: Int) throws(StoreError) -> [PendingCommand]
+    /// Unassigned commands in queue order, at most `limit`, leaving those whose backoff
+    /// runs past `now`.
+    func pendingCommands(limit: Int, now: Date) throws(StoreError) -> [PendingCommand]
     /// Writes a batch in one transaction: the command's uuid, its token, the delivery `sent`.
     func recordAssigned(_ commands: [AssignedCommand], tokenLifetime: TimeInterval) throws(StoreError)
     /// Marks a delivery failed, with the reason a user will read.
@@ -85,7 +86,7 @@ extension SQLiteStore: DeliveryStore {
         }
     }
 
-    public func pendingCommands(limit: Int) throws(StoreError) -> [PendingCommand] {
+    public func pendingCommands(limit: Int, now: Date) throws(StoreError) -> [PendingCommand] {
         do {
             return try pool.read { db in
                 let rows = try Row.fetchAll(
@@ -95,8 +96,9 @@ extension SQLiteStore: DeliveryStore {
                         FROM command_outbox o
                         LEFT JOIN profile p ON p.uuid = o.profile_uuid
                         WHERE o.command_uuid IS NULL AND o.status = 'queued'
+                            AND (o.not_before IS NULL OR o.not_before <= ?)
                         ORDER BY o.id LIMIT ?
-                        """, arguments: [limit])
+                        """, arguments: [Self.timestamp(now), limit])
                 var cas: [String: [String]] = [:]
                 let profiles = Set(rows.map { $0["profile_uuid"] as String })
                 for profile in profiles {

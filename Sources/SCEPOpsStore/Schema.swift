@@ -272,6 +272,19 @@ enum Schema {
             // database is refused rather than migrated in place.
             try db.execute(sql: "PRAGMA application_id = \(SQLiteStore.applicationID)")
         }
+        migrator.registerMigration("v11-redelivery-and-push-due") { db in
+            try db.execute(
+                sql: """
+                    -- A re-delivery after a spent token waits out its backoff.
+                    ALTER TABLE command_outbox ADD COLUMN not_before TEXT;
+                    -- Tokens of this delivery spent without a certificate (CA failure, expiry).
+                    ALTER TABLE host_profile ADD COLUMN upstream_failures INTEGER NOT NULL DEFAULT 0;
+                    -- Set with the commands a host was given, cleared once it was pushed: a
+                    -- server killed between the two pushes after its restart.
+                    ALTER TABLE host ADD COLUMN push_due_at TEXT;
+                    CREATE INDEX host_push_due ON host(push_due_at) WHERE push_due_at IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }
