@@ -26,7 +26,10 @@ final class ProxyHarness: @unchecked Sendable {
     /// The CA of device identities, when the MDM routes are wanted.
     let identityCA: SCEPServer?
 
-    init(caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, tls: TLSConfiguration? = nil) async throws {
+    init(
+        caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, tls: TLSConfiguration? = nil,
+        configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }
+    ) async throws {
         scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
         identityCA = mdm ? try SCEPServer(challenge: "identity-challenge") : nil
         store = try SQLiteStore(path: folder.path + "/state.db", box: box)
@@ -37,8 +40,10 @@ final class ProxyHarness: @unchecked Sendable {
             try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8))
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        var settings = SCEPOpsApplication.Settings(host: "127.0.0.1", port: 0, upstreamTimeout: .seconds(upstreamTimeout), tls: tls)
+        configure(&settings)
         let app = try SCEPOpsApplication.make(
-            settings: .init(host: "127.0.0.1", port: 0, upstreamTimeout: .seconds(upstreamTimeout), tls: tls), store: store,
+            settings: settings, store: store,
             httpClient: client, deviceCA: verifier,
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
         server = Task { try await app.run() }
@@ -137,9 +142,10 @@ final class ProxyHarness: @unchecked Sendable {
 
     /// Runs the harness's body and stops everything, whatever happens.
     static func with(
-        caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, _ body: (ProxyHarness) async throws -> Void
+        caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false,
+        configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> Void
     ) async throws {
-        let harness = try await ProxyHarness(caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm)
+        let harness = try await ProxyHarness(caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm, configure: configure)
         do {
             try await body(harness)
         } catch {

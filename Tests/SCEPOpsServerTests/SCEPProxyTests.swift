@@ -25,14 +25,14 @@ struct SCEPProxyTests {
             #expect(harness.scep.count("PKIOperation") == 1)
 
             // The same token again, with the delivery still in flight: refused before
-            // anything reaches the CA, and the delivery goes back to pending.
+            // anything reaches the CA, and nothing about the delivery changes.
             let reused = try await harness.request(
                 harness.url(identifier.pathComponent) + "?operation=PKIOperation", method: .POST, body: [0x30, 0x03, 1, 2, 3])
             #expect(reused.status == 403)
             #expect(reused.text.contains("custom scep challenge failed"))
             #expect(harness.scep.count("PKIOperation") == 1)
             let profile = try harness.store.status().profiles.first { $0.uuid == identifier.profile }
-            #expect(profile?.hostProfiles["pending"] == 1)
+            #expect(profile?.hostProfiles["sent"] == 1)
         }
     }
 
