@@ -9,7 +9,7 @@ public struct SCEPOps: AsyncParsableCommand {
         version: SCEPOpsVersion.current,
         subcommands: [
             Validate.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self, HistoryCommand.self,
-            ShowCommand.self, ExportCommand.self, ServeCommand.self,
+            ShowCommand.self, ExportCommand.self, ServeCommand.self, HostsCommand.self,
             EnrollmentProfileCommand.self,
         ]
     )

@@ -14,9 +14,9 @@ struct StateOptions: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["SCEPOPS_DB"] ?? "scepops.db"
     }
 
-    /// Opens a state that must exist already, for the commands that only read it; says
-    /// what is wrong and exits 1 otherwise.
-    func openExisting() throws -> (SQLiteStore, SecretBox) {
+    /// Opens a state that must exist already (read-only for the commands that only read
+    /// it); says what is wrong and exits 1 otherwise.
+    func openExisting(access: SQLiteStore.Access = .readOnly) throws -> (SQLiteStore, SecretBox) {
         guard FileManager.default.fileExists(atPath: path) else {
             Output.error("error: there is no state at \(path); `scepops apply` creates it")
             throw ExitStatus.failure
@@ -25,11 +25,18 @@ struct StateOptions: ParsableArguments {
             let box = try SecretKeyLoader.load(
                 environment: ProcessInfo.processInfo.environment, keyFile: keyFile, database: path, create: false,
                 notice: { _ in })
-            return (try SQLiteStore(path: path, box: box, access: .readOnly), box)
+            return (try SQLiteStore(path: path, box: box, access: access), box)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
         }
+    }
+}
+
+extension StateOptions {
+    /// Opens a state that must exist already, to write to it.
+    func openForWriting() throws -> SQLiteStore {
+        try openExisting(access: .readWrite).0
     }
 }
 

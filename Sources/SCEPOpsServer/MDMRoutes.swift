@@ -71,10 +71,16 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         case .authenticate(let udid, _, let serial):
             let secret = request.uri.queryParameters.get("enroll_secret").map { Secret(String($0)) }
             guard let secret, let team = try store.team(enrollSecret: secret) else {
-                throw HTTPError(.badRequest, message: "unknown enrollment")
+                throw refused(.unknownEnrollSecret, udid, "unknown enrollment")
             }
-            if case .failure = try store.authenticate(host: udid, serial: serial, team: team, identity: identity) {
-                throw HTTPError(.badRequest, message: "this identity belongs to another device")
+            switch try store.authenticate(host: udid, serial: serial, team: team, identity: identity, now: Date()) {
+            case .success: break
+            case .failure(.hostBoundElsewhere):
+                throw refused(
+                    .hostBoundElsewhere, udid,
+                    "this device is enrolled with another identity; an operator can allow a new one with `scepops hosts allow-reenroll`")
+            case .failure(let refusal):
+                throw refused(refusal, udid, "this identity belongs to another device")
             }
         case .tokenUpdate(let udid, let topic, let token, let pushMagic):
             try requireBound(udid, identity)
@@ -113,8 +119,8 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             case .idle: .idle
             }
         switch try store.report(host: report.udid, commandUUID: report.commandUUID, result: result) {
-        case .failure:
-            throw HTTPError(.badRequest, message: "unknown command")
+        case .failure(let refusal):
+            throw refused(refusal, report.udid, "unknown command")
         case .success(nil):
             return Response(status: .ok)
         case .success(let next?):
@@ -145,7 +151,14 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
 
     private func requireBound(_ udid: String, _ identity: String) throws {
         guard try store.isBound(host: udid, identity: identity) else {
-            throw HTTPError(.badRequest, message: "this identity is not the device's")
+            throw refused(.identityNotBound, udid, "this identity is not the device's")
         }
+    }
+
+    /// Counted and logged; answered 400.
+    private func refused(_ refusal: MDMRefusal, _ udid: String, _ message: String) -> HTTPError {
+        metrics.mdmRefusal(refusal.reason)
+        logger.warning("MDM request refused", metadata: ["reason": "\(refusal.reason)", "udid": "\(udid)"])
+        return HTTPError(.badRequest, message: message)
     }
 }

@@ -7,9 +7,23 @@ public enum MDMRefusal: Error, Sendable, Hashable {
     case unknownEnrollSecret
     /// The identity already belongs to another host.
     case identityReused
+    /// The host is bound to another identity, which has not checked out, and no operator
+    /// allowed a new one.
+    case hostBoundElsewhere
     /// The identity is not the one bound to this host.
     case identityNotBound
     case unknownCommand
+
+    /// For logs and metrics.
+    public var reason: String {
+        switch self {
+        case .unknownEnrollSecret: "unknown_enroll_secret"
+        case .identityReused: "identity_reused"
+        case .hostBoundElsewhere: "host_bound_to_another_identity"
+        case .identityNotBound: "identity_not_bound"
+        case .unknownCommand: "unknown_command"
+        }
+    }
 }
 
 /// A device's result for a command (apple-mdm-and-apns.md §2).
@@ -45,9 +59,13 @@ public struct ReportedCertificate: Sendable, Hashable {
 public protocol MDMStore: Sendable {
     /// The team whose enroll secret this is.
     func team(enrollSecret: Secret) throws(StoreError) -> String?
-    /// At Authenticate: records the host in its team and binds the identity to it.
-    func authenticate(host: String, serial: String?, team: String, identity: String) throws(StoreError)
+    /// At Authenticate: binds the identity to the host (`IdentityBinding` decides whether
+    /// it may) and records the host in its team. A refusal changes nothing.
+    func authenticate(host: String, serial: String?, team: String, identity: String, now: Date) throws(StoreError)
         -> Result<Void, MDMRefusal>
+    /// `scepops hosts allow-reenroll`: the host may bind a new identity until `until`, once.
+    /// False when there is no such host.
+    func allowReenrollment(host: String, until: Date) throws(StoreError) -> Bool
     /// Every later request: the identity must be the host's own.
     func isBound(host: String, identity: String) throws(StoreError) -> Bool
     func updatePush(host: String, token: String, pushMagic: String, topic: String) throws(StoreError)
@@ -71,26 +89,57 @@ extension SQLiteStore: MDMStore {
         }
     }
 
-    public func authenticate(host: String, serial: String?, team: String, identity: String) throws(StoreError)
+    public func authenticate(host: String, serial: String?, team: String, identity: String, now: Date) throws(StoreError)
         -> Result<Void, MDMRefusal>
     {
-        let owner: String? = try read { db in
-            try String.fetchOne(db, sql: "SELECT host_uuid FROM device_identity WHERE fingerprint = ?", arguments: [identity])
-        }
-        if let owner, owner != host { return .failure(.identityReused) }
-        try enroll(host: host, serial: serial, team: team)
+        let decision: IdentityBinding.Decision
         do {
-            try pool.write { db in
-                // A host that enrolls again comes with a new identity: it replaces the old one.
+            decision = try pool.write { db in
+                let owner = try String.fetchOne(
+                    db, sql: "SELECT host_uuid FROM device_identity WHERE fingerprint = ?", arguments: [identity])
+                let bound = try Row.fetchOne(
+                    db, sql: "SELECT fingerprint, checked_out_at FROM device_identity WHERE host_uuid = ?", arguments: [host]
+                ).map { IdentityBinding.Bound(fingerprint: $0["fingerprint"], checkedOut: ($0["checked_out_at"] as String?) != nil) }
+                let allowed = try String.fetchOne(db, sql: "SELECT reenroll_allowed_until FROM host WHERE uuid = ?", arguments: [host])
+                    .flatMap { try? Date($0, strategy: .iso8601) }
+                let decision = IdentityBinding.decide(
+                    host: host, presented: identity, ownerOfPresented: owner, bound: bound, allowedUntil: allowed, now: now)
+                guard case .bind(let usesAllowance) = decision else { return decision }
+                if usesAllowance {
+                    try db.execute(sql: "UPDATE host SET reenroll_allowed_until = NULL WHERE uuid = ?", arguments: [host])
+                }
+                // A new host's row first (the binding refers to it); `enroll` then gives it its team.
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO host (uuid, serial, team, enrolled_at) VALUES (?, ?, NULL, ?)",
+                    arguments: [host, serial, Self.timestamp(now)])
                 try db.execute(sql: "DELETE FROM device_identity WHERE host_uuid = ?", arguments: [host])
                 try db.execute(
                     sql: "INSERT INTO device_identity (fingerprint, host_uuid, bound_at) VALUES (?, ?, ?)",
-                    arguments: [identity, host, Self.timestamp()])
+                    arguments: [identity, host, Self.timestamp(now)])
+                return decision
             }
         } catch {
             throw Self.databaseError(error, path: path)
         }
+        switch decision {
+        case .refuseReused: return .failure(.identityReused)
+        case .refuseRebind: return .failure(.hostBoundElsewhere)
+        case .bind: break
+        }
+        try enroll(host: host, serial: serial, team: team)
         return .success(())
+    }
+
+    public func allowReenrollment(host: String, until: Date) throws(StoreError) -> Bool {
+        do {
+            return try pool.write { db in
+                try db.execute(
+                    sql: "UPDATE host SET reenroll_allowed_until = ? WHERE uuid = ?", arguments: [Self.timestamp(until), host])
+                return db.changesCount == 1
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
     }
 
     public func isBound(host: String, identity: String) throws(StoreError) -> Bool {
@@ -117,6 +166,14 @@ extension SQLiteStore: MDMStore {
 
     public func checkOut(host: String) throws(StoreError) {
         try enroll(host: host, serial: nil, team: nil)
+        do {
+            try pool.write { db in
+                try db.execute(
+                    sql: "UPDATE device_identity SET checked_out_at = ? WHERE host_uuid = ?", arguments: [Self.timestamp(), host])
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
     }
 
     /// How stale `last_seen_at` may get before an Idle poll writes it: idle polls are the

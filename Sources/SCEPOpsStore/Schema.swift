@@ -272,7 +272,7 @@ enum Schema {
             // database is refused rather than migrated in place.
             try db.execute(sql: "PRAGMA application_id = \(SQLiteStore.applicationID)")
         }
-        migrator.registerMigration("v11-redelivery-and-push-due") { db in
+        migrator.registerMigration("v11-hardening") { db in
             try db.execute(
                 sql: """
                     -- A re-delivery after a spent token waits out its backoff.
@@ -283,6 +283,10 @@ enum Schema {
                     -- server killed between the two pushes after its restart.
                     ALTER TABLE host ADD COLUMN push_due_at TEXT;
                     CREATE INDEX host_push_due ON host(push_due_at) WHERE push_due_at IS NOT NULL;
+                    -- The bound identity let go of the host (CheckOut): a new one may take it.
+                    ALTER TABLE device_identity ADD COLUMN checked_out_at TEXT;
+                    -- An operator's allowance for the host to enroll with a new identity.
+                    ALTER TABLE host ADD COLUMN reenroll_allowed_until TEXT;
                     """)
         }
         return migrator

@@ -80,6 +80,60 @@ struct MDMChannelTests {
     }
 }
 
+@Suite("Device identity hijack")
+struct IdentityHijackTests {
+    let secret = ValidRepo.environment["WS_SECRET"]!
+
+    @Test func aNewIdentityForABoundUDIDIsRefusedUntilCheckOutOrAnOperatorAllowsIt() async throws {
+        try await ProxyHarness.with(mdm: true) { harness in
+            let real = PlistDevice(
+                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-1"), harness: harness)
+            #expect(try await real.authenticate(enrollSecret: secret).status == 200)
+            #expect(try await real.tokenUpdate().status == 200)
+            try await harness.render(host: "UDID-1")
+
+            // Anyone with the enrollment profile can mint an identity from the same CA.
+            let impostor = PlistDevice(
+                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "impostor"), harness: harness)
+            let kiosks = ValidRepo.environment["KIOSK_SECRET"]!
+            #expect(try await impostor.authenticate(enrollSecret: secret).status == 400)
+            #expect(try await impostor.authenticate(enrollSecret: kiosks).status == 400)
+            #expect(try await impostor.report("Idle").status == 400, "the impostor gets no command")
+            // The real host is untouched: same team, its identity still bound, its command waiting.
+            #expect(try harness.store.currentState().hostCounts == ["Workstations": 2], "HOST-1 and UDID-1, no Kiosks host")
+            let next = try await real.report("Idle")
+            #expect(next.status == 200)
+            #expect(next.type == "InstallProfile")
+            let metrics = try await harness.request("http://127.0.0.1:\(harness.port)/metrics")
+            #expect(metrics.text.contains(#"scepops_mdm_refusals_total{reason="host_bound_to_another_identity"} 2"#), "\(metrics.text)")
+
+            // An operator allows a new identity (a wiped device): once, with the CLI.
+            let allow = Command.run(
+                Command.scepops, ["hosts", "allow-reenroll", "UDID-1", "--for", "10m", "--db", harness.folder.path + "/state.db"],
+                environment: ["SCEPOPS_SECRET_KEY": Data(Array(repeating: UInt8(3), count: 32)).base64EncodedString()])
+            #expect(allow.status == 0, "\(allow.stderr)")
+            #expect(allow.stdout.contains("may enroll once with a new device identity until"))
+            let wiped = PlistDevice(
+                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "wiped"), harness: harness)
+            #expect(try await wiped.authenticate(enrollSecret: secret).status == 200)
+            #expect(try await real.report("Idle").status == 400, "the old identity is no longer the host's")
+            #expect(try await impostor.authenticate(enrollSecret: secret).status == 400, "the allowance is spent")
+            let unknown = Command.run(
+                Command.scepops, ["hosts", "allow-reenroll", "NO-SUCH-UDID", "--db", harness.folder.path + "/state.db"],
+                environment: ["SCEPOPS_SECRET_KEY": Data(Array(repeating: UInt8(3), count: 32)).base64EncodedString()])
+            #expect(unknown.status == 1)
+            #expect(unknown.stderr.contains("no host NO-SUCH-UDID"))
+
+            // A host whose identity checked out (its enrollment profile removed) may come back
+            // with a new one.
+            #expect(try await wiped.send("/mdm/apple/checkin", ["MessageType": "CheckOut", "UDID": "UDID-1", "Topic": "t"]).status == 200)
+            let reinstalled = PlistDevice(
+                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "reinstalled"), harness: harness)
+            #expect(try await reinstalled.authenticate(enrollSecret: secret).status == 200)
+        }
+    }
+}
+
 @Suite("Verification through ProfileList")
 struct VerificationTests {
     @Test func listedProfilesAreVerifiedMissingOnesResentThenFailed() async throws {
