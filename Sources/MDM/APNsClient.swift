@@ -25,10 +25,13 @@ public struct APNsClient: Sendable {
     /// Tries of one push before a transient failure is given up for this cycle.
     let attempts: Int
     let backoff: Duration
+    /// How long one push may take, connection included.
+    let timeout: TimeAmount
 
     public init(client: HTTPClient, endpoint: String = Self.production, topic: String, attempts: Int = 3,
-        backoff: Duration = .milliseconds(500))
+        backoff: Duration = .milliseconds(500), timeout: TimeAmount = .seconds(30))
     {
+        self.timeout = timeout
         self.client = client
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.topic = topic
@@ -92,7 +95,7 @@ public struct APNsClient: Sendable {
         let payload = try! JSONSerialization.data(withJSONObject: ["mdm": pushMagic])
         request.body = .bytes(ByteBuffer(bytes: payload))
         do {
-            let response = try await client.execute(request, timeout: .seconds(30))
+            let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 64 * 1024)
             let reason = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])?["reason"]
                 as? String ?? "HTTP \(response.status.code)"

@@ -92,16 +92,15 @@ public struct ProfileWorker: Service {
     /// no rendered profile, and no challenge, is ever stored.
     public func cycle(now: Date = Date()) async throws(StoreError) -> CycleResult {
         var result = CycleResult()
-        var touched: [String] = []
         if let interval = settings.verifyInterval {
             result.verifying = try store.queueProfileLists(before: now.addingTimeInterval(-interval), limit: settings.batchSize)
         }
-        var challenges: [String: Bool] = [:]
+        var challenges: [String: ChallengeCheck] = [:]
         try store.dropSupersededCommands()
         while true {
             let pending = try store.pendingCommands(limit: settings.batchSize, now: now)
             if pending.isEmpty {
-                try await push(Array(Set(touched)).sorted(), into: &result)
+                try await push(into: &result)
                 return result
             }
             var assigned: [AssignedCommand] = []
@@ -115,13 +114,16 @@ public struct ProfileWorker: Service {
                         continue
                     }
                     if let name = command.certificateAuthorities.first {
-                        if challenges[name] == nil { challenges[name] = try store.challenge(of: name) != nil }
-                        guard challenges[name] == true else {
-                            try store.failDelivery(
-                                command,
-                                detail:
-                                    "Couldn't populate \(FleetVariable.customSCEPChallenge(ca: name).name) because \(name) certificate authority doesn't exist."
-                            )
+                        let check: ChallengeCheck
+                        if let known = challenges[name] {
+                            check = known
+                        } else {
+                            check = try checkChallenge(of: name)
+                            challenges[name] = check
+                        }
+                        if let detail = check.failure(name) {
+                            // This CA's deliveries fail with the reason; every other CA's go on.
+                            try store.failDelivery(command, detail: detail)
                             result.failed += 1
                             continue
                         }
@@ -136,7 +138,35 @@ public struct ProfileWorker: Service {
             }
             try store.recordAssigned(assigned, tokenLifetime: settings.tokenLifetime)
             result.rendered += assigned.count
-            touched += assigned.map(\.host)
+        }
+    }
+
+    /// Whether a CA's challenge can be had for rendering.
+    enum ChallengeCheck: Sendable, Hashable {
+        case available
+        case missing
+        /// Sealed under another key, or damaged.
+        case unreadable
+
+        func failure(_ name: String) -> String? {
+            switch self {
+            case .available: nil
+            case .missing:
+                "Couldn't populate \(FleetVariable.customSCEPChallenge(ca: name).name) because \(name) certificate authority doesn't exist."
+            case .unreadable:
+                "Couldn't populate \(FleetVariable.customSCEPChallenge(ca: name).name): the challenge of \(name) stored in the state cannot be decrypted (damaged, or sealed with another key); apply the CA's challenge again."
+            }
+        }
+    }
+
+    /// A challenge that cannot be opened is that CA's problem alone; a state that cannot
+    /// be read is everyone's, and fails the cycle.
+    private func checkChallenge(of name: String) throws(StoreError) -> ChallengeCheck {
+        do {
+            return try store.challenge(of: name) == nil ? .missing : .available
+        } catch where error.code == .corrupt || error.code == .wrongKey {
+            logger.error("a CA's challenge cannot be decrypted", metadata: ["certificate_authority": "\(name)"])
+            return .unreadable
         }
     }
 
@@ -149,35 +179,52 @@ public struct ProfileWorker: Service {
         }
     }
 
-    /// One push per host with new commands, however many it got.
-    private func push(_ hosts: [String], into result: inout CycleResult) async throws(StoreError) {
-        guard let pusher, !hosts.isEmpty else { return }
-        let targets = try store.pushTargets(hosts: hosts)
-        let outcomes = await withTaskGroup(of: (String, APNsClient.Outcome).self) { group in
-            var outcomes: [(String, APNsClient.Outcome)] = []
-            var iterator = targets.makeIterator()
-            for _ in 0..<Self.pushConcurrency {
-                guard let target = iterator.next() else { break }
-                group.addTask { (target.host, await pusher.push(token: target.token, pushMagic: target.pushMagic)) }
-            }
-            while let outcome = await group.next() {
-                outcomes.append(outcome)
-                if let target = iterator.next() {
+    /// One push per host with new commands, however many it got, in batches; the hosts
+    /// the state marked due, this cycle's and any a killed server left behind.
+    private func push(into result: inout CycleResult) async throws(StoreError) {
+        guard let pusher else { return }
+        while true {
+            let targets = try store.pushesDue(limit: settings.batchSize)
+            if targets.isEmpty { return }
+            let outcomes = await withTaskGroup(of: (String, APNsClient.Outcome).self) { group in
+                var outcomes: [(String, APNsClient.Outcome)] = []
+                var iterator = targets.makeIterator()
+                for _ in 0..<Self.pushConcurrency {
+                    guard let target = iterator.next() else { break }
                     group.addTask { (target.host, await pusher.push(token: target.token, pushMagic: target.pushMagic)) }
                 }
+                while let outcome = await group.next() {
+                    outcomes.append(outcome)
+                    if let target = iterator.next() {
+                        group.addTask { (target.host, await pusher.push(token: target.token, pushMagic: target.pushMagic)) }
+                    }
+                }
+                return outcomes
             }
-            return outcomes
-        }
-        for (host, outcome) in outcomes {
-            metrics?.push(Self.label(outcome))
-            switch outcome {
-            case .delivered: result.pushed += 1
-            case .staleToken:
-                try store.markPushStale(host: host)
-                result.staleTokens += 1
-            case .retryLater(let reason), .failed(let reason):
-                logger.warning("push not delivered", metadata: ["host": "\(host)", "reason": "\(reason)"])
+            var done: [String] = []
+            var later = 0
+            for (host, outcome) in outcomes {
+                metrics?.push(Self.label(outcome))
+                switch outcome {
+                case .delivered:
+                    result.pushed += 1
+                    done.append(host)
+                case .staleToken:
+                    try store.markPushStale(host: host)
+                    result.staleTokens += 1
+                    done.append(host)
+                case .failed(let reason):
+                    logger.warning("push not delivered", metadata: ["host": "\(host)", "reason": "\(reason)"])
+                    done.append(host)
+                case .retryLater(let reason):
+                    // Still due: the next cycle tries again.
+                    logger.warning("push not delivered", metadata: ["host": "\(host)", "reason": "\(reason)"])
+                    later += 1
+                }
             }
+            try store.pushesDone(hosts: done)
+            // What APNs asked to retry waits for the next cycle, not this loop.
+            if later > 0 || targets.count < settings.batchSize { return }
         }
     }
 }

@@ -50,8 +50,13 @@ public protocol DeliveryStore: Sendable {
     func challenge(of name: String) throws(StoreError) -> Secret?
     /// Queues ProfileList for enrolled hosts last asked before `cutoff`; returns how many.
     func queueProfileLists(before cutoff: Date, limit: Int) throws(StoreError) -> Int
-    /// Where to push each of these hosts: those with a live token.
-    func pushTargets(hosts: [String]) throws(StoreError) -> [PushTarget]
+    /// Hosts given commands that have not been pushed yet, with a live token, at most
+    /// `limit`. Marked in the same transaction as their commands, so a server that dies
+    /// between the two pushes them after its restart. Hosts due but without a live token
+    /// are let go: there is nothing to push to.
+    func pushesDue(limit: Int) throws(StoreError) -> [PushTarget]
+    /// The hosts APNs took, refused or failed for good: no longer due.
+    func pushesDone(hosts: [String]) throws(StoreError)
     func markPushStale(host: String) throws(StoreError)
     /// Commands queued or sent and not yet answered.
     func queueDepth() throws(StoreError) -> Int
@@ -135,11 +140,13 @@ extension SQLiteStore: DeliveryStore {
                         UPDATE host_profile SET status = 'sent', command_uuid = ?, acknowledged_at = NULL, updated_at = ?
                         WHERE host_uuid = ? AND profile_uuid = ?
                         """)
+                let due = try db.cachedStatement(sql: "UPDATE host SET push_due_at = ? WHERE uuid = ? AND push_due_at IS NULL")
                 let tokens = try db.cachedStatement(
                     sql: "INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at) VALUES (?, ?, ?, ?, ?)")
                 for command in commands {
                     try outbox.execute(arguments: [command.commandUUID, stamp, command.id])
                     try delivery.execute(arguments: [command.commandUUID, stamp, command.host, command.profile])
+                    try due.execute(arguments: [stamp, command.host])
                     if let token = command.token, let ca = command.certificateAuthority {
                         try tokens.execute(arguments: [token, command.host, command.profile, ca, expires])
                     }
@@ -182,22 +189,36 @@ extension SQLiteStore: DeliveryStore {
         }
     }
 
-    public func pushTargets(hosts: [String]) throws(StoreError) -> [PushTarget] {
-        try read { db in
-            var targets: [PushTarget] = []
-            // In chunks: SQLite limits the number of bound parameters.
-            for start in stride(from: 0, to: hosts.count, by: 500) {
-                let chunk = Array(hosts[start..<min(start + 500, hosts.count)])
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                targets += try Row.fetchAll(
+    public func pushesDue(limit: Int) throws(StoreError) -> [PushTarget] {
+        do {
+            return try pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE host SET push_due_at = NULL
+                        WHERE push_due_at IS NOT NULL AND (push_token IS NULL OR push_stale_at IS NOT NULL)
+                        """)
+                return try Row.fetchAll(
                     db,
                     sql: """
                         SELECT uuid, push_token, push_magic FROM host
-                        WHERE uuid IN (\(marks)) AND push_token IS NOT NULL AND push_stale_at IS NULL ORDER BY uuid
-                        """, arguments: StatementArguments(chunk)
+                        WHERE push_due_at IS NOT NULL ORDER BY push_due_at, uuid LIMIT ?
+                        """, arguments: [limit]
                 ).map { PushTarget(host: $0["uuid"], token: $0["push_token"], pushMagic: $0["push_magic"]) }
             }
-            return targets
+        } catch {
+            throw Self.databaseError(error, path: path)
+        }
+    }
+
+    public func pushesDone(hosts: [String]) throws(StoreError) {
+        guard !hosts.isEmpty else { return }
+        do {
+            try pool.write { db in
+                let statement = try db.cachedStatement(sql: "UPDATE host SET push_due_at = NULL WHERE uuid = ?")
+                for host in hosts { try statement.execute(arguments: [host]) }
+            }
+        } catch {
+            throw Self.databaseError(error, path: path)
         }
     }
 
