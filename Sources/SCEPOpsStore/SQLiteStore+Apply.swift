@@ -67,10 +67,6 @@ extension SQLiteStore: ApplyWriter {
             try String.fetchOne(
                 db, sql: "SELECT uuid FROM profile WHERE team = ? AND identifier = ?", arguments: [key.team, key.identifier])
         }
-        func key(_ change: PlannedChange) -> ProfileKey {
-            let slash = change.name.firstIndex(of: "/")!
-            return ProfileKey(team: String(change.name[..<slash]), identifier: String(change.name[change.name.index(after: slash)...]))
-        }
         func writeCA(_ name: String, insert: Bool) throws {
             let ca = cas[name]!
             let certificate = request.certificates[name]
@@ -100,14 +96,12 @@ extension SQLiteStore: ApplyWriter {
         }
 
         for change in plan.changes {
-            switch (change.kind, change.action) {
-            case (.profile, .delete):
-                let key = key(change)
+            switch (change.subject, change.action) {
+            case (.profile(let key), .delete):
                 guard let uuid = try profileUUID(key) else { continue }
                 try deliver("RemoveProfile", profile: uuid, identifier: key.identifier, team: key.team)
                 try db.execute(sql: "DELETE FROM profile WHERE uuid = ?", arguments: [uuid])
-            case (.profile, .create), (.profile, .replace):
-                let key = key(change)
+            case (.profile(let key), .create), (.profile(let key), .replace):
                 let profile = profiles[key]!
                 let uuid = "a" + UUID().uuidString
                 try db.execute(
@@ -123,35 +117,34 @@ extension SQLiteStore: ApplyWriter {
                         arguments: [uuid, ca])
                 }
                 try deliver("InstallProfile", profile: uuid, identifier: key.identifier, team: key.team)
-            case (.profile, .update):
-                let key = key(change)
+            case (.profile(let key), .update):
                 let profile = profiles[key]!
                 guard let uuid = try profileUUID(key) else { continue }
                 try db.execute(
                     sql: "UPDATE profile SET path = ?, content = ?, checksum = ?, last_commit = ?, updated_at = ? WHERE uuid = ?",
                     arguments: [profile.path, Data(profile.content), SecretBox.sha256(profile.content), commit, now, uuid])
                 try deliver("InstallProfile", profile: uuid, identifier: key.identifier, team: key.team)
-            case (.team, .delete):
-                try db.execute(sql: "DELETE FROM team WHERE name = ?", arguments: [change.name])
-            case (.team, .create), (.team, .update), (.team, .replace):
-                let team = teams[change.name]!
+            case (.team(let name), .delete):
+                try db.execute(sql: "DELETE FROM team WHERE name = ?", arguments: [name])
+            case (.team(let name), .create), (.team(let name), .update), (.team(let name), .replace):
+                let team = teams[name]!
                 try db.execute(
                     sql: """
                         INSERT INTO team (name, enroll_secret_digest, file, last_commit, updated_at) VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT (name) DO UPDATE SET enroll_secret_digest = excluded.enroll_secret_digest,
                             file = excluded.file, last_commit = excluded.last_commit, updated_at = excluded.updated_at
                         """, arguments: [team.name, box.digest(team.enrollSecret), team.file, commit, now])
-            case (.certificateAuthority, .delete):
-                try db.execute(sql: "DELETE FROM certificate_authority WHERE name = ?", arguments: [change.name])
-            case (.certificateAuthority, .replace):
+            case (.certificateAuthority(let name), .delete):
+                try db.execute(sql: "DELETE FROM certificate_authority WHERE name = ?", arguments: [name])
+            case (.certificateAuthority(let name), .replace):
                 if let old = change.previousName {
                     try db.execute(sql: "DELETE FROM certificate_authority WHERE name = ?", arguments: [old])
                 }
-                try writeCA(change.name, insert: true)
-            case (.certificateAuthority, .create):
-                try writeCA(change.name, insert: true)
-            case (.certificateAuthority, .update):
-                try writeCA(change.name, insert: false)
+                try writeCA(name, insert: true)
+            case (.certificateAuthority(let name), .create):
+                try writeCA(name, insert: true)
+            case (.certificateAuthority(let name), .update):
+                try writeCA(name, insert: false)
                 if change.fields.contains(where: { $0.path == "challenge" }) {
                     // A new challenge reaches hosts only in a re-rendered profile.
                     let users = try Row.fetchAll(
@@ -160,7 +153,7 @@ extension SQLiteStore: ApplyWriter {
                             SELECT p.uuid, p.identifier, p.team FROM profile p
                             JOIN profile_certificate_authority pc ON pc.profile_uuid = p.uuid
                             WHERE pc.ca_name = ? ORDER BY p.team, p.identifier
-                            """, arguments: [change.name])
+                            """, arguments: [name])
                     for row in users {
                         try deliver("InstallProfile", profile: row["uuid"], identifier: row["identifier"], team: row["team"])
                     }

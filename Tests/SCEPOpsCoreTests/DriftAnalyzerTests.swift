@@ -39,7 +39,7 @@ struct DriftAnalyzerTests {
             .init(name: "D", applied: summary("f1", expires: day(3)), live: .unchecked),
         ]
         let change = PlannedChange(
-            action: .update, kind: .certificateAuthority, name: "A", hostsAffected: 4,
+            action: .update, .certificateAuthority("A"), hostsAffected: 4,
             fields: [FieldChange(path: "challenge", before: "old", after: "new", sensitive: true)])
         let findings = DriftAnalyzer().findings(plan: plan([change]), hosts: hosts, authorities: authorities, now: now)
         #expect(

@@ -54,6 +54,25 @@ struct StoreConformanceTests {
     }
 
     @Test(arguments: BackendFactory.all)
+    func aTeamNameWithASlashAppliesAndRemovesCleanly(_ backend: BackendFactory) throws {
+        let folder = TempRepo()
+        let store = try backend.open(folder, box)
+        var files = ValidRepo.files
+        files["teams/kiosks.yml"] = ValidRepo.kiosks.replacingOccurrences(of: "name: Kiosks", with: "name: Kiosks/Lobby")
+        try apply(store, files)
+        try store.enroll(host: "H1", serial: nil, team: "Kiosks/Lobby")
+        let state = try store.currentState()
+        #expect(state.profiles.keys.contains(ProfileKey(team: "Kiosks/Lobby", identifier: "com.example.wifi")))
+        #expect(Planner(secretDigest: box.digest).plan(PlanningFixtures.desired(files), against: state).changes == [])
+        // Updating and deleting its profiles finds them by their typed key, not a split name.
+        files["teams/kiosks.yml"] = ValidRepo.kiosks.replacingOccurrences(of: "name: Kiosks", with: "name: Kiosks/Lobby")
+            .replacingOccurrences(of: "profiles/**/*.mobileconfig", with: "profiles/wifi.mobileconfig")
+        let (plan, _) = try apply(store, files)
+        #expect(plan.changes.map { "\($0.action.rawValue) \($0.name)" } == ["delete Kiosks/Lobby/com.example.vpn"])
+        #expect(try store.queuedCommands(host: "H1").map(\.type).last == "RemoveProfile")
+    }
+
+    @Test(arguments: BackendFactory.all)
     func aRenameQueuesRemoveProfileBeforeInstallProfileOnEveryHost(_ backend: BackendFactory) throws {
         let folder = TempRepo()
         let store = try backend.open(folder, box)

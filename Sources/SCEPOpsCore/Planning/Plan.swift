@@ -42,10 +42,35 @@ public struct PlannedChange: Sendable, Hashable {
         case profile
     }
 
+    /// What a change is about, typed: a team name may hold a `/`, so a profile's team and
+    /// identifier are never joined into one string to be split again.
+    public enum Subject: Sendable, Hashable {
+        case certificateAuthority(String)
+        case team(String)
+        case profile(ProfileKey)
+
+        public var kind: Kind {
+            switch self {
+            case .certificateAuthority: .certificateAuthority
+            case .team: .team
+            case .profile: .profile
+            }
+        }
+
+        /// As output shows it; for a profile, `team/PayloadIdentifier`.
+        public var name: String {
+            switch self {
+            case .certificateAuthority(let name), .team(let name): name
+            case .profile(let key): key.description
+            }
+        }
+    }
+
     public var action: Action
-    public var kind: Kind
-    /// The CA or team name; for a profile, `team/PayloadIdentifier`.
-    public var name: String
+    public var subject: Subject
+    public var kind: Kind { subject.kind }
+    /// For display: the CA or team name; for a profile, `team/PayloadIdentifier`.
+    public var name: String { subject.name }
     /// For a CA replaced under a new name: the old name.
     public var previousName: String?
     /// 1-based position in apply order.
@@ -60,12 +85,11 @@ public struct PlannedChange: Sendable, Hashable {
     public var caCertificate: CACertificateSummary?
 
     public init(
-        action: Action, kind: Kind, name: String, previousName: String? = nil, order: Int = 0, hostsAffected: Int = 0,
+        action: Action, _ subject: Subject, previousName: String? = nil, order: Int = 0, hostsAffected: Int = 0,
         reason: String? = nil, fields: [FieldChange] = [], file: String? = nil
     ) {
         self.action = action
-        self.kind = kind
-        self.name = name
+        self.subject = subject
         self.previousName = previousName
         self.order = order
         self.hostsAffected = hostsAffected

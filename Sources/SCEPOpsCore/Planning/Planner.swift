@@ -62,7 +62,7 @@ public struct Planner: Sendable {
             fields += caFields(old, new)
             steps[.removeCertificateAuthorities, default: []].append(
                 PlannedChange(
-                    action: .replace, kind: .certificateAuthority, name: newName, previousName: oldName,
+                    action: .replace, .certificateAuthority(newName), previousName: oldName,
                     reason:
                         "renamed in \(new.file): a CA name never changes in place, so \"\(oldName)\" is deleted and \"\(newName)\" created",
                     fields: fields, file: new.file))
@@ -70,13 +70,13 @@ public struct Planner: Sendable {
         for name in removed {
             let old = current.certificateAuthorities[name]!
             steps[.removeCertificateAuthorities, default: []].append(
-                PlannedChange(action: .delete, kind: .certificateAuthority, name: name, file: old.file))
+                PlannedChange(action: .delete, .certificateAuthority(name), file: old.file))
         }
         for name in added {
             let new = wanted[name]!
             steps[.writeCertificateAuthorities, default: []].append(
                 PlannedChange(
-                    action: .create, kind: .certificateAuthority, name: name,
+                    action: .create, .certificateAuthority(name),
                     fields: [FieldChange(path: "url", before: nil, after: new.url)], file: new.file))
         }
         for (name, new) in wanted where current.certificateAuthorities[name] != nil {
@@ -86,7 +86,7 @@ public struct Planner: Sendable {
                 unchanged[.certificateAuthority, default: 0] += 1
                 continue
             }
-            var change = PlannedChange(action: .update, kind: .certificateAuthority, name: name, fields: fields, file: new.file)
+            var change = PlannedChange(action: .update, .certificateAuthority(name), fields: fields, file: new.file)
             if fields.contains(where: { $0.path == "challenge" }) {
                 let profiles = usage[name] ?? []
                 change.hostsAffected = Set(profiles.map(\.team)).reduce(0) { $0 + (current.hostCounts[$1] ?? 0) }
@@ -119,13 +119,13 @@ public struct Planner: Sendable {
             let hosts = current.hostCounts[name] ?? 0
             steps[.removeTeams, default: []].append(
                 PlannedChange(
-                    action: .delete, kind: .team, name: name, hostsAffected: hosts,
+                    action: .delete, .team(name), hostsAffected: hosts,
                     reason: hosts > 0 ? "its \(hosts) host(s) leave the team and its profiles are removed from them" : nil,
                     file: old.file))
         }
         for (name, new) in wanted {
             guard let old = current.teams[name] else {
-                steps[.writeTeams, default: []].append(PlannedChange(action: .create, kind: .team, name: name, file: new.file))
+                steps[.writeTeams, default: []].append(PlannedChange(action: .create, .team(name), file: new.file))
                 continue
             }
             var fields: [FieldChange] = []
@@ -138,7 +138,7 @@ public struct Planner: Sendable {
                 continue
             }
             steps[.writeTeams, default: []].append(
-                PlannedChange(action: .update, kind: .team, name: name, fields: fields, file: new.file))
+                PlannedChange(action: .update, .team(name), fields: fields, file: new.file))
         }
     }
 
@@ -151,7 +151,7 @@ public struct Planner: Sendable {
         for (key, old) in current.profiles where instances[key] == nil {
             steps[.removeProfiles, default: []].append(
                 PlannedChange(
-                    action: .delete, kind: .profile, name: key.description, hostsAffected: current.hostCounts[key.team] ?? 0,
+                    action: .delete, .profile(key), hostsAffected: current.hostCounts[key.team] ?? 0,
                     reason: "hosts get RemoveProfile, which also removes the profile's certificates", file: old.path))
         }
         for (key, new) in instances {
@@ -159,7 +159,7 @@ public struct Planner: Sendable {
             guard let old = current.profiles[key] else {
                 steps[.installProfiles, default: []].append(
                     PlannedChange(
-                        action: .create, kind: .profile, name: key.description, hostsAffected: hosts,
+                        action: .create, .profile(key), hostsAffected: hosts,
                         fields: new.certificateAuthorities.map { FieldChange(path: "certificate_authority", before: nil, after: $0) },
                         file: new.path))
                 continue
@@ -175,12 +175,12 @@ public struct Planner: Sendable {
                 let to = new.certificateAuthorities.joined(separator: ", ")
                 steps[.removeProfiles, default: []].append(
                     PlannedChange(
-                        action: .delete, kind: .profile, name: key.description, hostsAffected: hosts,
+                        action: .delete, .profile(key), hostsAffected: hosts,
                         reason: "its certificate authority changes (\(from) → \(to)): the old profile and its certificates are removed first",
                         file: old.path))
                 steps[.installProfiles, default: []].append(
                     PlannedChange(
-                        action: .create, kind: .profile, name: key.description, hostsAffected: hosts,
+                        action: .create, .profile(key), hostsAffected: hosts,
                         reason: "re-installed with certificates from \(to)",
                         fields: new.certificateAuthorities.map { FieldChange(path: "certificate_authority", before: nil, after: $0) },
                         file: new.path))
@@ -190,7 +190,7 @@ public struct Planner: Sendable {
             if old.path != new.path { fields.insert(FieldChange(path: "file", before: old.path, after: new.path), at: 0) }
             steps[.installProfiles, default: []].append(
                 PlannedChange(
-                    action: .update, kind: .profile, name: key.description, hostsAffected: hosts,
+                    action: .update, .profile(key), hostsAffected: hosts,
                     reason: ProfileDiff.onlyPayloadUUIDs(fields) ? "only PayloadUUID values changed" : nil,
                     fields: fields, file: new.path))
         }
