@@ -23,6 +23,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Apply without asking for confirmation.")
     var autoApprove = false
 
+    @Flag(help: "Apply a plan that deletes every CA, every team or every profile in the state (refused otherwise).")
+    var allowDestroy = false
+
     @Option(help: "Seconds to wait for another apply's lock before giving up.")
     var lockTimeout: Double = 0
 
@@ -78,6 +81,11 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if let saved { try Self.verify(saved, against: binding) }
         guard plan.hasChanges else { return }
+        if !outcome.emptied.isEmpty, !allowDestroy {
+            Output.error(
+                "error[destroys-everything]: the plan deletes every \(outcome.emptied.map(\.rawValue).joined(separator: ", ")) in the state. Nothing was applied. Check --repo; pass --allow-destroy if this is meant")
+            throw ExitStatus.failure
+        }
         if saved == nil, !autoApprove, !(try Self.confirm()) {
             Output.error("Apply cancelled; nothing was changed.")
             throw ExitStatus.failure

@@ -45,7 +45,7 @@ struct ExportCommand: ParsableCommand {
         ]
         lines += export.placeholders.map { "  \($0.variable)  (\($0.owner))" }
         lines.append("Then `scepops plan --repo \(out)` shows no changes.")
-        Output.write(lines.joined(separator: "\n") + "\n")
+        Output.write(TextLines.render(lines))
     }
 
     /// Into a temporary sibling, renamed into place: a failure leaves nothing half-written.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SCEPOpsCore
 import SCEPOpsStore
 
 /// `scepops history`: the append-only record of applies, newest first.
@@ -35,7 +36,7 @@ struct HistoryCommand: ParsableCommand {
                 if let detail = record.detail { line += "  (\(detail))" }
                 return line
             }
-            Output.write(lines.joined(separator: "\n") + "\n")
+            Output.write(TextLines.render(lines))
         }
     }
 

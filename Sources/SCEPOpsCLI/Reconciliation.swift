@@ -23,6 +23,8 @@ struct Reconciliation {
         var certificates: [String: CACertificate] = [:]
         var caCheckNote: String?
         var box: SecretBox
+        /// Kinds the plan deletes every one of (`DestroyGuard`).
+        var emptied: [PlannedChange.Kind] = []
 
         var binding: PlanDocument.Binding? {
             desired.map { PlanBinding.make(plan, $0, box) }
@@ -91,7 +93,9 @@ struct Reconciliation {
         }
         var plan = Planner(secretDigest: box.digest).plan(desired, against: current)
         plan.diagnostics = validation.diagnostics
-        var outcome = Outcome(plan: plan, desired: desired, box: box)
+        let emptied = DestroyGuard.emptied(desired, current)
+        if let warning = DestroyGuard.warning(emptied, current) { plan.diagnostics.append(warning) }
+        var outcome = Outcome(plan: plan, desired: desired, box: box, emptied: emptied)
         await checkCertificateAuthorities(&outcome)
         outcome.plan.diagnostics.sort()
         return outcome

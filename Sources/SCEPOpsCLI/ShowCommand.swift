@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SCEPOpsCore
 import SCEPOpsStore
 
 /// `scepops show ca|team|profile NAME`: one thing as the state holds it, without secrets,
@@ -90,7 +91,7 @@ struct ShowCommand: ParsableCommand {
             if let apply {
                 lines.append("last changed by: apply #\(apply.id) by \(apply.actor) at \(apply.finishedAt)")
             }
-            Output.write(lines.joined(separator: "\n") + "\n")
+            Output.write(TextLines.render(lines))
         }
     }
 

@@ -25,7 +25,7 @@ enum StatusReport {
         }
         let total = StateStatus.statuses.map { "\($0) \(status.hostProfiles[$0] ?? 0)" }.joined(separator: ", ")
         lines.append("Host profiles: \(total)")
-        return lines.joined(separator: "\n") + "\n"
+        return TextLines.render(lines)
     }
 
     static func json(_ status: StateStatus) -> String {

@@ -35,20 +35,38 @@ public enum ConfigLoader {
                 if let document = reader.readTeam(text) { config.teams.append(document) }
                 config.diagnostics += reader.diagnostics
             }
-            for entry in try tree.entries(under: profilesFolder) where entry.path.hasSuffix(".mobileconfig") {
+            for entry in try tree.entries(under: profilesFolder) where isConfig(entry, profilesFolder, ".mobileconfig") {
                 config.profiles.append(ProfileFile(path: entry.path, content: read(entry, tree, &config.diagnostics)))
             }
         } catch {
             config.diagnostics.append(.error(error.code, file: nil, error.message))
         }
+        let folders = [certificateAuthoritiesFolder, teamsFolder, profilesFolder]
+        if !folders.contains(where: tree.hasFolder) {
+            config.diagnostics.append(
+                .error(
+                    .noConfiguration, file: nil,
+                    "no configuration found in \(tree.source.repository): none of \(folders.map { $0 + "/" }.joined(separator: ", ")) exists. Point --repo at the config folder"))
+        }
         return config
+    }
+
+    /// Files with the folder's suffix, and whatever else must be reported rather than
+    /// passed over: the top-level folder itself (a link out of the repo), FIFOs and the like,
+    /// folders that cannot be listed.
+    private static func isConfig(_ entry: TreeEntry, _ folder: String, _ suffixes: String...) -> Bool {
+        switch entry.kind {
+        case .special, .unreadableFolder: return true
+        case .symlinkOutOfRepo where entry.path == folder: return true
+        case .file, .symlinkOutOfRepo: return suffixes.contains { entry.path.hasSuffix($0) }
+        }
     }
 
     private static func yamlFiles(
         _ tree: any ConfigTree, _ folder: String, _ diagnostics: inout [Diagnostic]
     ) throws(ConfigError) -> [(TreeEntry, String)] {
         var files: [(TreeEntry, String)] = []
-        for entry in try tree.entries(under: folder) where entry.path.hasSuffix(".yml") || entry.path.hasSuffix(".yaml") {
+        for entry in try tree.entries(under: folder) where isConfig(entry, folder, ".yml", ".yaml") {
             guard let bytes = read(entry, tree, &diagnostics) else { continue }
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 diagnostics.append(.error(.notUTF8, file: entry.path, "the file is not valid UTF-8"))
@@ -61,11 +79,20 @@ public enum ConfigLoader {
 
     /// The file's bytes, or nil with the reason reported.
     private static func read(_ entry: TreeEntry, _ tree: any ConfigTree, _ diagnostics: inout [Diagnostic]) -> [UInt8]? {
-        if case .symlinkOutOfRepo(let target) = entry.kind {
+        switch entry.kind {
+        case .symlinkOutOfRepo(let target):
             diagnostics.append(
                 .error(.symlinkEscapesRepo, file: entry.path,
                     "is a symbolic link to \"\(target)\", outside the repository; it is not read"))
             return nil
+        case .special(let what):
+            diagnostics.append(.error(.notARegularFile, file: entry.path, "is \(what), not a regular file; it is not read"))
+            return nil
+        case .unreadableFolder:
+            diagnostics.append(.error(.folderUnreadable, file: entry.path, "the folder cannot be listed (permission denied?)"))
+            return nil
+        case .file:
+            break
         }
         guard entry.size <= maximumFileBytes else {
             diagnostics.append(

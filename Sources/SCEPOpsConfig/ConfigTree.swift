@@ -6,6 +6,10 @@ public struct TreeEntry: Sendable, Hashable {
         case file
         /// A symbolic link whose target lies outside the repository; never read.
         case symlinkOutOfRepo(target: String)
+        /// A FIFO, socket or device (named in words); never opened, since a FIFO would block.
+        case special(String)
+        /// A folder whose listing cannot be read.
+        case unreadableFolder
     }
 
     /// Repo-relative, with `/` separators.
@@ -30,6 +34,8 @@ public protocol ConfigTree {
     func entries(under folder: String) throws(ConfigError) -> [TreeEntry]
     /// The bytes of a file listed by `entries`.
     func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8]
+    /// Whether the top-level `folder` is there at all (a folder, or a link to one).
+    func hasFolder(_ folder: String) -> Bool
 }
 
 /// A failure to read the repo as a whole (as opposed to a finding in one file).

@@ -71,6 +71,16 @@ public final class GitCommitTree: ConfigTree {
         return entries.sorted { $0.path < $1.path }
     }
 
+    public func hasFolder(_ folder: String) -> Bool {
+        switch resolve(folder, hops: 0) {
+        case .tree(let tree):
+            git_tree_free(tree)
+            return true
+        case .outside: return true
+        case .blob, nil: return false
+        }
+    }
+
     public func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8] {
         guard var id = blobs[entry.path] else { throw ConfigError(.fileUnreadable, "the file is not in the commit") }
         var blob: OpaquePointer?

@@ -55,8 +55,13 @@ public final class WorkingTree: ConfigTree {
             entries.append(TreeEntry(path: relative, size: 0, kind: .symlinkOutOfRepo(target: written)))
             return
         }
-        guard visited.insert(real).inserted, let names = try? FileManager.default.contentsOfDirectory(atPath: absolute)
-        else { return }
+        guard visited.insert(real).inserted else { return }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: absolute) else {
+            if FileManager.default.fileExists(atPath: absolute) {
+                entries.append(TreeEntry(path: relative, size: 0, kind: .unreadableFolder))
+            }
+            return
+        }
         for name in names.sorted() where !name.hasPrefix(".") {
             let path = relative + "/" + name
             var info = stat()
@@ -75,8 +80,20 @@ public final class WorkingTree: ConfigTree {
                 walk(path, into: &entries, visited: &visited)
             } else if kind == S_IFREG {
                 entries.append(TreeEntry(path: path, size: Int(info.st_size), kind: .file))
+            } else {
+                let what = kind == S_IFIFO ? "a FIFO" : kind == S_IFSOCK ? "a socket" : "a device"
+                entries.append(TreeEntry(path: path, size: 0, kind: .special(what)))
             }
         }
+    }
+
+    public func hasFolder(_ folder: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        let path = root + "/" + folder
+        var info = stat()
+        // A link out of the repo is still "there": it is reported, not taken for no config.
+        return (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
+            || (lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK)
     }
 
     static func realPath(_ path: String) -> String? {

@@ -8,6 +8,11 @@ struct YAMLDocumentReader {
     let file: String
     let expander: EnvironmentExpander
     var diagnostics: [Diagnostic] = []
+    /// Scalar bytes the walk may still read. Without aliases a walk reads no more than the
+    /// file holds; an anchor referenced over and over (a "billion laughs") reads it many
+    /// times, and is stopped here with one finding instead of gigabytes.
+    private var budget = 0
+    private var overBudget = false
 
     init(file: String, expander: EnvironmentExpander) {
         self.file = file
@@ -56,6 +61,7 @@ struct YAMLDocumentReader {
             report(error)
             return nil
         }
+        budget = text.utf8.count + 1024
         guard let root else {
             diagnostics.append(
                 .error(.missingKey, file: file, at: SourcePosition(line: 1, column: 1),
@@ -107,6 +113,7 @@ struct YAMLDocumentReader {
     /// A scalar as a string with environment variables expanded. Null reads as empty,
     /// so that `challenge:` with nothing after it gets the "cannot be empty" message.
     mutating func string(_ node: Node, key: String, sensitive: Bool) -> ExpandedString? {
+        guard spend(node.scalar?.string.utf8.count ?? 0, at: node) else { return nil }
         guard case .scalar(let scalar) = node else {
             diagnostics.append(
                 .error(.wrongType, file: file, at: position(node), "\"\(key)\" must be a string, found \(describe(node))"))
@@ -142,7 +149,25 @@ struct YAMLDocumentReader {
                     "\"\(key)\" must be a list of paths, found \(describe(node))"))
             return []
         }
-        return sequence.compactMap { string($0, key: key, sensitive: false)?.value }
+        var paths: [Located<String>] = []
+        for element in sequence {
+            // Every element costs something, so a list of aliases to one short string is bounded too.
+            guard spend(8, at: element) else { break }
+            if let path = string(element, key: key, sensitive: false)?.value { paths.append(path) }
+        }
+        return paths
+    }
+
+    /// Takes `bytes` from the budget; past it, says so once and reads nothing more.
+    private mutating func spend(_ bytes: Int, at node: Node) -> Bool {
+        guard !overBudget else { return false }
+        budget -= bytes
+        guard budget < 0 else { return true }
+        overBudget = true
+        diagnostics.append(
+            .error(.yamlAliasLimit, file: file, at: position(node),
+                "the file expands to more than its own size through YAML aliases (an anchor referenced again and again); write the values out instead"))
+        return false
     }
 
     // MARK: - Helpers

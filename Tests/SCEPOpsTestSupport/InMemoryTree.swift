@@ -16,6 +16,10 @@ public struct InMemoryTree: ConfigTree {
             .map { TreeEntry(path: $0, size: files[$0]!.count, kind: .file) }
     }
 
+    public func hasFolder(_ folder: String) -> Bool {
+        files.keys.contains { $0.hasPrefix(folder + "/") }
+    }
+
     public func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8] {
         guard let bytes = files[entry.path] else { throw ConfigError(.fileUnreadable, "no such file") }
         return bytes

@@ -54,3 +54,35 @@ extension Array where Element == Diagnostic {
     public var errorCount: Int { count { $0.severity == .error } }
     public var warningCount: Int { count { $0.severity == .warning } }
 }
+
+extension Diagnostic {
+    /// Findings shown for one file before the rest are counted instead.
+    public static let perFileLimit = 50
+
+    /// At most `perFile` findings per file, in the order given; the rest of a
+    /// file's findings become one line that counts them, so that one hostile file cannot
+    /// fill the output. The cut keeps errors: a file with errors still fails.
+    public static func capped(_ diagnostics: [Diagnostic], perFile: Int) -> [Diagnostic] {
+        var shown: [String: Int] = [:]
+        var hidden: [String: (count: Int, errors: Bool)] = [:]
+        var kept: [Diagnostic] = []
+        for diagnostic in diagnostics {
+            let file = diagnostic.file ?? ""
+            if shown[file, default: 0] < perFile {
+                shown[file, default: 0] += 1
+                kept.append(diagnostic)
+            } else {
+                let before = hidden[file] ?? (0, false)
+                hidden[file] = (before.count + 1, before.errors || diagnostic.severity == .error)
+            }
+        }
+        for (file, rest) in hidden.sorted(by: { $0.key < $1.key }) {
+            let message = "\(rest.count) more finding(s) in this file are not shown"
+            kept.append(
+                rest.errors
+                    ? .error(.tooManyFindings, file: file.isEmpty ? nil : file, message)
+                    : .warning(.tooManyFindings, file: file.isEmpty ? nil : file, message))
+        }
+        return kept
+    }
+}

@@ -12,9 +12,18 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case symlinkEscapesRepo = "symlink-escapes-repo"
     case pathOutsideProfiles = "path-outside-profiles"
     case pathMatchesNothing = "path-matches-nothing"
+    /// None of the three config folders exists: a wrong `--repo`, not an empty config.
+    case noConfiguration = "no-configuration"
+    /// A FIFO, socket or device where a config file or folder belongs.
+    case notARegularFile = "not-a-regular-file"
+    case folderUnreadable = "folder-unreadable"
 
     // YAML shape.
     case yamlSyntax = "yaml-syntax"
+    /// Aliases that expand a document past the reader's bound (a "billion laughs").
+    case yamlAliasLimit = "yaml-alias-limit"
+    /// More findings in one file than are shown; this one counts the rest.
+    case tooManyFindings = "too-many-findings"
     case wrongType = "wrong-type"
     case unknownKey = "unknown-key"
     case missingKey = "missing-key"
@@ -69,6 +78,8 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case caInUse = "ca-in-use"
     /// GetCACert against the CA's URL failed (the live check of plan and apply).
     case caUnreachable = "ca-unreachable"
+    /// The plan deletes every CA, team or profile the state has (apply needs --allow-destroy).
+    case destroysEverything = "destroys-everything"
 
     // The drift ignore file.
     case ignoreRuleInvalid = "ignore-rule-invalid"

@@ -19,7 +19,7 @@ public enum DriftText {
             }
         }
         lines += notes(report).map { "note: " + $0 }
-        return lines.joined(separator: "\n") + "\n"
+        return TextLines.render(lines)
     }
 
     static func line(_ finding: DriftFinding) -> String {

@@ -107,7 +107,7 @@ public enum PlanMarkdown {
     /// Names come from the repo: nothing in them may open HTML or break a table.
     public static func escape(_ text: String) -> String {
         var out = ""
-        for character in text {
+        for character in TextLines.escape(text) {
             switch character {
             case "<": out += "&lt;"
             case ">": out += "&gt;"

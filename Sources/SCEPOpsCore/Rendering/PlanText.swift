@@ -8,12 +8,12 @@ public enum PlanText {
         if plan.hasErrors {
             lines.append("")
             lines.append("Plan failed: \(plan.diagnostics.errorCount) error(s). Nothing would change.")
-            return lines.joined(separator: "\n") + "\n"
+            return TextLines.render(lines)
         }
         guard plan.hasChanges else {
             lines.append("")
             lines.append("No changes. The state matches the config (\(PlanSummary.unchangedCount(plan)) unchanged).")
-            return lines.joined(separator: "\n") + "\n"
+            return TextLines.render(lines)
         }
         let deletions = plan.changes.filter { $0.action == .delete || $0.action == .replace }
         if !deletions.isEmpty {
@@ -40,7 +40,7 @@ public enum PlanText {
         }
         lines.append("")
         lines.append(PlanSummary.line(plan))
-        return lines.joined(separator: "\n") + "\n"
+        return TextLines.render(lines)
     }
 
     static func symbol(_ action: PlannedChange.Action) -> String {

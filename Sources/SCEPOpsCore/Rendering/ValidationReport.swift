@@ -26,7 +26,7 @@ public struct ValidationReport: Sendable {
         } else {
             lines.append("\(describe(source)): invalid: \(counts)")
         }
-        return lines.joined(separator: "\n") + "\n"
+        return TextLines.render(lines)
     }
 
     public static func line(_ diagnostic: Diagnostic) -> String {

@@ -35,7 +35,7 @@ public enum ConfigValidator {
                 .warning(.profileUnused, file: file.path, "no team lists this profile, so no host receives it"))
         }
 
-        diagnostics.sort()
+        diagnostics = Diagnostic.capped(diagnostics.sorted(), perFile: Diagnostic.perFileLimit)
         guard !diagnostics.hasErrors else { return Result(state: nil, diagnostics: diagnostics) }
         let state = DesiredState(
             source: config.source,
@@ -197,8 +197,11 @@ public enum ConfigValidator {
 
             var resolved: [String] = []
             var seen: Set<String> = []
-            for reference in document.profiles {
-                switch PathPattern.parse(reference.value) {
+            for full in document.profiles {
+                // Echoed in messages: a path of a megabyte is shown by its start.
+                var reference = full
+                if full.value.count > 200 { reference.value = full.value.prefix(200) + "…" }
+                switch PathPattern.parse(full.value) {
                 case .failure(.absolute):
                     error(.pathEscapesRepo, reference.position, "profile path \"\(reference.value)\" is absolute; paths are relative to the repo root")
                 case .failure(.escapesRepo):
