@@ -107,26 +107,22 @@ extension SQLiteStore: ProxyStore {
                         sql: "UPDATE command_outbox SET status = 'error', updated_at = ? WHERE host_uuid = ? AND command_uuid = ?",
                         arguments: [stamp, identifier.host, command])
                 }
-                switch decision {
-                case .redeliver(let notBefore):
-                    try db.execute(
-                        sql: """
-                            UPDATE host_profile SET status = 'pending', command_uuid = NULL, upstream_failures = ?,
-                                detail = ?, updated_at = ?
-                            WHERE host_uuid = ? AND profile_uuid = ?
-                            """, arguments: [failures, reason, stamp, identifier.host, identifier.profile])
+                let (status, detail): (String, String) =
+                    switch decision {
+                    case .redeliver: ("pending", reason)
+                    case .fail(let detail): ("failed", detail)
+                    }
+                try db.execute(
+                    sql: """
+                        UPDATE host_profile SET status = ?, command_uuid = NULL, upstream_failures = ?, detail = ?, updated_at = ?
+                        WHERE host_uuid = ? AND profile_uuid = ?
+                        """, arguments: [status, failures, detail, stamp, identifier.host, identifier.profile])
+                if case .redeliver(let notBefore) = decision {
                     try db.execute(
                         sql: """
                             INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at, not_before)
                             VALUES (?, ?, 'InstallProfile', ?, ?)
                             """, arguments: [identifier.host, identifier.profile, stamp, Self.timestamp(notBefore)])
-                case .fail(let detail):
-                    try db.execute(
-                        sql: """
-                            UPDATE host_profile SET status = 'failed', command_uuid = NULL, upstream_failures = ?,
-                                detail = ?, updated_at = ?
-                            WHERE host_uuid = ? AND profile_uuid = ?
-                            """, arguments: [failures, detail, stamp, identifier.host, identifier.profile])
                 }
                 return decision
             }
