@@ -32,7 +32,7 @@ python3 Benchmarks/idle-flood.py "$port" "$half" "$HOLD" >"$work/flood1.log" &
 pids+=($!)
 python3 Benchmarks/idle-flood.py "$port" "$((COUNT - half))" "$HOLD" >"$work/flood2.log" &
 pids+=($!)
-sleep 5
+sleep 25
 started=$(date +%s.%N)
 status=$(curl -s -o /dev/null -w '%{http_code}' --max-time "$HOLD" "http://127.0.0.1:$port/healthz" || true)
 ended=$(date +%s.%N)
@@ -41,4 +41,5 @@ fds=$(ls /proc/"$serve_pid"/fd 2>/dev/null | wc -l)
 echo "idle connections: $COUNT; serve --idle-timeout $IDLE, default --max-connections"
 echo "/healthz during the flood: HTTP $status after $(awk -v a="$started" -v b="$ended" 'BEGIN {printf "%.1f", b - a}') s"
 cat "$work/flood1.log" "$work/flood2.log"
+grep -c "" "$work/serve.log" | xargs echo "serve log lines:"
 echo "serve's open descriptors after the flood: $fds"

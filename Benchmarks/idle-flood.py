@@ -1,6 +1,6 @@
 """Opens COUNT idle TCP connections to 127.0.0.1:PORT that never send a byte, keeps them
 for HOLD seconds, then prints how many the server closed. Bounded in count and time."""
-import resource, select, socket, sys, time
+import errno, resource, select, socket, sys, time
 
 port, count, hold = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -12,17 +12,33 @@ for _ in range(count):
     s.connect_ex(("127.0.0.1", port))
     sockets.append(s)
 print(f"opened {len(sockets)}", flush=True)
+# Wait for every connect to finish (the listen queue is short), then watch for closes.
+poller = select.poll()
+for s in sockets:
+    poller.register(s, select.POLLOUT)
+by_fd = {s.fileno(): s for s in sockets}
+pending = dict(by_fd)
+deadline = time.time() + 20
+while pending and time.time() < deadline:
+    for fd, _ in poller.poll(500):
+        if fd in pending:
+            poller.modify(fd, select.POLLIN)
+            del pending[fd]
+established = sum(1 for s in sockets if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0)
+print(f"established {established}", flush=True)
 closed = set()
 deadline = time.time() + hold
 while time.time() < deadline and len(closed) < len(sockets):
-    live = [s for s in sockets if s.fileno() not in closed]
-    for start in range(0, len(live), 1000):
-        readable, _, _ = select.select(live[start:start + 1000], [], [], 0)
-        for s in readable:
-            try:
-                if s.recv(1) == b"":
-                    closed.add(s.fileno())
-            except OSError:
-                closed.add(s.fileno())
-    time.sleep(0.5)
+    for fd, _ in poller.poll(500):
+        if fd in closed:
+            continue
+        try:
+            data = by_fd[fd].recv(1)
+        except BlockingIOError:
+            continue
+        except OSError:
+            data = b""
+        if data == b"":
+            closed.add(fd)
+            poller.unregister(fd)
 print(f"closed by the server {len(closed)}", flush=True)

@@ -110,6 +110,26 @@ struct ProxyHardeningTests {
         }
     }
 
+    @Test func underAForeignWriteLockMDMReportsGet503() async throws {
+        try await ProxyHarness.with(mdm: true) { harness in
+            let device = PlistDevice(
+                udid: "UDID-L", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-L"), harness: harness)
+            #expect(try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!).status == 200)
+            try await harness.render(host: "UDID-L")
+            let lock = try Command.start(
+                "/usr/bin/sqlite3", [harness.folder.path + "/state.db", "BEGIN IMMEDIATE;", ".shell sleep 14", "COMMIT;"])
+            defer { lock.kill() }
+            try await Task.sleep(for: .milliseconds(500))
+            // A queued command makes Idle write (it marks the command sent): busy, so 503.
+            #expect(try await device.report("Idle").status == 503)
+            #expect(try await device.report("Acknowledged", "any-command").status == 503)
+            #expect(lock.wait().status == 0)
+            let next = try await device.report("Idle")
+            #expect(next.status == 200)
+            #expect(next.type == "InstallProfile", "nothing was lost to the busy state")
+        }
+    }
+
     @Test func retryAfterComesWithThe503() async throws {
         try await ProxyHarness.with { harness in
             let identifier = try await harness.wifi()
