@@ -30,10 +30,10 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         redelivery: RedeliveryPolicy = RedeliveryPolicy(), bodyTimeout: Duration = .seconds(30),
         logger: Logger = Logger(label: "scepops.proxy"), upstream: @escaping @Sendable (String) -> any SCEPService
     ) {
-        self.bodyTimeout = bodyTimeout
         self.store = store
         self.metrics = metrics
         self.redelivery = redelivery
+        self.bodyTimeout = bodyTimeout
         self.logger = logger
         let gate = UpstreamGate(limit: upstreamConcurrency)
         self.upstream = { url in GatedSCEPService(upstream(url), gate: gate, key: url) }
@@ -60,7 +60,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         }
 
         let url: String
-        switch try route(identifier) {
+        switch try store.proxyUpstream(identifier) {
         case .success(let found): url = found
         case .failure(let refusal): throw refused(refusal, identifier)
         }
@@ -110,13 +110,8 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     }
 
     private func spent(_ identifier: ProxyIdentifier, reason: String) throws {
-        let decision: RedeliveryPolicy.Decision?
-        do {
-            decision = try store.tokenSpent(identifier, reason: reason, policy: redelivery, now: Date())
-        } catch {
-            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "5"], message: "the state is not available")
-        }
-        switch decision {
+        // A state that cannot be written is a 503 (StateUnavailableMiddleware), as everywhere.
+        switch try store.tokenSpent(identifier, reason: reason, policy: redelivery, now: Date()) {
         case .redeliver(let notBefore):
             metrics.redelivery("queued")
             logger.warning(
@@ -137,14 +132,6 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         switch error {
         case .timeout: "the certificate authority did not answer the enrollment in time"
         case .failed: "the certificate authority could not complete the enrollment"
-        }
-    }
-
-    private func route(_ identifier: ProxyIdentifier) throws -> Result<String, ProxyRefusal> {
-        do {
-            return try store.proxyUpstream(identifier)
-        } catch {
-            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "5"], message: "the state is not available")
         }
     }
 

@@ -10,8 +10,8 @@ import Testing
 @Suite("Server hardening", .serialized)
 struct ProxyHardeningTests {
     /// micromdm's scepclient through the proxy URL; returns its exit status.
-    static func enroll(_ harness: ProxyHarness, _ identifier: ProxyIdentifier, in work: TempRepo) -> Command.Result {
-        Command.run(
+    static func enroll(_ harness: ProxyHarness, _ identifier: ProxyIdentifier, in work: TempRepo) async -> Command.Result {
+        await Command.runDetached(
             "/usr/bin/scepclient",
             ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
                 "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
@@ -34,7 +34,7 @@ struct ProxyHardeningTests {
             #expect(try delivery(harness)["sent"] == 1, "a forged request must not touch the delivery")
             #expect(harness.scep.count("PKIOperation") == 0)
             let work = TempRepo()
-            let enrolled = Self.enroll(harness, genuine, in: work)
+            let enrolled = await Self.enroll(harness, genuine, in: work)
             #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
             #expect(FileManager.default.fileExists(atPath: work.path + "/cert.pem"))
             let metrics = try await harness.request("http://127.0.0.1:\(harness.port)/metrics")
@@ -61,7 +61,7 @@ struct ProxyHardeningTests {
             let second = try await harness.wifi()
             #expect(second.token != first.token)
             let work = TempRepo()
-            let enrolled = Self.enroll(harness, second, in: work)
+            let enrolled = await Self.enroll(harness, second, in: work)
             #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
             let subject = Command.run("/usr/bin/openssl", ["x509", "-in", work.path + "/cert.pem", "-noout", "-subject"])
             #expect(subject.stdout.contains("CN = HOST-1 Wi-Fi"))
@@ -103,9 +103,9 @@ struct ProxyHardeningTests {
             #expect(busy.status == 503, "\(busy.text)")
             #expect(ContinuousClock.now - started < .seconds(8))
             #expect(harness.scep.count("PKIOperation") == 0)
-            #expect(lock.wait().status == 0)
+            #expect(await lock.waitDetached().status == 0)
             // Nothing was consumed: the device's token still enrolls.
-            let enrolled = Self.enroll(harness, identifier, in: TempRepo())
+            let enrolled = await Self.enroll(harness, identifier, in: TempRepo())
             #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
         }
     }
@@ -123,7 +123,7 @@ struct ProxyHardeningTests {
             // A queued command makes Idle write (it marks the command sent): busy, so 503.
             #expect(try await device.report("Idle").status == 503)
             #expect(try await device.report("Acknowledged", "any-command").status == 503)
-            #expect(lock.wait().status == 0)
+            #expect(await lock.waitDetached().status == 0)
             let next = try await device.report("Idle")
             #expect(next.status == 200)
             #expect(next.type == "InstallProfile", "nothing was lost to the busy state")
@@ -143,7 +143,7 @@ struct ProxyHardeningTests {
             let answer = await raw.readAll().text
             #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
             #expect(answer.lowercased().contains("retry-after: 5"), "\(answer)")
-            _ = lock.wait()
+            _ = await lock.waitDetached()
         }
     }
 

@@ -14,7 +14,7 @@ struct SCEPProxyTests {
             let identifier = try await harness.wifi()
             #expect(identifier.certificateAuthority == "WIFI")
             let work = TempRepo()
-            let enroll = Command.run(
+            let enroll = await Command.runDetached(
                 "/usr/bin/scepclient",
                 ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
                     "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])

@@ -20,6 +20,20 @@ public enum Command {
         }
     }
 
+    /// `run` for async tests whose in-process server the child talks to (scepclient
+    /// through the proxy): the blocking wait is on a thread of its own. Blocking one of the
+    /// few cooperative threads instead can leave none for the server's handlers, and two
+    /// such tests at once deadlock.
+    public static func runDetached(
+        _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:]
+    ) async -> Result {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: run(executable, arguments, directory: directory, environment: environment))
+            }
+        }
+    }
+
     /// A started child process, waited for or killed by the test that started it.
     public final class Running: @unchecked Sendable {
         public let process: Process
@@ -53,6 +67,13 @@ public enum Command {
             return Result(
                 status: status, stdout: String(decoding: outputData, as: UTF8.self),
                 stderr: String(decoding: errorData, as: UTF8.self))
+        }
+
+        /// `wait` off the cooperative threads, for async tests.
+        public func waitDetached() async -> Result {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: self.wait()) }
+            }
         }
 
         deinit {
