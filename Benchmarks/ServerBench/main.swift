@@ -69,7 +69,7 @@ final class Bench: @unchecked Sendable {
         _ = try await ProfileWorker(store: store, settings: .init(verifyInterval: nil)).cycle()
         let renderer = CommandRenderer(store: store, serverURL: "http://127.0.0.1:\(port)")
         return try store.queuedCommands(host: host).compactMap { command in
-            guard command.type == "InstallProfile", let payload = try? renderer.plist(for: command, requestBaseURL: ""),
+            guard command.type == .installProfile, let payload = try? renderer.plist(for: command, requestBaseURL: ""),
                 let plist = try PropertyListSerialization.propertyList(from: Data(payload), format: nil) as? [String: Any],
                 let profile = (plist["Command"] as? [String: Any])?["Payload"] as? Data,
                 let root = try? PlistParser.parse([UInt8](profile))

@@ -27,13 +27,13 @@ public struct CommandRenderer: Sendable {
         let serverURL = self.serverURL ?? requestBaseURL
         guard let commandUUID = command.commandUUID else { throw Failure.unassigned }
         switch command.type {
-        case "RemoveProfile":
+        case .removeProfile:
             return MDMCommand.removeProfile(identifier: command.identifier).plist(commandUUID: commandUUID)
-        case "ProfileList":
+        case .profileList:
             return MDMCommand.profileList.plist(commandUUID: commandUUID)
-        case "CertificateList":
+        case .certificateList:
             return MDMCommand.certificateList.plist(commandUUID: commandUUID)
-        default:
+        case .installProfile:
             guard let content = command.content else { throw Failure.profileGone }
             guard let ca = command.certificateAuthority else {
                 return MDMCommand.installProfile(payload: content).plist(commandUUID: commandUUID)

@@ -107,7 +107,7 @@ public struct ProfileWorker: Service {
             for command in pending {
                 var token: String?
                 var ca: String?
-                if command.type == "InstallProfile" {
+                if command.type == .installProfile {
                     guard command.content != nil else {
                         try store.failDelivery(command, detail: "the profile no longer exists")
                         result.failed += 1

@@ -2,12 +2,15 @@ import Foundation
 import GRDB
 import SCEPOpsCore
 
+/// Stored as its RequestType; the outbox's CHECK keeps the column to the set.
+extension HostCommandKind: DatabaseValueConvertible {}
+
 extension SQLiteStore: ApplyWriter {
     /// A host command waiting to be written after the apply row that owns it.
     private struct Command {
         var host: String
         var profile: String
-        var type: String
+        var type: HostCommandKind
     }
 
     public func apply(_ request: ApplyRequest) throws(StoreError) -> ApplyRecord {
@@ -57,7 +60,7 @@ extension SQLiteStore: ApplyWriter {
             try String.fetchAll(db, sql: "SELECT uuid FROM host WHERE team = ? ORDER BY uuid", arguments: [team])
         }
         /// Queues a profile command for every host of the team, and records the delivery.
-        func deliver(_ type: String, profile uuid: String, identifier: String, team: String) throws {
+        func deliver(_ type: HostCommandKind, profile uuid: String, identifier: String, team: String) throws {
             for host in try hosts(in: team) {
                 try Self.recordDelivery(db, host: host, profile: uuid, identifier: identifier, type: type, now: now)
                 commands.append(Command(host: host, profile: uuid, type: type))
@@ -99,7 +102,7 @@ extension SQLiteStore: ApplyWriter {
             switch (change.subject, change.action) {
             case (.profile(let key), .delete):
                 guard let uuid = try profileUUID(key) else { continue }
-                try deliver("RemoveProfile", profile: uuid, identifier: key.identifier, team: key.team)
+                try deliver(.removeProfile, profile: uuid, identifier: key.identifier, team: key.team)
                 try db.execute(sql: "DELETE FROM profile WHERE uuid = ?", arguments: [uuid])
             case (.profile(let key), .create), (.profile(let key), .replace):
                 let profile = profiles[key]!
@@ -116,14 +119,14 @@ extension SQLiteStore: ApplyWriter {
                         sql: "INSERT INTO profile_certificate_authority (profile_uuid, ca_name) VALUES (?, ?)",
                         arguments: [uuid, ca])
                 }
-                try deliver("InstallProfile", profile: uuid, identifier: key.identifier, team: key.team)
+                try deliver(.installProfile, profile: uuid, identifier: key.identifier, team: key.team)
             case (.profile(let key), .update):
                 let profile = profiles[key]!
                 guard let uuid = try profileUUID(key) else { continue }
                 try db.execute(
                     sql: "UPDATE profile SET path = ?, content = ?, checksum = ?, last_commit = ?, updated_at = ? WHERE uuid = ?",
                     arguments: [profile.path, Data(profile.content), SecretBox.sha256(profile.content), commit, now, uuid])
-                try deliver("InstallProfile", profile: uuid, identifier: key.identifier, team: key.team)
+                try deliver(.installProfile, profile: uuid, identifier: key.identifier, team: key.team)
             case (.team(let name), .delete):
                 try db.execute(sql: "DELETE FROM team WHERE name = ?", arguments: [name])
             case (.team(let name), .create), (.team(let name), .update), (.team(let name), .replace):
@@ -155,7 +158,7 @@ extension SQLiteStore: ApplyWriter {
                             WHERE pc.ca_name = ? ORDER BY p.team, p.identifier
                             """, arguments: [name])
                     for row in users {
-                        try deliver("InstallProfile", profile: row["uuid"], identifier: row["identifier"], team: row["team"])
+                        try deliver(.installProfile, profile: row["uuid"], identifier: row["identifier"], team: row["team"])
                     }
                 }
             }
@@ -176,7 +179,7 @@ extension SQLiteStore: ApplyWriter {
 
     /// A host's delivery of a profile, (re)set to pending: the worker renders it next.
     static func recordDelivery(
-        _ db: Database, host: String, profile: String, identifier: String, type: String, now: String
+        _ db: Database, host: String, profile: String, identifier: String, type: HostCommandKind, now: String
     ) throws {
         try db.execute(
             sql: """
@@ -185,7 +188,7 @@ extension SQLiteStore: ApplyWriter {
                 ON CONFLICT (host_uuid, profile_uuid) DO UPDATE SET
                     operation = excluded.operation, status = 'pending', command_uuid = NULL, detail = NULL,
                     retries = 0, upstream_failures = 0, acknowledged_at = NULL, updated_at = excluded.updated_at
-                """, arguments: [host, profile, identifier, type == "InstallProfile" ? "install" : "remove", now])
+                """, arguments: [host, profile, identifier, type == .installProfile ? "install" : "remove", now])
     }
 
     @discardableResult

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SCEPOpsCore
 
 /// Hosts as enrollment records them (the server's side; designed with the state).
 public protocol HostStore {
@@ -16,8 +17,7 @@ public protocol HostStore {
 public struct QueuedCommand: Sendable, Hashable {
     public var host: String
     public var profile: String
-    /// `InstallProfile`, `RemoveProfile`, `ProfileList` or `CertificateList`.
-    public var type: String
+    public var type: HostCommandKind
     public var commandUUID: String?
     /// The profile's top-level PayloadIdentifier.
     public var identifier: String
@@ -66,7 +66,7 @@ extension SQLiteStore: HostStore {
                         ON CONFLICT (uuid) DO UPDATE SET serial = excluded.serial, team = excluded.team
                         """, arguments: [uuid, serial, team, now])
                 guard previous != team else { return }
-                for (old, type) in [(previous, "RemoveProfile"), (team, "InstallProfile")] {
+                for (old, type) in [(previous, HostCommandKind.removeProfile), (team, .installProfile)] {
                     guard let old else { continue }
                     for row in try Row.fetchAll(
                         db, sql: "SELECT uuid, identifier FROM profile WHERE team = ? ORDER BY identifier", arguments: [old])

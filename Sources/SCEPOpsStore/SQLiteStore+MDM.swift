@@ -234,7 +234,7 @@ extension SQLiteStore: MDMStore {
     }
 
     private func record(
-        _ result: CommandResult, id: Int64, command: String, profile: String, type: String, host: String, now: String,
+        _ result: CommandResult, id: Int64, command: String, profile: String, type: HostCommandKind, host: String, now: String,
         _ db: Database
     ) throws {
         // A delivery answers to its current command only: the late answer to a command
@@ -242,7 +242,7 @@ extension SQLiteStore: MDMStore {
         switch result {
         case .acknowledged:
             try db.execute(sql: "UPDATE command_outbox SET status = 'acknowledged', updated_at = ? WHERE id = ?", arguments: [now, id])
-            if type == "RemoveProfile" {
+            if type == .removeProfile {
                 try db.execute(
                     sql: """
                         DELETE FROM host_profile WHERE host_uuid = ? AND profile_uuid = ? AND operation = 'remove'

@@ -7,8 +7,7 @@ public struct PendingCommand: Sendable, Hashable {
     public var id: Int64
     public var host: String
     public var profile: String
-    /// `InstallProfile`, `RemoveProfile`, `ProfileList` or `CertificateList`.
-    public var type: String
+    public var type: HostCommandKind
     /// For an install: the profile's bytes and the CAs it uses; nil when the profile is gone.
     public var content: [UInt8]?
     public var certificateAuthorities: [String]

@@ -203,14 +203,14 @@ struct VerificationTests {
             func answerProfileList(_ identifiers: [String]) async throws {
                 _ = try store.queueProfileLists(before: Date().addingTimeInterval(3600), limit: 10)
                 _ = try await worker.cycle()
-                let list = try #require(try store.queuedCommands(host: host).last { $0.type == "ProfileList" })
+                let list = try #require(try store.queuedCommands(host: host).last { $0.type == .profileList })
                 _ = try store.report(host: host, commandUUID: list.commandUUID, result: .profileList(identifiers))
             }
             func wifiStatus() throws -> [String: Int] {
                 try store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" }!.hostProfiles
             }
             _ = try await harness.render()
-            for command in try store.queuedCommands(host: host) where command.type == "InstallProfile" {
+            for command in try store.queuedCommands(host: host) where command.type == .installProfile {
                 _ = try store.report(host: host, commandUUID: command.commandUUID, result: .acknowledged)
             }
             try await answerProfileList(["com.example.wifi", "com.example.vpn"])

@@ -62,7 +62,7 @@ struct ProfileWorkerTests {
             let result = try await ProfileWorker(store: harness.store, settings: .init(batchSize: 1)).cycle()
             #expect(result.rendered == 4)
             let fresh = try harness.store.queuedCommands(host: ProxyHarness.host).dropFirst(2)
-            #expect(fresh.map(\.type) == ["RemoveProfile", "RemoveProfile", "InstallProfile", "InstallProfile"])
+            #expect(fresh.map(\.type.rawValue) == ["RemoveProfile", "RemoveProfile", "InstallProfile", "InstallProfile"])
             let removal = try command(try harness.plist(fresh.first!))
             let identifier = (removal["Command"] as? [String: Any])?["Identifier"] as? String
             #expect(["com.example.vpn", "com.example.wifi"].contains(identifier))

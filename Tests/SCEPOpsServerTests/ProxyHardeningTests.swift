@@ -52,7 +52,7 @@ struct ProxyHardeningTests {
             // Pending again, and with a command queued for it: it cannot be stranded.
             #expect(try delivery(harness)["pending"] == 1)
             let queued = try harness.store.queuedCommands(host: ProxyHarness.host).filter {
-                $0.type == "InstallProfile" && $0.profile == first.profile
+                $0.type == .installProfile && $0.profile == first.profile
             }
             #expect(queued.count == 1)
             #expect(queued.first?.commandUUID == nil, "the re-delivery waits for the worker")

@@ -87,7 +87,7 @@ final class ProxyHarness: @unchecked Sendable {
         // Verification (ProfileList) is left out: these tests are about deliveries.
         _ = try await ProfileWorker(store: store, settings: .init(verifyInterval: nil)).cycle()
         var identifiers: [String: ProxyIdentifier] = [:]
-        for command in try store.queuedCommands(host: host) where command.type == "InstallProfile" {
+        for command in try store.queuedCommands(host: host) where command.type == .installProfile {
             guard let profile = try Self.installedProfile(try plist(command)),
                 let url = profile["PayloadContent"]?.elements?.first?["PayloadContent"]?["URL"]?.string,
                 let identifier = ProxyIdentifier(pathComponent: String(url.split(separator: "/").last!))

@@ -69,7 +69,7 @@ struct StoreConformanceTests {
             .replacingOccurrences(of: "profiles/**/*.mobileconfig", with: "profiles/wifi.mobileconfig")
         let (plan, _) = try apply(store, files)
         #expect(plan.changes.map { "\($0.action.rawValue) \($0.name)" } == ["delete Kiosks/Lobby/com.example.vpn"])
-        #expect(try store.queuedCommands(host: "H1").map(\.type).last == "RemoveProfile")
+        #expect(try store.queuedCommands(host: "H1").map(\.type.rawValue).last == "RemoveProfile")
     }
 
     @Test(arguments: BackendFactory.all)
@@ -80,7 +80,7 @@ struct StoreConformanceTests {
         try apply(store, ValidRepo.files)
         for host in hosts { try store.enroll(host: host, serial: "S-\(host)", team: "Workstations") }
         // Joining the team queued its two profiles.
-        #expect(try store.queuedCommands(host: "H1").map(\.type) == ["InstallProfile", "InstallProfile"])
+        #expect(try store.queuedCommands(host: "H1").map(\.type.rawValue) == ["InstallProfile", "InstallProfile"])
         let oldWifi = try #require(try store.status().profiles.first { $0.identifier == "com.example.wifi" && $0.team == "Workstations" }?.uuid)
 
         var renamed = ValidRepo.files
@@ -92,7 +92,7 @@ struct StoreConformanceTests {
         #expect(newWifi != oldWifi, "a re-installed profile gets a new uuid, so old proxy URLs no longer match")
         for host in hosts {
             let commands = try store.queuedCommands(host: host).dropFirst(2)
-            #expect(commands.map(\.type) == ["RemoveProfile", "InstallProfile"])
+            #expect(commands.map(\.type.rawValue) == ["RemoveProfile", "InstallProfile"])
             #expect(commands.map(\.profile) == [oldWifi, newWifi])
         }
         // Per host: the VPN profile from joining, the old Wi-Fi removal, the new install.
@@ -111,7 +111,7 @@ struct StoreConformanceTests {
         #expect(plan.changes.map(\.hostsAffected) == [1])
         let vpn = try #require(try store.status().profiles.first { $0.team == "Kiosks" && $0.identifier == "com.example.vpn" })
         // After the two installs of joining Kiosks: the VPN profile once more.
-        #expect(try store.queuedCommands(host: "K1").map(\.type) == ["InstallProfile", "InstallProfile", "InstallProfile"])
+        #expect(try store.queuedCommands(host: "K1").map(\.type.rawValue) == ["InstallProfile", "InstallProfile", "InstallProfile"])
         #expect(try store.queuedCommands(host: "K1").last?.profile == vpn.uuid)
     }
 
@@ -123,7 +123,7 @@ struct StoreConformanceTests {
         try store.enroll(host: "M1", serial: nil, team: "Kiosks")
         #expect(try store.queuedCommands(host: "M1").count == 2, "enrolling again in the same team queues nothing")
         try store.enroll(host: "M1", serial: nil, team: nil)
-        #expect(try store.queuedCommands(host: "M1").map(\.type) == [
+        #expect(try store.queuedCommands(host: "M1").map(\.type.rawValue) == [
             "InstallProfile", "InstallProfile", "RemoveProfile", "RemoveProfile",
         ])
     }
