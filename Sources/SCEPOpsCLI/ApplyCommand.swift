@@ -83,7 +83,7 @@ struct ApplyCommand: AsyncParsableCommand {
         guard plan.hasChanges else { return }
         if !outcome.emptied.isEmpty, !allowDestroy {
             Output.error(
-                "error[destroys-everything]: the plan deletes every \(outcome.emptied.map(\.rawValue).joined(separator: ", ")) in the state. Nothing was applied. Check --repo; pass --allow-destroy if this is meant")
+                "error[\(DiagnosticCode.destroysEverything.rawValue)]: the plan deletes every \(outcome.emptied.map(\.rawValue).joined(separator: ", ")) in the state. Nothing was applied. Check --repo; pass --allow-destroy if this is meant")
             throw ExitStatus.failure
         }
         if saved == nil, !autoApprove, !(try Self.confirm()) {

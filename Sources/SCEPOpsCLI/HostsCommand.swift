@@ -32,7 +32,7 @@ struct HostsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let until = Date().addingTimeInterval(DurationText.seconds(duration)!)
-            let store = try state.openForWriting()
+            let (store, _) = try state.openExisting(access: .readWrite)
             do {
                 guard try store.allowReenrollment(host: udid, until: until) else {
                     Output.error("error: no host \(udid) in the state \(state.path)")

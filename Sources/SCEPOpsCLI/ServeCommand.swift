@@ -76,20 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = Self.split(listen)!
-        guard FileManager.default.fileExists(atPath: state.path) else {
-            Output.error("error: there is no state at \(state.path); `scepops apply` creates it")
-            throw ExitStatus.failure
-        }
-        let store: SQLiteStore
-        do {
-            let box = try SecretKeyLoader.load(
-                environment: ProcessInfo.processInfo.environment, keyFile: state.keyFile, database: state.path,
-                create: false, notice: { _ in })
-            store = try SQLiteStore(path: state.path, box: box)
-        } catch {
-            Output.error("error[\(error.code.rawValue)]: \(error.message)")
-            throw ExitStatus.failure
-        }
+        let (store, _) = try state.openExisting(access: .readWrite)
         var verifier: MDMSignatureVerifier?
         if let deviceCA {
             guard let pem = try? String(contentsOfFile: deviceCA, encoding: .utf8),

@@ -33,13 +33,6 @@ struct StateOptions: ParsableArguments {
     }
 }
 
-extension StateOptions {
-    /// Opens a state that must exist already, to write to it.
-    func openForWriting() throws -> SQLiteStore {
-        try openExisting(access: .readWrite).0
-    }
-}
-
 /// The live GetCACert check: of new and changed CA URLs in plan and apply, of every
 /// applied CA in drift.
 struct CACheckOptions: ParsableArguments {

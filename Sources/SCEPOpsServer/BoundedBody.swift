@@ -11,11 +11,9 @@ enum BoundedBody {
     /// - A body not complete within `timeout`: 408.
     /// - A malformed body (a bad chunk): 400.
     static func collect(_ request: Request, upTo limit: Int, timeout: Duration) async throws -> ByteBuffer {
-        if let declared = request.headers[.contentLength], let length = Int(declared), length > limit {
-            throw refusal(.contentTooLarge, "the request body is over \(limit) bytes")
-        }
-        if let declared = request.headers[.contentLength], Int(declared) == nil {
-            throw refusal(.badRequest, "the Content-Length is not a number")
+        if let declared = request.headers[.contentLength] {
+            guard let length = Int(declared) else { throw refusal(.badRequest, "the Content-Length is not a number") }
+            guard length <= limit else { throw refusal(.contentTooLarge, "the request body is over \(limit) bytes") }
         }
         let reading = request
         do {
