@@ -42,8 +42,8 @@ final class Bench: @unchecked Sendable {
         files["certificate_authorities/wifi.yml"] = ValidRepo.wifiCA.replacingOccurrences(of: "https://scep.example.com/scep", with: scep.url)
         files["certificate_authorities/vpn.yml"] = ValidRepo.vpnCA.replacingOccurrences(of: "http://127.0.0.1:2016/scep", with: scep.url)
         let desired = PlanningFixtures.desired(files)
-        let plan = Planner(secretDigest: box.digest).plan(desired, against: try store.currentState())
-        _ = try store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "bench", actor: "bench", version: "bench"))
+        let plan = Planner(secretDigest: box.digest).plan(desired, against: try await store.currentState())
+        _ = try await store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "bench", actor: "bench", version: "bench"))
         let verifier = try identityCA.map { try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8)) }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try SCEPOpsApplication.make(
@@ -68,14 +68,17 @@ final class Bench: @unchecked Sendable {
     func rendered(host: String) async throws -> [String] {
         _ = try await ProfileWorker(store: store, settings: .init(verifyInterval: nil)).cycle()
         let renderer = CommandRenderer(store: store, serverURL: "http://127.0.0.1:\(port)")
-        return try store.queuedCommands(host: host).compactMap { command in
-            guard command.type == .installProfile, let payload = try? renderer.plist(for: command, requestBaseURL: ""),
+        var urls: [String] = []
+        for command in try await store.queuedCommands(host: host) where command.type == .installProfile {
+            guard let payload = try? await renderer.plist(for: command, requestBaseURL: ""),
                 let plist = try PropertyListSerialization.propertyList(from: Data(payload), format: nil) as? [String: Any],
                 let profile = (plist["Command"] as? [String: Any])?["Payload"] as? Data,
-                let root = try? PlistParser.parse([UInt8](profile))
-            else { return nil }
-            return root["PayloadContent"]?.elements?.first?["PayloadContent"]?["URL"]?.string
+                let root = try? PlistParser.parse([UInt8](profile)),
+                let url = root["PayloadContent"]?.elements?.first?["PayloadContent"]?["URL"]?.string
+            else { continue }
+            urls.append(url)
         }
+        return urls
     }
 }
 
@@ -130,7 +133,7 @@ case "proxy":
     let concurrency = number(2, 16)
     let enrollments = number(3, 20)
     let bench = try await Bench()
-    try bench.store.enroll(host: "BENCH-1", serial: nil, team: "Workstations")
+    try await bench.store.enroll(host: "BENCH-1", serial: nil, team: "Workstations")
     let proxied = try await bench.rendered(host: "BENCH-1")[0]
     // Warm both paths, then measure them in turns within the same run.
     _ = try await load(bench.client, bench.scep.url + "?operation=GetCACert", requests: 200, concurrency: concurrency)
@@ -147,7 +150,7 @@ case "proxy":
     var proxiedTimes: [Double] = []
     for index in 0..<enrollments {
         let host = "ENROLL-\(index)"
-        try bench.store.enroll(host: host, serial: nil, team: "Workstations")
+        try await bench.store.enroll(host: host, serial: nil, team: "Workstations")
         let url = try await bench.rendered(host: host)[0]
         for (target, into) in [(bench.scep.url, 0), (url, 1)] {
             let work = TempRepo()
@@ -233,7 +236,7 @@ case "checkins":
     precondition(authenticated == .ok)
     let idle = try signed(["Status": "Idle", "UDID": "BENCH-DEVICE"])
     // Nothing queued: answer every command first, so each Idle is answered with an empty body.
-    try bench.store.checkOut(host: "BENCH-DEVICE")
+    try await bench.store.checkOut(host: "BENCH-DEVICE")
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
         for worker in 0..<concurrency {

@@ -55,11 +55,16 @@ struct ApplyCommand: AsyncParsableCommand {
             let lease = Lease(
                 owner: "\(actor)@\(host):\(getpid())", host: host, pid: getpid(), commit: nil, ttl: lockTTL,
                 wait: lockTimeout)
-            let note = try store.acquireLease(lease)
-            defer { try? store.releaseLease(owner: lease.owner) }
-            let outcome = try await reconciliation.run(store: store, box: opened.box)
-            try store.recordLeaseCommit(outcome.plan.source.commit, owner: lease.owner)
-            try apply(outcome, store: store, saved: saved, actor: actor, note: note)
+            let note = try await store.acquireLease(lease)
+            do {
+                let outcome = try await reconciliation.run(store: store, box: opened.box)
+                try await store.recordLeaseCommit(outcome.plan.source.commit, owner: lease.owner)
+                try await apply(outcome, store: store, saved: saved, actor: actor, note: note)
+            } catch {
+                try? await store.releaseLease(owner: lease.owner)
+                throw error
+            }
+            try? await store.releaseLease(owner: lease.owner)
         } catch let error as StoreError {
             // A first run that did not apply leaves no state and no key behind.
             opened.removeIfCreated(state.path)
@@ -73,7 +78,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     private func apply(
         _ outcome: Reconciliation.Outcome, store: SQLiteStore, saved: PlanDocument?, actor: String, note: String?
-    ) throws {
+    ) async throws {
         let plan = outcome.plan
         Output.write(PlanText.render(plan, caCheck: outcome.caCheckNote))
         guard !plan.hasErrors, let desired = outcome.desired, let binding = outcome.binding else {
@@ -96,9 +101,9 @@ struct ApplyCommand: AsyncParsableCommand {
             version: SCEPOpsVersion.current, note: note)
         let record: ApplyRecord
         do {
-            record = try store.apply(request)
+            record = try await store.apply(request)
         } catch {
-            if error.code != .stalePlan { try? store.recordFailure(request, detail: error.message) }
+            if error.code != .stalePlan { try? await store.recordFailure(request, detail: error.message) }
             throw error
         }
         if let note { Output.error("scepops: \(note)") }

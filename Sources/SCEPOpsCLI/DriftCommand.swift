@@ -60,12 +60,12 @@ struct DriftCommand: AsyncParsableCommand {
         let plan: Plan
         do {
             plan = try await reconciliation.run(store: store, box: box).plan
-            let authorities = try store.status().certificateAuthorities
+            let authorities = try await store.status().certificateAuthorities
             let health = caCheck.offline ? authorities.map { .init(name: $0.name, applied: $0.certificate, live: .unchecked) }
                 : await Self.checkHealth(authorities, timeout: caCheck.caTimeout)
             if caCheck.offline { notes.append("CA health not checked (--offline): \(authorities.count) CA(s) not asked for GetCACert") }
             findings = DriftAnalyzer(expiryDays: expiryDays, unseenDays: unseenDays).findings(
-                plan: plan, hosts: try store.hostObservations(), authorities: health, now: now)
+                plan: plan, hosts: try await store.hostObservations(), authorities: health, now: now)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure

@@ -7,7 +7,7 @@ import SCEPOpsStore
 /// `scepops enrollment-profile`: prints the `.mobileconfig` that enrolls a device into a
 /// team. The state keeps only a digest of the enroll secret, so the secret comes from the
 /// environment and is checked against that digest.
-struct EnrollmentProfileCommand: ParsableCommand {
+struct EnrollmentProfileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enrollment-profile",
         abstract: "Print the enrollment profile for a team.",
@@ -30,7 +30,7 @@ struct EnrollmentProfileCommand: ParsableCommand {
     @Option(help: "The APNs topic of the push certificate (its UID, com.apple.mgmt.…).")
     var topic: String = "com.apple.mgmt.External.scepops"
 
-    func run() throws {
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let challenge = environment["SCEPOPS_IDENTITY_CHALLENGE"], !challenge.isEmpty else {
             Output.error("error: set SCEPOPS_IDENTITY_CHALLENGE to the identity SCEP server's challenge")
@@ -48,11 +48,11 @@ struct EnrollmentProfileCommand: ParsableCommand {
             let box = try SecretKeyLoader.load(
                 environment: environment, keyFile: state.keyFile, database: state.path, create: false, notice: { _ in })
             let store = try SQLiteStore(path: state.path, box: box)
-            guard try store.currentState().teams[team] != nil else {
+            guard try await store.currentState().teams[team] != nil else {
                 Output.error("error: there is no team \"\(team)\" in the state")
                 throw ExitStatus.failure
             }
-            guard try store.team(enrollSecret: Secret(secret)) == team else {
+            guard try await store.team(enrollSecret: Secret(secret)) == team else {
                 Output.error("error: SCEPOPS_ENROLL_SECRET is not team \"\(team)\"'s enroll secret")
                 throw ExitStatus.failure
             }

@@ -6,7 +6,7 @@ import SCEPOpsStore
 /// `scepops export --out DIR`: the state written back as a config repo, so a team can
 /// adopt scepops over an existing state without deleting anything. Secrets are not
 /// written: each becomes a `${…}` placeholder named after its owner, listed on output.
-struct ExportCommand: ParsableCommand {
+struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Write the current state as a config repo, secrets as placeholders.",
         discussion: """
@@ -19,11 +19,11 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The folder to write the config repo to.")
     var out: String
 
-    func run() throws {
+    func run() async throws {
         let (store, _) = try state.openExisting()
         let current: CurrentState
         do {
-            current = try store.currentState()
+            current = try await store.currentState()
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure

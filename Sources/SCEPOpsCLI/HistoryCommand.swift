@@ -4,7 +4,7 @@ import SCEPOpsCore
 import SCEPOpsStore
 
 /// `scepops history`: the append-only record of applies, newest first.
-struct HistoryCommand: ParsableCommand {
+struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history", abstract: "List the applies: commit, actor, counts and result.")
 
@@ -16,11 +16,11 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "Show at most this many applies (0: all).")
     var limit: Int = 20
 
-    func run() throws {
+    func run() async throws {
         let (store, _) = try state.openExisting()
         let records: [ApplyRecord]
         do {
-            records = try store.applies().reversed().prefix(limit > 0 ? limit : .max).map { $0 }
+            records = try await store.applies().reversed().prefix(limit > 0 ? limit : .max).map { $0 }
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
@@ -30,7 +30,7 @@ struct HistoryCommand: ParsableCommand {
         case .text:
             guard !records.isEmpty else { return Output.write("No applies yet.\n") }
             let lines = records.map { record in
-                var line = "#\(record.id)  \(record.finishedAt)  \(record.result.padding(toLength: 7, withPad: " ", startingAt: 0))  "
+                var line = "#\(record.id)  \(record.finishedAt)  \(record.result.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  "
                 line += "\(record.commit.map { String($0.prefix(12)) } ?? "(no commit)")  \(record.actor)  "
                 line += "+\(record.counts[.create] ?? 0) ~\(record.counts[.update] ?? 0) -\(record.counts[.delete] ?? 0) -/+\(record.counts[.replace] ?? 0)"
                 if let detail = record.detail { line += "  (\(detail))" }
@@ -43,7 +43,7 @@ struct HistoryCommand: ParsableCommand {
     static func json(_ record: ApplyRecord) -> [String: Any] {
         [
             "id": record.id, "commit": record.commit ?? NSNull(), "ref": record.ref ?? NSNull(), "actor": record.actor,
-            "result": record.result, "started_at": record.startedAt, "finished_at": record.finishedAt,
+            "result": record.result.rawValue, "started_at": record.startedAt, "finished_at": record.finishedAt,
             "scepops_version": record.version, "plan_hash": record.planHash, "detail": record.detail ?? NSNull(),
             "counts": [
                 "create": record.counts[.create] ?? 0, "update": record.counts[.update] ?? 0,

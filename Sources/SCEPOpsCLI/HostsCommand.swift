@@ -34,7 +34,7 @@ struct HostsCommand: AsyncParsableCommand {
             let until = Date().addingTimeInterval(DurationText.seconds(duration)!)
             let (store, _) = try state.openExisting(access: .readWrite)
             do {
-                guard try store.allowReenrollment(host: udid, until: until) else {
+                guard try await store.allowReenrollment(host: udid, until: until) else {
                     Output.error("error: no host \(udid) in the state \(state.path)")
                     throw ExitStatus.failure
                 }

@@ -81,7 +81,7 @@ struct Reconciliation {
     func run(store: SQLiteStore?, box: SecretBox) async throws(StoreError) -> Outcome {
         let config = ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: environment)
         let validation = ConfigValidator.validate(config)
-        let current = try store?.currentState() ?? .empty
+        let current = try await store?.currentState() ?? .empty
 
         guard let desired = validation.state else {
             var diagnostics = validation.diagnostics + CANameRule.violations(config, current: current)

@@ -5,7 +5,7 @@ import SCEPOpsStore
 
 /// `scepops show ca|team|profile NAME`: one thing as the state holds it, without secrets,
 /// and the commit and apply that last changed it.
-struct ShowCommand: ParsableCommand {
+struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show one CA, team or profile from the state, and what last changed it.",
         discussion: "A profile is named team/PayloadIdentifier, or by its PayloadIdentifier when only one team has it.")
@@ -27,13 +27,13 @@ struct ShowCommand: ParsableCommand {
     @Option(help: "Output format.")
     var format: DataFormat = .text
 
-    func run() throws {
+    func run() async throws {
         let (store, _) = try state.openExisting()
         let status: StateStatus
         let applies: [ApplyRecord]
         do {
-            status = try store.status()
-            applies = try store.applies()
+            status = try await store.status()
+            applies = try await store.applies()
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
@@ -71,12 +71,12 @@ struct ShowCommand: ParsableCommand {
             fields = [
                 ("name", "\(profile.team)/\(profile.identifier)"), ("team", profile.team), ("identifier", profile.identifier),
                 ("path", profile.path), ("uuid", profile.uuid), ("certificate_authorities", profile.certificateAuthorities),
-                ("host_profiles", profile.hostProfiles), ("updated_at", profile.updatedAt),
+                ("host_profiles", StatusReport.counts(profile.hostProfiles)), ("updated_at", profile.updatedAt),
             ]
             lastCommit = profile.lastCommit
         }
         // The last successful apply of that commit: who merged the change, and when.
-        let apply = applies.last { $0.result == "applied" && $0.commit != nil && $0.commit == lastCommit }
+        let apply = applies.last { $0.result == .applied && $0.commit != nil && $0.commit == lastCommit }
         fields.append(("last_commit", lastCommit ?? NSNull()))
         fields.append(("last_apply", apply.map(HistoryCommand.json) ?? NSNull()))
 

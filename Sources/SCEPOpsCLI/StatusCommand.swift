@@ -4,7 +4,7 @@ import SCEPOpsCore
 import SCEPOpsStore
 
 /// `scepops status`: what the state holds, without secrets.
-struct StatusCommand: ParsableCommand {
+struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show the CAs, teams, profiles and host deliveries in the state.")
 
@@ -13,10 +13,10 @@ struct StatusCommand: ParsableCommand {
     @Option(help: "Output format.")
     var format: DataFormat = .text
 
-    func run() throws {
+    func run() async throws {
         let (store, _) = try state.openExisting()
         do {
-            let status = try store.status()
+            let status = try await store.status()
             Output.write(format == .json ? StatusReport.json(status) : StatusReport.text(status))
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")

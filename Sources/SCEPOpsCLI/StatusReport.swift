@@ -7,7 +7,7 @@ enum StatusReport {
     static func text(_ status: StateStatus) -> String {
         var lines = ["State revision \(status.revision)"]
         if let last = status.lastApply {
-            lines.append("Last apply: #\(last.id) \(last.result) by \(last.actor) at \(last.finishedAt)" + (last.commit.map { ", commit \($0.prefix(12))" } ?? ""))
+            lines.append("Last apply: #\(last.id) \(last.result.rawValue) by \(last.actor) at \(last.finishedAt)" + (last.commit.map { ", commit \($0.prefix(12))" } ?? ""))
         }
         lines.append("")
         lines.append("Certificate authorities (\(status.certificateAuthorities.count)):")
@@ -20,12 +20,17 @@ enum StatusReport {
         for team in status.teams { lines.append("  \(team.name)  \(team.hosts) host(s), \(team.profiles) profile(s)") }
         lines.append("Profiles (\(status.profiles.count)):")
         for profile in status.profiles {
-            let counts = StateStatus.statuses.map { "\($0) \(profile.hostProfiles[$0] ?? 0)" }.joined(separator: ", ")
+            let counts = DeliveryStatus.allCases.map { "\($0.rawValue) \(profile.hostProfiles[$0] ?? 0)" }.joined(separator: ", ")
             lines.append("  \(profile.team)/\(profile.identifier)  \(profile.path)  [\(counts)]")
         }
-        let total = StateStatus.statuses.map { "\($0) \(status.hostProfiles[$0] ?? 0)" }.joined(separator: ", ")
+        let total = DeliveryStatus.allCases.map { "\($0.rawValue) \(status.hostProfiles[$0] ?? 0)" }.joined(separator: ", ")
         lines.append("Host profiles: \(total)")
         return TextLines.render(lines)
+    }
+
+    /// Deliveries by status, every status named.
+    static func counts(_ counts: [DeliveryStatus: Int]) -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: DeliveryStatus.allCases.map { ($0.rawValue, counts[$0] ?? 0) })
     }
 
     static func json(_ status: StateStatus) -> String {
@@ -47,13 +52,13 @@ enum StatusReport {
             "profiles": status.profiles.map {
                 [
                     "uuid": $0.uuid, "team": $0.team, "identifier": $0.identifier, "path": $0.path,
-                    "certificate_authorities": $0.certificateAuthorities, "host_profiles": $0.hostProfiles,
+                    "certificate_authorities": $0.certificateAuthorities, "host_profiles": counts($0.hostProfiles),
                     "last_commit": $0.lastCommit ?? NSNull(),
                 ] as [String: Any]
             },
-            "host_profiles": status.hostProfiles,
+            "host_profiles": counts(status.hostProfiles),
             "last_apply": status.lastApply.map {
-                ["id": $0.id, "result": $0.result, "actor": $0.actor, "commit": $0.commit ?? NSNull(), "finished_at": $0.finishedAt]
+                ["id": $0.id, "result": $0.result.rawValue, "actor": $0.actor, "commit": $0.commit ?? NSNull(), "finished_at": $0.finishedAt]
                     as [String: Any]
             } ?? NSNull(),
         ]

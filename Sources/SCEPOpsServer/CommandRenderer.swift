@@ -23,7 +23,7 @@ public struct CommandRenderer: Sendable {
         self.serverURL = serverURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
     }
 
-    public func plist(for command: QueuedCommand, requestBaseURL: String) throws -> [UInt8] {
+    public func plist(for command: QueuedCommand, requestBaseURL: String) async throws -> [UInt8] {
         let serverURL = self.serverURL ?? requestBaseURL
         guard let commandUUID = command.commandUUID else { throw Failure.unassigned }
         switch command.type {
@@ -38,7 +38,7 @@ public struct CommandRenderer: Sendable {
             guard let ca = command.certificateAuthority else {
                 return MDMCommand.installProfile(payload: content).plist(commandUUID: commandUUID)
             }
-            guard let challenge = try store.challenge(of: ca) else { throw Failure.certificateAuthorityGone(ca) }
+            guard let challenge = try await store.challenge(of: ca) else { throw Failure.certificateAuthorityGone(ca) }
             // A token already spent (the device ran SCEP and asks again) renders a URL the
             // proxy refuses, which sends the delivery round again with a fresh one.
             let identifier = ProxyIdentifier(

@@ -70,10 +70,10 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         switch message {
         case .authenticate(let udid, _, let serial):
             let secret = request.uri.queryParameters.get("enroll_secret").map { Secret(String($0)) }
-            guard let secret, let team = try store.team(enrollSecret: secret) else {
+            guard let secret, let team = try await store.team(enrollSecret: secret) else {
                 throw refused(.unknownEnrollSecret, udid, "unknown enrollment")
             }
-            switch try store.authenticate(host: udid, serial: serial, team: team, identity: identity, now: Date()) {
+            switch try await store.authenticate(host: udid, serial: serial, team: team, identity: identity, now: Date()) {
             case .success: break
             case .failure(.hostBoundElsewhere):
                 throw refused(
@@ -83,11 +83,11 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
                 throw refused(refusal, udid, "this identity belongs to another device")
             }
         case .tokenUpdate(let udid, let topic, let token, let pushMagic):
-            try requireBound(udid, identity)
-            try store.updatePush(host: udid, token: token.map { String(format: "%02x", $0) }.joined(), pushMagic: pushMagic, topic: topic)
+            try await requireBound(udid, identity)
+            try await store.updatePush(host: udid, token: token.map { String(format: "%02x", $0) }.joined(), pushMagic: pushMagic, topic: topic)
         case .checkOut(let udid):
-            try requireBound(udid, identity)
-            try store.checkOut(host: udid)
+            try await requireBound(udid, identity)
+            try await store.checkOut(host: udid)
         case .unsupported:
             throw HTTPError(.badRequest, message: "unsupported check-in message")
         }
@@ -102,7 +102,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         } catch {
             throw HTTPError(.badRequest, message: "not a command report")
         }
-        try requireBound(report.udid, identity)
+        try await requireBound(report.udid, identity)
         let result: CommandResult =
             switch report.status {
             case .acknowledged:
@@ -118,7 +118,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             case .notNow: .notNow
             case .idle: .idle
             }
-        switch try store.report(host: report.udid, commandUUID: report.commandUUID, result: result) {
+        switch try await store.report(host: report.udid, commandUUID: report.commandUUID, result: result) {
         case .failure(let refusal):
             throw refused(refusal, report.udid, "unknown command")
         case .success(nil):
@@ -127,7 +127,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             let plist: [UInt8]
             do {
                 let base = "\(scheme)://\(request.head.authority ?? "localhost")"
-                plist = try renderer.plist(for: next, requestBaseURL: base)
+                plist = try await renderer.plist(for: next, requestBaseURL: base)
             } catch {
                 // A profile or CA removed since the command was queued: nothing to send now;
                 // apply has queued what replaces it.
@@ -149,8 +149,8 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    private func requireBound(_ udid: String, _ identity: String) throws {
-        guard try store.isBound(host: udid, identity: identity) else {
+    private func requireBound(_ udid: String, _ identity: String) async throws {
+        guard try await store.isBound(host: udid, identity: identity) else {
             throw refused(.identityNotBound, udid, "this identity is not the device's")
         }
     }

@@ -73,7 +73,7 @@ public struct ProfileWorker: Service {
                 let started = ContinuousClock.now
                 let result = try await cycle()
                 metrics?.cycleTime.record(ContinuousClock.now - started)
-                metrics?.queueDepth.set(Int64(try store.queueDepth()))
+                metrics?.queueDepth.set(Int64(try await store.queueDepth()))
                 if result.rendered + result.failed > 0 {
                     logger.info("rendered queued commands", metadata: ["rendered": "\(result.rendered)", "failed": "\(result.failed)"])
                 }
@@ -93,12 +93,12 @@ public struct ProfileWorker: Service {
     public func cycle(now: Date = Date()) async throws(StoreError) -> CycleResult {
         var result = CycleResult()
         if let interval = settings.verifyInterval {
-            result.verifying = try store.queueProfileLists(before: now.addingTimeInterval(-interval), limit: settings.batchSize)
+            result.verifying = try await store.queueProfileLists(before: now.addingTimeInterval(-interval), limit: settings.batchSize)
         }
         var challenges: [String: ChallengeCheck] = [:]
-        try store.dropSupersededCommands()
+        try await store.dropSupersededCommands()
         while true {
-            let pending = try store.pendingCommands(limit: settings.batchSize, now: now)
+            let pending = try await store.pendingCommands(limit: settings.batchSize, now: now)
             if pending.isEmpty {
                 try await push(into: &result)
                 return result
@@ -109,7 +109,7 @@ public struct ProfileWorker: Service {
                 var ca: String?
                 if command.type == .installProfile {
                     guard command.content != nil else {
-                        try store.failDelivery(command, detail: "the profile no longer exists")
+                        try await store.failDelivery(command, detail: "the profile no longer exists")
                         result.failed += 1
                         continue
                     }
@@ -118,12 +118,12 @@ public struct ProfileWorker: Service {
                         if let known = challenges[name] {
                             check = known
                         } else {
-                            check = try checkChallenge(of: name)
+                            check = try await checkChallenge(of: name)
                             challenges[name] = check
                         }
                         if let detail = check.failure(name) {
                             // This CA's deliveries fail with the reason; every other CA's go on.
-                            try store.failDelivery(command, detail: detail)
+                            try await store.failDelivery(command, detail: detail)
                             result.failed += 1
                             continue
                         }
@@ -136,7 +136,7 @@ public struct ProfileWorker: Service {
                         id: command.id, host: command.host, profile: command.profile, commandUUID: UUID().uuidString,
                         token: token, certificateAuthority: ca))
             }
-            try store.recordAssigned(assigned, tokenLifetime: settings.tokenLifetime)
+            try await store.recordAssigned(assigned, tokenLifetime: settings.tokenLifetime)
             result.rendered += assigned.count
         }
     }
@@ -161,9 +161,9 @@ public struct ProfileWorker: Service {
 
     /// A challenge that cannot be opened is that CA's problem alone; a state that cannot
     /// be read is everyone's, and fails the cycle.
-    private func checkChallenge(of name: String) throws(StoreError) -> ChallengeCheck {
+    private func checkChallenge(of name: String) async throws(StoreError) -> ChallengeCheck {
         do {
-            return try store.challenge(of: name) == nil ? .missing : .available
+            return try await store.challenge(of: name) == nil ? .missing : .available
         } catch where error.code == .corrupt || error.code == .wrongKey {
             logger.error("a CA's challenge cannot be decrypted", metadata: ["certificate_authority": "\(name)"])
             return .unreadable
@@ -184,7 +184,7 @@ public struct ProfileWorker: Service {
     private func push(into result: inout CycleResult) async throws(StoreError) {
         guard let pusher else { return }
         while true {
-            let targets = try store.pushesDue(limit: settings.batchSize)
+            let targets = try await store.pushesDue(limit: settings.batchSize)
             if targets.isEmpty { return }
             let outcomes = await withTaskGroup(of: (String, APNsClient.Outcome).self) { group in
                 var outcomes: [(String, APNsClient.Outcome)] = []
@@ -210,7 +210,7 @@ public struct ProfileWorker: Service {
                     result.pushed += 1
                     done.append(host)
                 case .staleToken:
-                    try store.markPushStale(host: host)
+                    try await store.markPushStale(host: host)
                     result.staleTokens += 1
                     done.append(host)
                 case .failed(let reason):
@@ -222,7 +222,7 @@ public struct ProfileWorker: Service {
                     later += 1
                 }
             }
-            try store.pushesDone(hosts: done)
+            try await store.pushesDone(hosts: done)
             // What APNs asked to retry waits for the next cycle, not this loop.
             if later > 0 || targets.count < settings.batchSize { return }
         }

@@ -60,7 +60,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         }
 
         let url: String
-        switch try store.proxyUpstream(identifier) {
+        switch try await store.proxyUpstream(identifier) {
         case .success(let found): url = found
         case .failure(let refusal): throw refused(refusal, identifier)
         }
@@ -75,10 +75,10 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                 return Self.response(try await service.getCACert(message: request.uri.queryParameters.get("message")))
             case "PKIOperation":
                 let message = try body ?? Self.decodeMessage(request.uri.queryParameters.get("message"))
-                switch try store.consumeToken(identifier, now: Date()) {
+                switch try await store.consumeToken(identifier, now: Date()) {
                 case .success: break
                 case .failure(.tokenExpired):
-                    try spent(identifier, reason: "the one-time token expired before the device used it")
+                    try await spent(identifier, reason: "the one-time token expired before the device used it")
                     throw refused(.tokenExpired, identifier)
                 case .failure(let refusal):
                     throw refused(refusal, identifier)
@@ -87,7 +87,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                     return Self.response(try await service.pkiOperation(message: message))
                 } catch {
                     // The token is spent: without a re-delivery the device could never enroll.
-                    try spent(identifier, reason: Self.upstreamReason(error))
+                    try await spent(identifier, reason: Self.upstreamReason(error))
                     throw error
                 }
             default:
@@ -109,9 +109,9 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         return Self.httpError(refusal)
     }
 
-    private func spent(_ identifier: ProxyIdentifier, reason: String) throws {
+    private func spent(_ identifier: ProxyIdentifier, reason: String) async throws {
         // A state that cannot be written is a 503 (StateUnavailableMiddleware), as everywhere.
-        switch try store.tokenSpent(identifier, reason: reason, policy: redelivery, now: Date()) {
+        switch try await store.tokenSpent(identifier, reason: reason, policy: redelivery, now: Date()) {
         case .redeliver(let notBefore):
             metrics.redelivery("queued")
             logger.warning(

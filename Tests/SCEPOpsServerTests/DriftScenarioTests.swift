@@ -58,7 +58,7 @@ struct DriftScenarioTests {
                 of: "https://scep.example.com/scep", with: harness.scep.url)
             files["certificate_authorities/vpn.yml"] = ValidRepo.vpnCA.replacingOccurrences(
                 of: "http://127.0.0.1:2016/scep", with: harness.scep.url)
-            try harness.apply(files: files)
+            try await harness.apply(files: files)
             let repo = TempRepo()
             repo.write(files)
             repo.commitAll()

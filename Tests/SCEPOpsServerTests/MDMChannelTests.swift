@@ -16,7 +16,7 @@ struct MDMChannelTests {
                 udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-1"), harness: harness)
             #expect(try await device.authenticate(enrollSecret: secret).status == 200)
             #expect(try await device.tokenUpdate().status == 200)
-            #expect(try harness.store.queuedCommands(host: "UDID-1").count == 2, "joining Workstations queued its profiles")
+            #expect(try await harness.store.queuedCommands(host: "UDID-1").count == 2, "joining Workstations queued its profiles")
             try await harness.render(host: "UDID-1")
 
             let first = try await device.report("Idle")
@@ -45,16 +45,16 @@ struct MDMChannelTests {
             let desired = PlanningFixtures.desired(
                 ValidRepo.files.merging(["certificate_authorities/wifi.yml": ValidRepo.wifiCA.replacingOccurrences(
                     of: "https://scep.example.com/scep", with: harness.scep.url)]) { $1 }, environment: environment)
-            let plan = Planner(secretDigest: harness.box.digest).plan(desired, against: try harness.store.currentState())
-            _ = try harness.store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
+            let plan = Planner(secretDigest: harness.box.digest).plan(desired, against: try await harness.store.currentState())
+            _ = try await harness.store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
             try await harness.render(host: "UDID-1")
             let redelivery = try await device.report("Idle")
             #expect(redelivery.type == "InstallProfile")
             _ = try await device.report(
                 "Error", redelivery.uuid,
                 errorChain: [["ErrorCode": 22013, "ErrorDomain": "MCSCEPErrorDomain", "LocalizedDescription": "The SCEP server returned an invalid response."]])
-            let wifi = try #require(try harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" })
-            #expect(wifi.hostProfiles["failed"] == 1)
+            let wifi = try #require(try await harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" })
+            #expect(wifi.hostProfiles[.failed] == 1)
         }
     }
 
@@ -100,7 +100,7 @@ struct IdentityHijackTests {
             #expect(try await impostor.authenticate(enrollSecret: kiosks).status == 400)
             #expect(try await impostor.report("Idle").status == 400, "the impostor gets no command")
             // The real host is untouched: same team, its identity still bound, its command waiting.
-            #expect(try harness.store.currentState().hostCounts == ["Workstations": 2], "HOST-1 and UDID-1, no Kiosks host")
+            #expect(try await harness.store.currentState().hostCounts == ["Workstations": 2], "HOST-1 and UDID-1, no Kiosks host")
             let next = try await real.report("Idle")
             #expect(next.status == 200)
             #expect(next.type == "InstallProfile")
@@ -156,8 +156,8 @@ struct VerificationTests {
             }
             #expect(types == ["InstallProfile", "InstallProfile", "ProfileList", "CertificateList"])
 
-            func status(_ identifier: String) throws -> [String: Int] {
-                try harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == identifier }!.hostProfiles
+            func status(_ identifier: String) async throws -> [DeliveryStatus: Int] {
+                try await harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == identifier }!.hostProfiles
             }
             // An hour later: the VPN profile is there, the Wi-Fi one is not, and one is not ours.
             func listAndAnswer(_ identifiers: [String]) async throws -> [String] {
@@ -180,14 +180,14 @@ struct VerificationTests {
                 return answered
             }
             #expect(try await listAndAnswer(["com.example.vpn", "com.unmanaged.thing"]) == ["ProfileList", "CertificateList"])
-            #expect(try status("com.example.vpn")["verified"] == 1)
-            #expect(try status("com.example.wifi")["pending"] == 0)
-            #expect(try harness.store.unexpectedProfiles(host: "UDID-V") == ["com.unmanaged.thing"])
+            #expect(try await status("com.example.vpn")[.verified] == 1)
+            #expect(try await status("com.example.wifi")[.pending] == 0)
+            #expect(try await harness.store.unexpectedProfiles(host: "UDID-V") == ["com.unmanaged.thing"])
             // The Wi-Fi profile went out again (and was acknowledged, and is still missing) …
             for _ in 0..<3 { _ = try await listAndAnswer(["com.example.vpn"]) }
             // … three times, then it fails.
-            #expect(try status("com.example.wifi")["failed"] == 1)
-            #expect(try status("com.example.vpn")["verified"] == 1)
+            #expect(try await status("com.example.wifi")[.failed] == 1)
+            #expect(try await status("com.example.vpn")[.verified] == 1)
         }
     }
 
@@ -198,34 +198,34 @@ struct VerificationTests {
         try await ProxyHarness.with { harness in
             let store = harness.store
             let host = ProxyHarness.host
-            try store.updatePush(host: host, token: "ab", pushMagic: "magic", topic: "com.apple.mgmt.test")
+            try await store.updatePush(host: host, token: "ab", pushMagic: "magic", topic: "com.apple.mgmt.test")
             let worker = ProfileWorker(store: store, settings: .init(verifyInterval: nil))
             func answerProfileList(_ identifiers: [String]) async throws {
-                _ = try store.queueProfileLists(before: Date().addingTimeInterval(3600), limit: 10)
+                _ = try await store.queueProfileLists(before: Date().addingTimeInterval(3600), limit: 10)
                 _ = try await worker.cycle()
-                let list = try #require(try store.queuedCommands(host: host).last { $0.type == .profileList })
-                _ = try store.report(host: host, commandUUID: list.commandUUID, result: .profileList(identifiers))
+                let list = try #require(try await store.queuedCommands(host: host).last { $0.type == .profileList })
+                _ = try await store.report(host: host, commandUUID: list.commandUUID, result: .profileList(identifiers))
             }
-            func wifiStatus() throws -> [String: Int] {
-                try store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" }!.hostProfiles
+            func wifiStatus() async throws -> [DeliveryStatus: Int] {
+                try await store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" }!.hostProfiles
             }
             _ = try await harness.render()
-            for command in try store.queuedCommands(host: host) where command.type == .installProfile {
-                _ = try store.report(host: host, commandUUID: command.commandUUID, result: .acknowledged)
+            for command in try await store.queuedCommands(host: host) where command.type == .installProfile {
+                _ = try await store.report(host: host, commandUUID: command.commandUUID, result: .acknowledged)
             }
             try await answerProfileList(["com.example.wifi", "com.example.vpn"])
-            #expect(try wifiStatus()["verified"] == 1)
+            #expect(try await wifiStatus()[.verified] == 1)
 
             // The Wi-Fi profile changes; its re-delivery is rendered, not yet fetched.
             var files = ValidRepo.files
             files["certificate_authorities/wifi.yml"] = ValidRepo.wifiCA.replacingOccurrences(
                 of: "https://scep.example.com/scep", with: harness.scep.url)
             files["profiles/wifi.mobileconfig"] = ValidRepo.profile().replacingOccurrences(of: "Wi-Fi certificate", with: "Wi-Fi certificate v2")
-            try harness.apply(files: files)
+            try await harness.apply(files: files)
             let identifier = try await harness.wifi()
             try await answerProfileList(["com.example.wifi", "com.example.vpn"])
-            #expect(try wifiStatus()["sent"] == 1, "still on its way")
-            #expect(try wifiStatus()["verified"] == 0)
+            #expect(try await wifiStatus()[.sent] == 1, "still on its way")
+            #expect(try await wifiStatus()[.verified] == 0)
             let caps = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACaps")
             #expect(caps.status == 200, "the new version's proxy URL stays open: \(caps.text)")
         }

@@ -17,10 +17,10 @@ struct ProfileWorkerTests {
         try await ProxyHarness.with { harness in
             let result = try await ProfileWorker(store: harness.store, settings: .init()).cycle()
             #expect(result == .init(rendered: 2, failed: 0))
-            let wifi = try harness.profileUUID("com.example.wifi")
-            let queued = try harness.store.queuedCommands(host: ProxyHarness.host)
+            let wifi = try await harness.profileUUID("com.example.wifi")
+            let queued = try await harness.store.queuedCommands(host: ProxyHarness.host)
             let install = try #require(queued.first { $0.profile == wifi })
-            let rendered = try harness.plist(install, serverURL: "https://mdm.example.com/")
+            let rendered = try await harness.plist(install, serverURL: "https://mdm.example.com/")
             let plist = try command(rendered)
             #expect(plist["CommandUUID"] as? String == install.commandUUID)
             #expect((plist["Command"] as? [String: Any])?["RequestType"] as? String == "InstallProfile")
@@ -31,7 +31,7 @@ struct ProfileWorkerTests {
             let url = try #require(scep["URL"]?.string)
             #expect(url.hasPrefix("https://mdm.example.com/mdm/scep/proxy/HOST-1%2C\(wifi)%2CWIFI%2C"))
             #expect(scep["Subject"]?.elements?[0].elements?[0].elements?[1].string == "fleet-\(wifi)")
-            #expect(try harness.store.status().hostProfiles["sent"] == 2)
+            #expect(try await harness.store.status().hostProfiles[.sent] == 2)
             // Nothing left: a second cycle renders nothing.
             #expect(try await ProfileWorker(store: harness.store, settings: .init()).cycle() == .init())
             // Rendering happens in memory: the state never holds a challenge in clear.
@@ -54,16 +54,16 @@ struct ProfileWorkerTests {
                     ValidRepo.files.merging(["certificate_authorities/wifi.yml": ValidRepo.wifiCA.replacingOccurrences(
                         of: "https://scep.example.com/scep", with: harness.scep.url)]) { $1 },
                     environment: environment)
-                let plan = Planner(secretDigest: harness.box.digest).plan(desired, against: try harness.store.currentState())
-                _ = try harness.store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
+                let plan = Planner(secretDigest: harness.box.digest).plan(desired, against: try await harness.store.currentState())
+                _ = try await harness.store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
             }
             // Then the host leaves for another team.
-            try harness.store.enroll(host: ProxyHarness.host, serial: nil, team: "Kiosks")
+            try await harness.store.enroll(host: ProxyHarness.host, serial: nil, team: "Kiosks")
             let result = try await ProfileWorker(store: harness.store, settings: .init(batchSize: 1)).cycle()
             #expect(result.rendered == 4)
-            let fresh = try harness.store.queuedCommands(host: ProxyHarness.host).dropFirst(2)
+            let fresh = try await harness.store.queuedCommands(host: ProxyHarness.host).dropFirst(2)
             #expect(fresh.map(\.type.rawValue) == ["RemoveProfile", "RemoveProfile", "InstallProfile", "InstallProfile"])
-            let removal = try command(try harness.plist(fresh.first!))
+            let removal = try command(try await harness.plist(fresh.first!))
             let identifier = (removal["Command"] as? [String: Any])?["Identifier"] as? String
             #expect(["com.example.vpn", "com.example.wifi"].contains(identifier))
         }
@@ -73,11 +73,11 @@ struct ProfileWorkerTests {
         try await ProxyHarness.with { harness in
             let worker = ProfileWorker(store: harness.store, settings: .init(pollInterval: .milliseconds(100)))
             let running = Task { try await worker.run() }
-            try harness.store.enroll(host: "HOST-9", serial: nil, team: "Kiosks")
+            try await harness.store.enroll(host: "HOST-9", serial: nil, team: "Kiosks")
             var rendered = 0
             for _ in 0..<100 where rendered < 2 {
                 try await Task.sleep(for: .milliseconds(50))
-                rendered = try harness.store.queuedCommands(host: "HOST-9").count { $0.commandUUID != nil }
+                rendered = try await harness.store.queuedCommands(host: "HOST-9").count { $0.commandUUID != nil }
             }
             running.cancel()
             _ = try? await running.value
@@ -103,7 +103,7 @@ struct WorkerPushTests {
             _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
             _ = try await device.tokenUpdate()
             // Enrolled but never token-updated: no push, nothing to push to.
-            try harness.store.enroll(host: "NO-TOKEN", serial: nil, team: "Workstations")
+            try await harness.store.enroll(host: "NO-TOKEN", serial: nil, team: "Workstations")
             let worker = ProfileWorker(
                 store: harness.store, settings: .init(verifyInterval: nil), pusher: pusher)
             let first = try await worker.cycle()
@@ -115,14 +115,14 @@ struct WorkerPushTests {
 
             // APNs says the token is gone: marked stale, and not pushed again.
             apns.respond(to: push.token, with: [410])
-            try harness.store.enroll(host: "UDID-P", serial: nil, team: "Kiosks")
+            try await harness.store.enroll(host: "UDID-P", serial: nil, team: "Kiosks")
             #expect(try await worker.cycle().staleTokens == 1)
-            try harness.store.enroll(host: "UDID-P", serial: nil, team: "Workstations")
+            try await harness.store.enroll(host: "UDID-P", serial: nil, team: "Workstations")
             #expect(try await worker.cycle().pushed == 0)
             #expect(apns.requests.count == 2)
             // A TokenUpdate brings it back.
             _ = try await device.tokenUpdate()
-            try harness.store.enroll(host: "UDID-P", serial: nil, team: "Kiosks")
+            try await harness.store.enroll(host: "UDID-P", serial: nil, team: "Kiosks")
             #expect(try await worker.cycle().pushed == 1)
         }
         try await http.shutdown()

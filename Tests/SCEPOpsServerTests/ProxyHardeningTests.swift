@@ -17,8 +17,8 @@ struct ProxyHardeningTests {
                 "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
     }
 
-    func delivery(_ harness: ProxyHarness) throws -> [String: Int] {
-        try harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" }!.hostProfiles
+    func delivery(_ harness: ProxyHarness) async throws -> [DeliveryStatus: Int] {
+        try await harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" }!.hostProfiles
     }
 
     @Test func aForgedTokenChangesNothingAndTheGenuineOneStillEnrolls() async throws {
@@ -31,7 +31,7 @@ struct ProxyHardeningTests {
                     harness.url(forged.pathComponent) + "?operation=PKIOperation", method: .POST, body: [0x30, 0x03, 1, 2, 3])
                 #expect(answer.status == 403)
             }
-            #expect(try delivery(harness)["sent"] == 1, "a forged request must not touch the delivery")
+            #expect(try await delivery(harness)[.sent] == 1, "a forged request must not touch the delivery")
             #expect(harness.scep.count("PKIOperation") == 0)
             let work = TempRepo()
             let enrolled = await Self.enroll(harness, genuine, in: work)
@@ -50,8 +50,8 @@ struct ProxyHardeningTests {
                 harness.url(first.pathComponent) + "?operation=PKIOperation", method: .POST, body: [0x30, 0x03, 1, 2, 3])
             #expect(failed.status == 502)
             // Pending again, and with a command queued for it: it cannot be stranded.
-            #expect(try delivery(harness)["pending"] == 1)
-            let queued = try harness.store.queuedCommands(host: ProxyHarness.host).filter {
+            #expect(try await delivery(harness)[.pending] == 1)
+            let queued = try await harness.store.queuedCommands(host: ProxyHarness.host).filter {
                 $0.type == .installProfile && $0.profile == first.profile
             }
             #expect(queued.count == 1)
@@ -81,11 +81,11 @@ struct ProxyHardeningTests {
                     harness.url(identifier.pathComponent) + "?operation=PKIOperation", method: .POST, body: [0x30, 0x03, 1, 2, 3])
                 #expect(answer.status == 502, "attempt \(attempt)")
             }
-            #expect(try delivery(harness)["failed"] == 1)
-            let detail = try harness.store.hostObservations().failed.first?.detail ?? ""
+            #expect(try await delivery(harness)[.failed] == 1)
+            let detail = try await harness.store.hostObservations().failed.first?.detail ?? ""
             #expect(detail.contains("could not complete the enrollment"), "\(detail)")
             #expect(detail.contains("given up after 2 re-deliveries"))
-            let wifi = try harness.profileUUID("com.example.wifi")
+            let wifi = try await harness.profileUUID("com.example.wifi")
             #expect(try await harness.render()[wifi] == nil, "nothing more is queued")
         }
     }
@@ -197,7 +197,7 @@ struct ProxyHardeningTests {
             #expect(trickleAnswer.ending == .closed)
 
             #expect(harness.scep.count("PKIOperation") == 0)
-            #expect(try delivery(harness)["sent"] == 1, "no refusal consumed the token")
+            #expect(try await delivery(harness)[.sent] == 1, "no refusal consumed the token")
         }
     }
 

@@ -33,8 +33,8 @@ final class ProxyHarness: @unchecked Sendable {
         scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
         identityCA = mdm ? try SCEPServer(challenge: "identity-challenge") : nil
         store = try SQLiteStore(path: folder.path + "/state.db", box: box)
-        try apply(wifiURL: caURL ?? scep.url)
-        try store.enroll(host: Self.host, serial: "C02TEST", team: "Workstations")
+        try await apply(wifiURL: caURL ?? scep.url)
+        try await store.enroll(host: Self.host, serial: "C02TEST", team: "Workstations")
 
         let verifier = try identityCA.map {
             try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8))
@@ -62,22 +62,22 @@ final class ProxyHarness: @unchecked Sendable {
     }
 
     /// Applies the valid repo with the Wi-Fi CA at `wifiURL`.
-    func apply(wifiURL: String) throws {
+    func apply(wifiURL: String) async throws {
         var files = ValidRepo.files
         files["certificate_authorities/wifi.yml"] = ValidRepo.wifiCA.replacingOccurrences(
             of: "https://scep.example.com/scep", with: wifiURL)
-        try apply(files: files)
+        try await apply(files: files)
     }
 
     /// Applies a config given as repo files.
-    func apply(files: [String: String]) throws {
+    func apply(files: [String: String]) async throws {
         let desired = PlanningFixtures.desired(files)
-        let plan = Planner(secretDigest: box.digest).plan(desired, against: try store.currentState())
-        _ = try store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
+        let plan = Planner(secretDigest: box.digest).plan(desired, against: try await store.currentState())
+        _ = try await store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
     }
 
-    func profileUUID(team: String = "Workstations", _ identifier: String) throws -> String {
-        try store.status().profiles.first { $0.team == team && $0.identifier == identifier }!.uuid
+    func profileUUID(team: String = "Workstations", _ identifier: String) async throws -> String {
+        try await store.status().profiles.first { $0.team == team && $0.identifier == identifier }!.uuid
     }
 
     /// Runs the profile worker once and returns, per profile uuid, the proxy identifier
@@ -87,8 +87,8 @@ final class ProxyHarness: @unchecked Sendable {
         // Verification (ProfileList) is left out: these tests are about deliveries.
         _ = try await ProfileWorker(store: store, settings: .init(verifyInterval: nil)).cycle()
         var identifiers: [String: ProxyIdentifier] = [:]
-        for command in try store.queuedCommands(host: host) where command.type == .installProfile {
-            guard let profile = try Self.installedProfile(try plist(command)),
+        for command in try await store.queuedCommands(host: host) where command.type == .installProfile {
+            guard let profile = try Self.installedProfile(try await plist(command)),
                 let url = profile["PayloadContent"]?.elements?.first?["PayloadContent"]?["URL"]?.string,
                 let identifier = ProxyIdentifier(pathComponent: String(url.split(separator: "/").last!))
             else { continue }
@@ -98,8 +98,8 @@ final class ProxyHarness: @unchecked Sendable {
     }
 
     /// The command plist a device would receive for `command`, as the MDM route renders it.
-    func plist(_ command: QueuedCommand, serverURL: String? = nil) throws -> [UInt8] {
-        try CommandRenderer(store: store, serverURL: serverURL ?? "http://127.0.0.1:\(port)")
+    func plist(_ command: QueuedCommand, serverURL: String? = nil) async throws -> [UInt8] {
+        try await CommandRenderer(store: store, serverURL: serverURL ?? "http://127.0.0.1:\(port)")
             .plist(for: command, requestBaseURL: "")
     }
 

@@ -31,8 +31,8 @@ struct SCEPProxyTests {
             #expect(reused.status == 403)
             #expect(reused.text.contains("custom scep challenge failed"))
             #expect(harness.scep.count("PKIOperation") == 1)
-            let profile = try harness.store.status().profiles.first { $0.uuid == identifier.profile }
-            #expect(profile?.hostProfiles["sent"] == 1)
+            let profile = try await harness.store.status().profiles.first { $0.uuid == identifier.profile }
+            #expect(profile?.hostProfiles[.sent] == 1)
         }
     }
 
@@ -40,9 +40,9 @@ struct SCEPProxyTests {
         try await ProxyHarness.with { harness in
             let good = try await harness.wifi()
             // A host that left the team: its Wi-Fi delivery is now a pending removal.
-            try harness.store.enroll(host: "HOST-2", serial: nil, team: "Workstations")
+            try await harness.store.enroll(host: "HOST-2", serial: nil, team: "Workstations")
             let leaver = try await harness.wifi(host: "HOST-2")
-            try harness.store.enroll(host: "HOST-2", serial: nil, team: "Kiosks")
+            try await harness.store.enroll(host: "HOST-2", serial: nil, team: "Kiosks")
             func id(_ host: String, _ profile: String, _ ca: String) -> String {
                 ProxyIdentifier(host: host, profile: profile, certificateAuthority: ca, token: good.token).pathComponent
             }
@@ -92,7 +92,7 @@ struct SCEPProxyTests {
         try await ProxyHarness.with { harness in
             let identifier = try await harness.wifi()
             let other = try SCEPServer(challenge: harness.scep.challenge)
-            try harness.apply(wifiURL: other.url)
+            try await harness.apply(wifiURL: other.url)
             let proxied = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
             let direct = try await harness.request(other.url + "?operation=GetCACert")
             #expect(proxied.body == direct.body)

@@ -31,12 +31,12 @@ struct WorkerFaultTests {
             let settings = ProfileWorker.Settings(verifyInterval: nil)
             let cycle = Task { try await ProfileWorker(store: harness.store, settings: settings, pusher: dying).cycle() }
             let deadline = Date().addingTimeInterval(20)
-            func ready() throws -> Bool {
-                let commands = try harness.store.queuedCommands(host: "UDID-K")
+            func ready() async throws -> Bool {
+                let commands = try await harness.store.queuedCommands(host: "UDID-K")
                 return !commands.isEmpty && commands.allSatisfy { $0.commandUUID != nil }
             }
-            while try !ready(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            try #require(try ready(), "the first server never made the commands ready")
+            while try await !ready(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try #require(try await ready(), "the first server never made the commands ready")
             // The server dies here: its cycle stops and its connections go.
             cycle.cancel()
             silent = nil
@@ -66,11 +66,11 @@ struct WorkerFaultTests {
             let result = try await ProfileWorker(store: harness.store, settings: .init(verifyInterval: nil)).cycle()
             #expect(result.failed == 1, "HOST-1's Wi-Fi delivery")
             #expect(result.rendered == 1, "HOST-1's VPN delivery goes on")
-            let failed = try harness.store.hostObservations().failed
+            let failed = try await harness.store.hostObservations().failed
             #expect(failed.count == 1)
             #expect(failed.first?.detail?.contains("the challenge of WIFI stored in the state cannot be decrypted") == true)
-            let vpn = try harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier != "com.example.wifi" }
-            #expect(vpn?.hostProfiles["sent"] == 1)
+            let vpn = try await harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier != "com.example.wifi" }
+            #expect(vpn?.hostProfiles[.sent] == 1)
         }
     }
 }

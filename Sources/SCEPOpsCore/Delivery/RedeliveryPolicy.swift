@@ -32,3 +32,13 @@ public struct RedeliveryPolicy: Sendable, Hashable {
         return .redeliver(notBefore: now.addingTimeInterval(wait))
     }
 }
+
+extension RedeliveryPolicy.Decision {
+    /// The delivery's status once the decision is recorded.
+    public var status: DeliveryStatus {
+        switch self {
+        case .redeliver: .pending
+        case .fail: .failed
+        }
+    }
+}

@@ -3,9 +3,8 @@ import GRDB
 import SCEPOpsCore
 
 extension SQLiteStore: DriftReader {
-    public func hostObservations() throws(StoreError) -> HostObservations {
-        try read { db in
-            func date(_ text: String?) -> Date? { text.flatMap { try? Date($0, strategy: .iso8601) } }
+    public func hostObservations() async throws(StoreError) -> HostObservations {
+        try await read { db in
             // A removal may outlive its profile row: the host's team names it then.
             let deliveries = """
                 SELECT hp.host_uuid, COALESCE(p.team, h.team, '?') || '/' || hp.identifier AS profile, hp.detail, hp.retries
@@ -28,14 +27,14 @@ extension SQLiteStore: DriftReader {
                     JOIN host h ON h.uuid = c.host_uuid WHERE h.team IS NOT NULL
                     """
             ).compactMap { row -> HostObservations.Certificate? in
-                guard let notAfter = date(row["not_after"]) else { return nil }
+                guard let notAfter = Self.date(row["not_after"]) else { return nil }
                 return .init(host: row["host_uuid"], subject: row["subject"], fingerprint: row["fingerprint"], notAfter: notAfter)
             }
             let hosts = try Row.fetchAll(db, sql: "SELECT uuid, team, last_seen_at, enrolled_at FROM host WHERE team IS NOT NULL")
                 .map { row in
                     HostObservations.Host(
-                        uuid: row["uuid"], team: row["team"], lastSeen: date(row["last_seen_at"]),
-                        enrolledAt: date(row["enrolled_at"]) ?? Date(timeIntervalSince1970: 0))
+                        uuid: row["uuid"], team: row["team"], lastSeen: Self.date(row["last_seen_at"]),
+                        enrolledAt: Self.date(row["enrolled_at"]) ?? Date(timeIntervalSince1970: 0))
                 }
             return HostObservations(
                 failed: failed, missing: missing, unexpected: unexpected, certificates: certificates, hosts: hosts)

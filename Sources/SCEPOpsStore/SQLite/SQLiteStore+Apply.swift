@@ -2,44 +2,32 @@ import Foundation
 import GRDB
 import SCEPOpsCore
 
-/// Stored as its RequestType; the outbox's CHECK keeps the column to the set.
-extension HostCommandKind: DatabaseValueConvertible {}
-
 extension SQLiteStore: ApplyWriter {
-    /// A host command waiting to be written after the apply row that owns it.
-    private struct Command {
-        var host: String
-        var profile: String
-        var type: HostCommandKind
-    }
-
-    public func apply(_ request: ApplyRequest) throws(StoreError) -> ApplyRecord {
+    public func apply(_ request: ApplyRequest) async throws(StoreError) -> ApplyRecord {
         do {
-            return try pool.writeWithoutTransaction { db in
-                var record: ApplyRecord!
+            return try await pool.writeWithoutTransaction { db in
+                var record: ApplyRecord?
                 try db.inTransaction(.immediate) {
-                    record = try write(request, db)
+                    record = try self.writeApply(request, db)
                     try Self.pauseForTests()
                     return .commit
                 }
-                return record
+                return record!
             }
         } catch {
             throw Self.databaseError(error, path: path)
         }
     }
 
-    public func recordFailure(_ request: ApplyRequest, detail: String) throws(StoreError) {
-        do {
-            _ = try pool.write { db in
-                try insertApply(db, request, result: "failed", detail: detail)
-            }
-        } catch {
-            throw Self.databaseError(error, path: path)
+    public func recordFailure(_ request: ApplyRequest, detail: String) async throws(StoreError) {
+        _ = try await write { db in
+            try Self.insertApply(db, request, result: .failed, detail: detail)
         }
     }
 
-    private func write(_ request: ApplyRequest, _ db: Database) throws -> ApplyRecord {
+    /// The plan's rows in change order, then the host commands `HostCommandPlan` gives it,
+    /// for the hosts each team had before the apply.
+    private func writeApply(_ request: ApplyRequest, _ db: Database) throws -> ApplyRecord {
         let plan = request.plan
         let revision = try Self.revision(db)
         guard revision == plan.stateRevision else {
@@ -54,22 +42,19 @@ extension SQLiteStore: ApplyWriter {
         let cas = Dictionary(uniqueKeysWithValues: desired.certificateAuthorities.map { ($0.name, $0) })
         let teams = Dictionary(uniqueKeysWithValues: desired.teams.map { ($0.name, $0) })
         let profiles = Planner(secretDigest: box.digest).profileInstances(desired)
-        var commands: [Command] = []
 
-        func hosts(in team: String) throws -> [String] {
-            try String.fetchAll(db, sql: "SELECT uuid FROM host WHERE team = ? ORDER BY uuid", arguments: [team])
+        // Read before anything changes: a removal goes to the profile row being deleted, and
+        // to the hosts of a team being deleted.
+        var before: [ProfileKey: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT uuid, team, identifier FROM profile") {
+            before[ProfileKey(team: row["team"], identifier: row["identifier"])] = row["uuid"]
         }
-        /// Queues a profile command for every host of the team, and records the delivery.
-        func deliver(_ type: HostCommandKind, profile uuid: String, identifier: String, team: String) throws {
-            for host in try hosts(in: team) {
-                try Self.recordDelivery(db, host: host, profile: uuid, identifier: identifier, type: type, now: now)
-                commands.append(Command(host: host, profile: uuid, type: type))
-            }
+        var hosts: [String: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT uuid, team FROM host WHERE team IS NOT NULL ORDER BY uuid") {
+            hosts[row["team"], default: []].append(row["uuid"])
         }
-        func profileUUID(_ key: ProfileKey) throws -> String? {
-            try String.fetchOne(
-                db, sql: "SELECT uuid FROM profile WHERE team = ? AND identifier = ?", arguments: [key.team, key.identifier])
-        }
+        var after = before
+
         func writeCA(_ name: String, insert: Bool) throws {
             let ca = cas[name]!
             let certificate = request.certificates[name]
@@ -101,12 +86,12 @@ extension SQLiteStore: ApplyWriter {
         for change in plan.changes {
             switch (change.subject, change.action) {
             case (.profile(let key), .delete):
-                guard let uuid = try profileUUID(key) else { continue }
-                try deliver(.removeProfile, profile: uuid, identifier: key.identifier, team: key.team)
+                guard let uuid = after.removeValue(forKey: key) else { continue }
                 try db.execute(sql: "DELETE FROM profile WHERE uuid = ?", arguments: [uuid])
             case (.profile(let key), .create), (.profile(let key), .replace):
                 let profile = profiles[key]!
                 let uuid = "a" + UUID().uuidString
+                after[key] = uuid
                 try db.execute(
                     sql: """
                         INSERT INTO profile (uuid, team, identifier, path, content, checksum, last_commit, updated_at)
@@ -119,14 +104,12 @@ extension SQLiteStore: ApplyWriter {
                         sql: "INSERT INTO profile_certificate_authority (profile_uuid, ca_name) VALUES (?, ?)",
                         arguments: [uuid, ca])
                 }
-                try deliver(.installProfile, profile: uuid, identifier: key.identifier, team: key.team)
             case (.profile(let key), .update):
                 let profile = profiles[key]!
-                guard let uuid = try profileUUID(key) else { continue }
+                guard let uuid = after[key] else { continue }
                 try db.execute(
                     sql: "UPDATE profile SET path = ?, content = ?, checksum = ?, last_commit = ?, updated_at = ? WHERE uuid = ?",
                     arguments: [profile.path, Data(profile.content), SecretBox.sha256(profile.content), commit, now, uuid])
-                try deliver(.installProfile, profile: uuid, identifier: key.identifier, team: key.team)
             case (.team(let name), .delete):
                 try db.execute(sql: "DELETE FROM team WHERE name = ?", arguments: [name])
             case (.team(let name), .create), (.team(let name), .update), (.team(let name), .replace):
@@ -148,51 +131,26 @@ extension SQLiteStore: ApplyWriter {
                 try writeCA(name, insert: true)
             case (.certificateAuthority(let name), .update):
                 try writeCA(name, insert: false)
-                if change.fields.contains(where: { $0.path == "challenge" }) {
-                    // A new challenge reaches hosts only in a re-rendered profile.
-                    let users = try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT p.uuid, p.identifier, p.team FROM profile p
-                            JOIN profile_certificate_authority pc ON pc.profile_uuid = p.uuid
-                            WHERE pc.ca_name = ? ORDER BY p.team, p.identifier
-                            """, arguments: [name])
-                    for row in users {
-                        try deliver(.installProfile, profile: row["uuid"], identifier: row["identifier"], team: row["team"])
-                    }
-                }
             }
         }
 
         try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'revision'", arguments: [revision + 1])
-        let record = try insertApply(db, request, result: "applied", detail: request.note)
-        let statement = try db.makeStatement(
-            sql: """
-                INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, apply_id, created_at)
-                VALUES (?, ?, ?, ?, ?)
-                """)
-        for command in commands {
-            try statement.execute(arguments: [command.host, command.profile, command.type, record.id, now])
+        let record = try Self.insertApply(db, request, result: .applied, detail: request.note)
+        for delivery in HostCommandPlan.deliveries(for: plan, profiles: profiles) {
+            let key = delivery.profile
+            guard let uuid = delivery.kind == .removeProfile ? before[key] : after[key] else { continue }
+            for host in hosts[key.team] ?? [] {
+                try Self.recordDelivery(db, host: host, profile: uuid, identifier: key.identifier, delivery.kind, now: now)
+                try Self.queue(db, host: host, profile: uuid, delivery.kind, applyID: record.id, now: now)
+            }
         }
         return record
     }
 
-    /// A host's delivery of a profile, (re)set to pending: the worker renders it next.
-    static func recordDelivery(
-        _ db: Database, host: String, profile: String, identifier: String, type: HostCommandKind, now: String
-    ) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO host_profile (host_uuid, profile_uuid, identifier, operation, status, retries, updated_at)
-                VALUES (?, ?, ?, ?, 'pending', 0, ?)
-                ON CONFLICT (host_uuid, profile_uuid) DO UPDATE SET
-                    operation = excluded.operation, status = 'pending', command_uuid = NULL, detail = NULL,
-                    retries = 0, upstream_failures = 0, acknowledged_at = NULL, updated_at = excluded.updated_at
-                """, arguments: [host, profile, identifier, type == .installProfile ? "install" : "remove", now])
-    }
-
     @discardableResult
-    private func insertApply(_ db: Database, _ request: ApplyRequest, result: String, detail: String?) throws -> ApplyRecord {
+    private static func insertApply(_ db: Database, _ request: ApplyRequest, result: ApplyResult, detail: String?) throws
+        -> ApplyRecord
+    {
         let plan = request.plan
         var counts: [PlannedChange.Action: Int] = [:]
         for action in PlannedChange.Action.allCases { counts[action] = plan.count(action) }

@@ -26,7 +26,7 @@ public struct StateStatus: Sendable, Hashable {
         public var identifier: String
         public var path: String
         public var certificateAuthorities: [String]
-        public var hostProfiles: [String: Int]
+        public var hostProfiles: [DeliveryStatus: Int]
         public var lastCommit: String?
         public var updatedAt: String
     }
@@ -35,9 +35,7 @@ public struct StateStatus: Sendable, Hashable {
     public var certificateAuthorities: [CertificateAuthorityRow]
     public var teams: [TeamRow]
     public var profiles: [ProfileRow]
-    /// pending / sent / verified / failed, over every host and profile.
-    public var hostProfiles: [String: Int]
+    /// Deliveries by status, over every host and profile.
+    public var hostProfiles: [DeliveryStatus: Int]
     public var lastApply: ApplyRecord?
-
-    public static let statuses = ["pending", "sent", "verified", "failed"]
 }

@@ -3,12 +3,12 @@ import GRDB
 import SCEPOpsCore
 
 extension SQLiteStore: ApplyHistoryReader, StatusReader {
-    public func applies() throws(StoreError) -> [ApplyRecord] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM apply ORDER BY id").map(Self.applyRecord) }
+    public func applies() async throws(StoreError) -> [ApplyRecord] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM apply ORDER BY id").map(Self.applyRecord) }
     }
 
-    public func status() throws(StoreError) -> StateStatus {
-        try read { db in
+    public func status() async throws(StoreError) -> StateStatus {
+        try await read { db in
             let authorities = try Row.fetchAll(
                 db, sql: "SELECT name, url, file, ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at FROM certificate_authority ORDER BY name"
             ).map { row in
@@ -32,12 +32,12 @@ extension SQLiteStore: ApplyHistoryReader, StatusReader {
                     name: row["name"], file: row["file"], hosts: row["hosts"], profiles: row["profiles"],
                     lastCommit: row["last_commit"], updatedAt: row["updated_at"])
             }
-            var perProfile: [String: [String: Int]] = [:]
-            var total = Dictionary(uniqueKeysWithValues: StateStatus.statuses.map { ($0, 0) })
+            var perProfile: [String: [DeliveryStatus: Int]] = [:]
+            var total = Dictionary(uniqueKeysWithValues: DeliveryStatus.allCases.map { ($0, 0) })
             for row in try Row.fetchAll(
                 db, sql: "SELECT profile_uuid, status, COUNT(*) AS n FROM host_profile GROUP BY profile_uuid, status")
             {
-                let status: String = row["status"]
+                let status: DeliveryStatus = row["status"]
                 let count: Int = row["n"]
                 perProfile[row["profile_uuid"], default: [:]][status] = count
                 total[status, default: 0] += count
@@ -50,7 +50,7 @@ extension SQLiteStore: ApplyHistoryReader, StatusReader {
                 db, sql: "SELECT uuid, team, identifier, path, last_commit, updated_at FROM profile ORDER BY team, identifier"
             ).map { row in
                 let uuid: String = row["uuid"]
-                var counts = Dictionary(uniqueKeysWithValues: StateStatus.statuses.map { ($0, 0) })
+                var counts = Dictionary(uniqueKeysWithValues: DeliveryStatus.allCases.map { ($0, 0) })
                 counts.merge(perProfile[uuid] ?? [:]) { $1 }
                 return StateStatus.ProfileRow(
                     uuid: uuid, team: row["team"], identifier: row["identifier"], path: row["path"],

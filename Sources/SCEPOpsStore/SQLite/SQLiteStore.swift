@@ -149,20 +149,30 @@ public final class SQLiteStore: @unchecked Sendable {
         return StoreError(.database, "the state database \(path): \(error)")
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.read(body) } catch { throw Self.databaseError(error, path: path) }
+    /// Reads on GRDB's own queue, off the cooperative threads, which it never blocks.
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do { return try await pool.read(body) } catch { throw Self.databaseError(error, path: path) }
+    }
+
+    /// Writes in one transaction on GRDB's writer queue, off the cooperative threads.
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do { return try await pool.write(body) } catch { throw Self.databaseError(error, path: path) }
     }
 
     static func timestamp(_ date: Date = Date()) -> String {
         date.ISO8601Format()
+    }
+
+    static func date(_ text: String?) -> Date? {
+        text.flatMap { try? Date($0, strategy: .iso8601) }
     }
 }
 
 // MARK: - Reading the state
 
 extension SQLiteStore: StateReader {
-    public func currentState() throws(StoreError) -> CurrentState {
-        try read { db in
+    public func currentState() async throws(StoreError) -> CurrentState {
+        try await read { db in
             var state = CurrentState(revision: try Self.revision(db))
             for row in try Row.fetchAll(db, sql: "SELECT name, url, challenge_digest, file FROM certificate_authority") {
                 let name: String = row["name"]
@@ -195,8 +205,8 @@ extension SQLiteStore: StateReader {
     }
 
     /// The challenge of a CA, decrypted: for the server's renderer, never for output.
-    public func challenge(of name: String) throws(StoreError) -> Secret? {
-        let sealed = try read { db in
+    public func challenge(of name: String) async throws(StoreError) -> Secret? {
+        let sealed = try await read { db in
             try Data.fetchOne(db, sql: "SELECT challenge_sealed FROM certificate_authority WHERE name = ?", arguments: [name])
         }
         guard let sealed else { return nil }

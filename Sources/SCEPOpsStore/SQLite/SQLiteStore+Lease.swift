@@ -2,51 +2,35 @@ import Foundation
 import GRDB
 
 extension SQLiteStore: LeaseStore {
-    public func acquireLease(_ lease: Lease) throws(StoreError) -> String? {
+    public func acquireLease(_ lease: Lease) async throws(StoreError) -> String? {
         let deadline = Date().addingTimeInterval(lease.wait)
         while true {
             do {
                 // A held lease is seen by a read, which no writer blocks: the answer
                 // "locked by …" comes at once even while the holder's transaction runs.
-                try pool.read { db in try check(lease, db) }
-                return try pool.write { db in try take(lease, db) }
-            } catch let error as StoreError where error.code == .locked && Date() < deadline {
-                usleep(250_000)
-            } catch {
-                throw Self.databaseError(error, path: path)
+                try await read { db in _ = try Self.holder(lease, db, now: Date()) }
+                return try await write { db in try Self.take(lease, db) }
+            } catch where error.code == .locked && Date() < deadline {
+                try? await Task.sleep(for: .milliseconds(250))
             }
         }
     }
 
-    public func recordLeaseCommit(_ commit: String?, owner: String) throws(StoreError) {
-        do {
-            try pool.write { db in
-                try db.execute(
-                    sql: "UPDATE lock_lease SET commit_sha = ? WHERE id = 1 AND owner = ?", arguments: [commit, owner])
-            }
-        } catch {
-            throw Self.databaseError(error, path: path)
+    public func recordLeaseCommit(_ commit: String?, owner: String) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE lock_lease SET commit_sha = ? WHERE id = 1 AND owner = ?", arguments: [commit, owner])
         }
     }
 
-    public func releaseLease(owner: String) throws(StoreError) {
-        do {
-            try pool.write { db in
-                try db.execute(sql: "DELETE FROM lock_lease WHERE id = 1 AND owner = ?", arguments: [owner])
-            }
-        } catch {
-            throw Self.databaseError(error, path: path)
+    public func releaseLease(owner: String) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM lock_lease WHERE id = 1 AND owner = ?", arguments: [owner])
         }
-    }
-
-    /// Throws `.locked` naming the holder when the lease is held and alive.
-    private func check(_ lease: Lease, _ db: Database) throws {
-        _ = try holder(lease, db, now: Date())
     }
 
     /// In one write transaction: free, expired or orphaned, the lease is ours; held, it
     /// is an error that names the holder.
-    private func take(_ lease: Lease, _ db: Database) throws -> String? {
+    private static func take(_ lease: Lease, _ db: Database) throws -> String? {
         let now = Date()
         let note = try holder(lease, db, now: now)
         try db.execute(
@@ -60,7 +44,7 @@ extension SQLiteStore: LeaseStore {
     }
 
     /// Nil when the lease is free; a note when it may be taken over; `.locked` otherwise.
-    private func holder(_ lease: Lease, _ db: Database, now: Date) throws -> String? {
+    private static func holder(_ lease: Lease, _ db: Database, now: Date) throws -> String? {
         var note: String?
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM lock_lease WHERE id = 1") {
             let owner: String = row["owner"]

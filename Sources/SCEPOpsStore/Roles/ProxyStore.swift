@@ -1,0 +1,17 @@
+import Foundation
+import SCEPOpsCore
+
+/// What the SCEP proxy asks of the state.
+public protocol ProxyStore: Sendable {
+    /// The CA's URL, looked up on every request so that a URL change applies at once,
+    /// when the host's delivery of the profile is in flight and the profile uses the CA.
+    func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<String, ProxyRefusal>
+    /// Consumes the token atomically. A token that is not this delivery's own changes
+    /// nothing: a forged or replayed request cannot touch a delivery.
+    func consumeToken(_ identifier: ProxyIdentifier, now: Date) async throws(StoreError) -> Result<Void, ProxyRefusal>
+    /// The delivery's token was spent without a certificate coming back: records what the
+    /// policy decided, a re-delivery (with its command queued, so that a pending delivery
+    /// always has one) or a failure. Nil when the delivery is no longer in flight.
+    func tokenSpent(_ identifier: ProxyIdentifier, reason: String, policy: RedeliveryPolicy, now: Date)
+        async throws(StoreError) -> RedeliveryPolicy.Decision?
+}

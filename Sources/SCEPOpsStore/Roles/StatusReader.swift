@@ -1,0 +1,4 @@
+/// What `scepops status` shows.
+public protocol StatusReader: Sendable {
+    func status() async throws(StoreError) -> StateStatus
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+import SCEPOpsCore
+
+extension SQLiteStore: HostStore {
+    public func enroll(host uuid: String, serial: String?, team: String?) async throws(StoreError) {
+        try await write { db in
+            try Self.move(db, host: uuid, serial: serial, to: team, now: Self.timestamp())
+        }
+    }
+
+    public func unexpectedProfiles(host uuid: String) async throws(StoreError) -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT identifier FROM host_unexpected_profile WHERE host_uuid = ? ORDER BY identifier",
+                arguments: [uuid])
+        }
+    }
+
+    public func queuedCommands(host uuid: String) async throws(StoreError) -> [QueuedCommand] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: Self.queuedCommandColumns + " WHERE o.host_uuid = ? AND o.status = 'queued' ORDER BY o.id",
+                arguments: [uuid]
+            ).map(Self.queuedCommand)
+        }
+    }
+
+    /// Records the host in `team` (nil: in none) and queues what `TeamMove` sends it.
+    static func move(_ db: Database, host: String, serial: String?, to team: String?, now: String) throws {
+        let previous = try String?.fetchOne(db, sql: "SELECT team FROM host WHERE uuid = ?", arguments: [host]) ?? nil
+        try db.execute(
+            sql: """
+                INSERT INTO host (uuid, serial, team, enrolled_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (uuid) DO UPDATE SET serial = COALESCE(excluded.serial, serial), team = excluded.team
+                """, arguments: [host, serial, team, now])
+        guard previous != team else { return }
+        var identifiers: [String: [String]] = [:]
+        var uuids: [ProfileKey: String] = [:]
+        for name in [previous, team].compactMap({ $0 }) {
+            for row in try Row.fetchAll(db, sql: "SELECT uuid, identifier FROM profile WHERE team = ?", arguments: [name]) {
+                identifiers[name, default: []].append(row["identifier"])
+                uuids[ProfileKey(team: name, identifier: row["identifier"])] = row["uuid"]
+            }
+        }
+        for delivery in TeamMove.deliveries(from: previous, to: team, profiles: identifiers) {
+            guard let uuid = uuids[delivery.profile] else { continue }
+            try recordDelivery(db, host: host, profile: uuid, identifier: delivery.profile.identifier, delivery.kind, now: now)
+            try queue(db, host: host, profile: uuid, delivery.kind, now: now)
+        }
+    }
+
+    /// The columns `queuedCommand(_:)` reads, for `FROM command_outbox o`.
+    static let queuedCommandColumns = """
+        SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, o.command_uuid,
+            COALESCE(hp.identifier, '') AS identifier, p.content,
+            (SELECT ca_name FROM profile_certificate_authority pc WHERE pc.profile_uuid = o.profile_uuid
+                ORDER BY ca_name LIMIT 1) AS ca,
+            (SELECT token FROM proxy_token t WHERE t.host_uuid = o.host_uuid AND t.profile_uuid = o.profile_uuid
+                ORDER BY expires_at DESC LIMIT 1) AS token
+        FROM command_outbox o
+        LEFT JOIN host_profile hp ON hp.host_uuid = o.host_uuid AND hp.profile_uuid = o.profile_uuid
+        LEFT JOIN profile p ON p.uuid = o.profile_uuid
+        """
+
+    static func queuedCommand(_ row: Row) -> QueuedCommand {
+        let content: Data? = row["content"]
+        return QueuedCommand(
+            host: row["host_uuid"], profile: row["profile_uuid"], type: row["request_type"], commandUUID: row["command_uuid"],
+            identifier: row["identifier"], content: content.map { [UInt8]($0) }, certificateAuthority: row["ca"],
+            token: row["token"])
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import SCEPOpsCore
+
+extension SQLiteStore: ProxyStore {
+    public static let defaultTokenLifetime: TimeInterval = 7 * 24 * 3600
+
+    public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<String, ProxyRefusal> {
+        try await read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT hp.operation, hp.status, hp.acknowledged_at, ca.url
+                    FROM host_profile hp
+                    JOIN profile_certificate_authority pc ON pc.profile_uuid = hp.profile_uuid AND pc.ca_name = ?
+                    JOIN certificate_authority ca ON ca.name = pc.ca_name
+                    WHERE hp.host_uuid = ? AND hp.profile_uuid = ?
+                    """, arguments: [identifier.certificateAuthority, identifier.host, identifier.profile])
+            guard let row else { return .failure(.unknownIdentifier) }
+            let url: String = row["url"]
+            return ProxyRefusal.admit(Self.deliveryState(row)).map { url }
+        }
+    }
+
+    public func consumeToken(_ identifier: ProxyIdentifier, now: Date) async throws(StoreError) -> Result<Void, ProxyRefusal> {
+        try await write { db in
+            // Only the delivery's own token is deleted: a guessed or forged one matches no
+            // row and so changes nothing at all.
+            let expires = try String.fetchOne(
+                db,
+                sql: """
+                    DELETE FROM proxy_token WHERE token = ? AND host_uuid = ? AND profile_uuid = ? AND ca_name = ?
+                    RETURNING expires_at
+                    """,
+                arguments: [identifier.token, identifier.host, identifier.profile, identifier.certificateAuthority])
+            // A row with an unreadable expiry counts as expired.
+            return ProxyRefusal.consumed(expiresAt: expires.map { Self.date($0) ?? .distantPast }, now: now)
+        }
+    }
+
+    public func tokenSpent(_ identifier: ProxyIdentifier, reason: String, policy: RedeliveryPolicy, now: Date)
+        async throws(StoreError) -> RedeliveryPolicy.Decision?
+    {
+        try await write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT operation, status, acknowledged_at, command_uuid, upstream_failures FROM host_profile
+                        WHERE host_uuid = ? AND profile_uuid = ?
+                        """, arguments: [identifier.host, identifier.profile]),
+                Self.deliveryState(row).isInFlight
+            else { return nil }
+            let stamp = Self.timestamp(now)
+            let failures = (row["upstream_failures"] as Int) + 1
+            let decision = policy.decide(failures: failures, reason: reason, now: now)
+            // The command the device holds carries the spent token: it is closed, so it is
+            // never offered again, and its late answer no longer speaks for the delivery.
+            if let command = row["command_uuid"] as String? {
+                try db.execute(
+                    sql: "UPDATE command_outbox SET status = ?, updated_at = ? WHERE host_uuid = ? AND command_uuid = ?",
+                    arguments: [OutboxStatus.error, stamp, identifier.host, command])
+            }
+            let detail: String =
+                switch decision {
+                case .redeliver: reason
+                case .fail(let detail): detail
+                }
+            try db.execute(
+                sql: """
+                    UPDATE host_profile SET status = ?, command_uuid = NULL, upstream_failures = ?, detail = ?, updated_at = ?
+                    WHERE host_uuid = ? AND profile_uuid = ?
+                    """, arguments: [decision.status, failures, detail, stamp, identifier.host, identifier.profile])
+            if case .redeliver(let notBefore) = decision {
+                try Self.queue(
+                    db, host: identifier.host, profile: identifier.profile, .installProfile, now: stamp,
+                    notBefore: Self.timestamp(notBefore))
+            }
+            return decision
+        }
+    }
+
+    /// The columns `operation`, `status` and `acknowledged_at` of a host_profile row.
+    static func deliveryState(_ row: Row) -> DeliveryState {
+        DeliveryState(
+            operation: row["operation"], status: row["status"], acknowledged: (row["acknowledged_at"] as String?) != nil)
+    }
+}

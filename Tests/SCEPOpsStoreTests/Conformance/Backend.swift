@@ -1,0 +1,82 @@
+import Foundation
+import SCEPOpsCore
+import SCEPOpsStore
+import SCEPOpsTestSupport
+import Testing
+
+/// Every role a state backend implements.
+typealias Backend = StateReader & ApplyWriter & LeaseStore & ApplyHistoryReader & StatusReader & DriftReader
+    & DeliveryStore & ProxyStore & MDMStore & HostStore
+
+/// The backends the conformance suite runs against, each opened empty in a folder of its own.
+struct BackendFactory: Sendable, CustomTestStringConvertible {
+    var name: String
+    var open: @Sendable (_ folder: TempRepo, _ box: SecretBox) throws -> any Backend
+    var testDescription: String { name }
+
+    static let all = [
+        BackendFactory(name: "SQLite") { folder, box in try SQLiteStore(path: folder.path + "/state.db", box: box) }
+    ]
+}
+
+/// A backend with the example config applied, and the steps the server takes on it.
+struct StoreFixture {
+    let folder = TempRepo()
+    let box = try! SecretBox(key: Array(repeating: 7, count: 32))
+    let store: any Backend
+
+    init(_ backend: BackendFactory, applied files: [String: String]? = ValidRepo.files) async throws {
+        store = try backend.open(folder, box)
+        if let files { try await apply(files) }
+    }
+
+    @discardableResult
+    func apply(_ files: [String: String], environment: [String: String] = ValidRepo.environment) async throws
+        -> (Plan, ApplyRecord)
+    {
+        let desired = PlanningFixtures.desired(files, environment: environment)
+        let plan = Planner(secretDigest: box.digest).plan(desired, against: try await store.currentState())
+        let record = try await store.apply(
+            ApplyRequest(plan: plan, desired: desired, planHash: "test", actor: "tests", version: "test"))
+        return (plan, record)
+    }
+
+    func profileUUID(_ team: String, _ identifier: String) async throws -> String {
+        try #require(try await store.status().profiles.first { $0.team == team && $0.identifier == identifier }?.uuid)
+    }
+
+    /// Makes every pending command ready, as the worker does: a CommandUUID each, and a
+    /// one-time token for an install that uses a CA. Returns the installs' proxy
+    /// identifiers by profile uuid.
+    @discardableResult
+    func ready(tokenLifetime: TimeInterval = 3600, now: Date = Date()) async throws -> [String: ProxyIdentifier] {
+        var identifiers: [String: ProxyIdentifier] = [:]
+        var assigned: [AssignedCommand] = []
+        for command in try await store.pendingCommands(limit: 1000, now: now) {
+            let ca = command.type == .installProfile ? command.certificateAuthorities.first : nil
+            let token = ca.map { _ in UUID().uuidString }
+            assigned.append(
+                AssignedCommand(
+                    id: command.id, host: command.host, profile: command.profile, commandUUID: UUID().uuidString, token: token,
+                    certificateAuthority: ca))
+            if let ca, let token {
+                identifiers[command.profile] = ProxyIdentifier(
+                    host: command.host, profile: command.profile, certificateAuthority: ca, token: token)
+            }
+        }
+        try await store.recordAssigned(assigned, tokenLifetime: tokenLifetime)
+        return identifiers
+    }
+
+    /// The host fetches and acknowledges each ready command, as a device does.
+    func acknowledgeAll(host: String) async throws {
+        var answer: (String?, CommandResult) = (nil, .idle)
+        while case .success(let next?) = try await store.report(host: host, commandUUID: answer.0, result: answer.1) {
+            answer = (next.commandUUID, .acknowledged)
+        }
+    }
+
+    func delivery(_ host: String, _ team: String, _ identifier: String) async throws -> [DeliveryStatus: Int] {
+        try #require(try await store.status().profiles.first { $0.team == team && $0.identifier == identifier }?.hostProfiles)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+import SCEPOpsCore
+import SCEPOpsStore
+import SCEPOpsTestSupport
+import Testing
+
+/// What only the SQLite backend promises.
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    let box = try! SecretBox(key: Array(repeating: 7, count: 32))
+
+    @Test func sqliteRunsInWALWithForeignKeysAndAnAppendOnlyHistory() async throws {
+        let fixture = try await StoreFixture(BackendFactory.all[0])
+        let queue = try DatabaseQueue(path: fixture.folder.path + "/state.db")
+        try queue.inDatabase { db in
+            #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "DELETE FROM apply") }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE apply SET actor = 'mallory'") }
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // The CA-name rule, kept by the database too: a CA in use cannot be deleted.
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "DELETE FROM certificate_authority WHERE name = 'WIFI'") }
+        }
+    }
+
+    @Test func theWrongKeyIsRefusedAtOpen() throws {
+        let folder = TempRepo()
+        _ = try SQLiteStore(path: folder.path + "/state.db", box: box)
+        let other = try SecretBox(key: Array(repeating: 9, count: 32))
+        #expect {
+            _ = try SQLiteStore(path: folder.path + "/state.db", box: other)
+        } throws: { ($0 as? StoreError)?.message.hasPrefix("the state was encrypted with a different key") == true }
+    }
+}
+
+@Suite("Secret box")
+struct SecretBoxTests {
+    let box = try! SecretBox(key: Array(repeating: 1, count: 32))
+
+    @Test func sealsAndOpens() throws {
+        let sealed = box.seal(Secret("correct horse battery staple"))
+        #expect(try box.openSecret(sealed).revealed == "correct horse battery staple")
+        #expect(box.seal(Secret("same")) != box.seal(Secret("same")), "a fresh nonce each time")
+        #expect(sealed.firstRange(of: Array("horse".utf8)) == nil)
+    }
+
+    @Test func aWrongKeyOrATamperedSealNeverYieldsGarbage() throws {
+        let sealed = box.seal(Secret("s3cret"))
+        let other = try SecretBox(key: Array(repeating: 2, count: 32))
+        #expect(throws: StoreError.self) { try other.open(sealed) }
+        var tampered = sealed
+        tampered[tampered.count / 2] ^= 0x01
+        #expect(throws: StoreError.self) { try box.open(tampered) }
+        #expect(throws: StoreError.self) { try box.open(Array(sealed.prefix(10))) }
+    }
+
+    @Test func digestsAreKeyed() throws {
+        let other = try SecretBox(key: Array(repeating: 2, count: 32))
+        #expect(box.digest(Secret("x")) == box.digest(Secret("x")))
+        #expect(box.digest(Secret("x")) != other.digest(Secret("x")))
+        #expect(box.digest(Secret("x")).count == 64)
+        #expect(throws: StoreError.self) { _ = try SecretBox(key: [1, 2, 3]) }
+    }
+}
