@@ -104,9 +104,9 @@ struct StoreDecisionTests {
         #expect(refusal(ProxyRefusal.admit(.init(operation: .install, status: .sent, acknowledged: true))) == .notInFlight)
         #expect(refusal(ProxyRefusal.admit(.init(operation: .install, status: .verified, acknowledged: false))) == .notInFlight)
         #expect(refusal(ProxyRefusal.admit(.init(operation: .remove, status: .sent, acknowledged: false))) == .notInFlight)
-        #expect(ProxyRefusal.consumed(expiresAt: nil, now: now) == .failure(.tokenRejected))
-        #expect(ProxyRefusal.consumed(expiresAt: now, now: now) == .failure(.tokenExpired))
-        #expect(ProxyRefusal.consumed(expiresAt: now.addingTimeInterval(1), now: now) == .success(()))
+        #expect(refusal(ProxyRefusal.consumed(expiresAt: nil, now: now)) == .tokenRejected)
+        #expect(refusal(ProxyRefusal.consumed(expiresAt: now, now: now)) == .tokenExpired)
+        #expect(refusal(ProxyRefusal.consumed(expiresAt: now.addingTimeInterval(1), now: now)) == nil)
     }
 
     @Test func idlePollsWriteOnlyWhenStaleOrBusy() {

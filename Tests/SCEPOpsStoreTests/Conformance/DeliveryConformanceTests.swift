@@ -1,0 +1,103 @@
+import Foundation
+import SCEPOpsCore
+import SCEPOpsStore
+import SCEPOpsTestSupport
+import Testing
+
+/// DeliveryStore, the profile worker's role, on every backend.
+@Suite("Store conformance: deliveries")
+struct DeliveryConformanceTests {
+    @Test(arguments: BackendFactory.all)
+    func pendingCommandsComeInQueueOrderWithTheirProfilesAndCAs(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        try await store.enroll(host: "H1", serial: nil, team: "Workstations")
+        let wifi = try await fixture.profileUUID("Workstations", "com.example.wifi")
+        let pending = try await store.pendingCommands(limit: 10, now: Date())
+        #expect(pending.map(\.type) == [.installProfile, .installProfile])
+        #expect(pending.map(\.id) == pending.map(\.id).sorted())
+        let command = try #require(pending.first { $0.profile == wifi })
+        #expect(command.certificateAuthorities == ["WIFI"])
+        #expect(command.content.map { String(decoding: $0, as: UTF8.self).contains("com.example.wifi") } == true)
+        #expect(try await store.pendingCommands(limit: 1, now: Date()).count == 1, "the limit holds")
+        #expect(try await store.queueDepth() == 2)
+        #expect(try await store.challenge(of: "WIFI")?.revealed == ValidRepo.environment["WIFI_CHALLENGE"])
+        #expect(try await store.challenge(of: "NOPE") == nil)
+    }
+
+    @Test(arguments: BackendFactory.all)
+    func aLaterCommandForTheSameProfileSupersedesAnUnassignedOne(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        try await store.enroll(host: "H1", serial: nil, team: "Kiosks")
+        try await store.enroll(host: "H1", serial: nil, team: nil)
+        try await store.enroll(host: "H1", serial: nil, team: "Kiosks")
+        #expect(try await store.pendingCommands(limit: 10, now: Date()).count == 6)
+        try await store.dropSupersededCommands()
+        let left = try await store.pendingCommands(limit: 10, now: Date())
+        #expect(left.map(\.type) == [.installProfile, .installProfile], "only the latest per profile")
+    }
+
+    @Test(arguments: BackendFactory.all)
+    func assigningMakesTheDeliverySentAndTheHostDueForAPush(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        try await store.enroll(host: "H1", serial: nil, team: "Workstations")
+        try await store.enroll(host: "H2", serial: nil, team: "Workstations")
+        try await store.updatePush(host: "H1", token: "aa11", pushMagic: "magic-1", topic: "t")
+        try await fixture.ready()
+        #expect(try await store.status().hostProfiles[.sent] == 4)
+        #expect(try await store.pendingCommands(limit: 10, now: Date()) == [], "assigned commands are not pending")
+        let queued = try await store.queuedCommands(host: "H1")
+        #expect(queued.allSatisfy { $0.commandUUID != nil && $0.token != nil })
+        // H2 has no push token: there is nothing to push to, and it is let go.
+        #expect(try await store.pushesDue(limit: 10) == [PushTarget(host: "H1", token: "aa11", pushMagic: "magic-1")])
+        try await store.pushesDone(hosts: ["H1"])
+        #expect(try await store.pushesDue(limit: 10) == [], "one push per host per batch of commands")
+        try await store.enroll(host: "H1", serial: nil, team: "Kiosks")
+        try await fixture.ready()
+        try await store.markPushStale(host: "H1")
+        #expect(try await store.pushesDue(limit: 10) == [], "a stale token is not pushed to")
+    }
+
+    @Test(arguments: BackendFactory.all)
+    func aBackoffHoldsACommandBackUntilItsTime(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        try await store.enroll(host: "H1", serial: nil, team: "Workstations")
+        let identifiers = try await fixture.ready()
+        let wifi = try await fixture.profileUUID("Workstations", "com.example.wifi")
+        let now = Date()
+        _ = try await store.consumeToken(try #require(identifiers[wifi]), now: now)
+        let decision = try await store.tokenSpent(
+            identifiers[wifi]!, reason: "CA down", policy: RedeliveryPolicy(maximumRedeliveries: 3, backoff: 30), now: now)
+        #expect(decision == .redeliver(notBefore: now.addingTimeInterval(30)))
+        #expect(try await store.pendingCommands(limit: 10, now: now) == [])
+        #expect(try await store.pendingCommands(limit: 10, now: now.addingTimeInterval(31)).map(\.profile) == [wifi])
+    }
+
+    @Test(arguments: BackendFactory.all)
+    func aFailedDeliveryDropsItsCommandAndSaysWhy(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        try await store.enroll(host: "H1", serial: nil, team: "Workstations")
+        let command = try #require(try await store.pendingCommands(limit: 1, now: Date()).first)
+        try await store.failDelivery(command, detail: "the profile no longer exists")
+        #expect(try await store.pendingCommands(limit: 10, now: Date()).count == 1)
+        #expect(try await store.hostObservations().failed.map(\.detail) == ["the profile no longer exists"])
+    }
+
+    @Test(arguments: BackendFactory.all)
+    func profileListsAreQueuedForEnrolledHostsOncePerInterval(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        try await store.enroll(host: "H1", serial: nil, team: "Workstations")
+        try await store.enroll(host: "H2", serial: nil, team: "Workstations")
+        try await store.updatePush(host: "H1", token: "aa11", pushMagic: "m", topic: "t")
+        let later = Date().addingTimeInterval(3600)
+        #expect(try await store.queueProfileLists(before: later, limit: 10) == 1, "only a host with a push token")
+        #expect(try await store.queueProfileLists(before: later, limit: 10) == 0, "one outstanding at a time")
+        let kinds = try await store.queuedCommands(host: "H1").map(\.type)
+        #expect(kinds == [.installProfile, .installProfile, .profileList, .certificateList])
+    }
+}
