@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
@@ -45,10 +47,15 @@ let package = Package(
             swiftSettings: settings
         ),
 
-        // The state: store protocols, the SQLite implementation, migrations, the secret box.
+        // The state: the store's roles, its two backends (SQLite, the embedded default, and
+        // PostgreSQL, shared by replicas), their migrations, the secret box.
         .target(
             name: "SCEPOpsStore",
-            dependencies: ["SCEPOpsCore", "COpenSSL", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SCEPOpsCore", "COpenSSL", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: settings
         ),
 

@@ -11,7 +11,7 @@ struct SQLiteStoreTests {
     let box = try! SecretBox(key: Array(repeating: 7, count: 32))
 
     @Test func sqliteRunsInWALWithForeignKeysAndAnAppendOnlyHistory() async throws {
-        let fixture = try await StoreFixture(BackendFactory.all[0])
+        let fixture = try await StoreFixture(BackendFactory.sqlite)
         let queue = try DatabaseQueue(path: fixture.folder.path + "/state.db")
         try queue.inDatabase { db in
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SCEPOpsCore
 
 extension SQLiteStore: LeaseStore {
     public func acquireLease(_ lease: Lease) async throws(StoreError) -> String? {
@@ -45,29 +46,18 @@ extension SQLiteStore: LeaseStore {
 
     /// Nil when the lease is free; a note when it may be taken over; `.locked` otherwise.
     private static func holder(_ lease: Lease, _ db: Database, now: Date) throws -> String? {
-        var note: String?
-        if let row = try Row.fetchOne(db, sql: "SELECT * FROM lock_lease WHERE id = 1") {
-            let owner: String = row["owner"]
-            let host: String = row["host"]
-            let pid: Int32 = row["pid"]
-            let acquired: String = row["acquired_at"]
-            let expires: String = row["expires_at"]
-            let commit: String? = row["commit_sha"]
-            let expired = (try? Date(expires, strategy: .iso8601)).map { $0 < now } ?? true
-            // A holder on this machine whose process is gone (killed mid-apply) left
-            // nothing behind but the lease: its transaction rolled back.
-            let gone = host == lease.host && kill(pid, 0) != 0 && errno == ESRCH
-            guard expired || gone else {
-                let at = commit.map { ", commit \(String($0.prefix(12)))" } ?? ""
-                throw StoreError(
-                    .locked,
-                    "the state is locked by an apply of \(owner) (pid \(pid) on \(host)\(at)) since \(acquired), until \(expires); wait for it with --lock-timeout, or try again later"
-                )
-            }
-            note =
-                "took over the lease of \(owner) (pid \(pid) on \(host), since \(acquired)): "
-                + (gone ? "its process is gone" : "it expired at \(expires)")
+        let holder = try Row.fetchOne(db, sql: "SELECT * FROM lock_lease WHERE id = 1").map { row in
+            LeaseCheck.Holder(
+                owner: row["owner"], host: row["host"], pid: row["pid"], commit: row["commit_sha"], acquiredAt: row["acquired_at"],
+                expiresAt: row["expires_at"])
         }
-        return note
+        // A holder on this machine whose process is gone (killed mid-apply) left nothing
+        // behind but the lease: its transaction rolled back.
+        let gone = holder.map { $0.host == lease.host && kill($0.pid, 0) != 0 && errno == ESRCH } ?? false
+        switch LeaseCheck.decide(holder, now: now, processGone: gone) {
+        case .free: return nil
+        case .takeOver(let note): return note
+        case .held(let message): throw StoreError(.locked, message)
+        }
     }
 }

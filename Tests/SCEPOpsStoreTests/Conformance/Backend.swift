@@ -11,12 +11,19 @@ typealias Backend = StateReader & ApplyWriter & LeaseStore & ApplyHistoryReader 
 /// The backends the conformance suite runs against, each opened empty in a folder of its own.
 struct BackendFactory: Sendable, CustomTestStringConvertible {
     var name: String
-    var open: @Sendable (_ folder: TempRepo, _ box: SecretBox) throws -> any Backend
+    var open: @Sendable (_ folder: TempRepo, _ box: SecretBox) async throws -> any Backend
     var testDescription: String { name }
 
-    static let all = [
-        BackendFactory(name: "SQLite") { folder, box in try SQLiteStore(path: folder.path + "/state.db", box: box) }
-    ]
+    static let sqlite = BackendFactory(name: "SQLite") { folder, box in
+        try SQLiteStore(path: folder.path + "/state.db", box: box)
+    }
+    static let postgres = BackendFactory(name: "PostgreSQL") { _, box in
+        try await PostgresStore.open(PostgresLocation(try PostgresTestServer.makeDatabase()), box: box)
+    }
+
+    /// PostgreSQL runs when `ci/test` started one (it always does); a bare `swift test`
+    /// runs SQLite alone.
+    static let all = PostgresTestServer.url == nil ? [sqlite] : [sqlite, postgres]
 }
 
 /// A backend with the example config applied, and the steps the server takes on it.
@@ -26,7 +33,7 @@ struct StoreFixture {
     let store: any Backend
 
     init(_ backend: BackendFactory, applied files: [String: String]? = ValidRepo.files) async throws {
-        store = try backend.open(folder, box)
+        store = try await backend.open(folder, box)
         if let files { try await apply(files) }
     }
 

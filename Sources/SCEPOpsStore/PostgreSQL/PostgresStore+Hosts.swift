@@ -1,0 +1,85 @@
+import Foundation
+import PostgresNIO
+import SCEPOpsCore
+
+extension PostgresStore: HostStore {
+    public func enroll(host uuid: String, serial: String?, team: String?) async throws(StoreError) {
+        try await write { connection in
+            try await Self.move(connection, logger, host: uuid, serial: serial, to: team, now: Self.timestamp())
+        }
+    }
+
+    public func unexpectedProfiles(host uuid: String) async throws(StoreError) -> [String] {
+        try await read { connection in
+            try await connection.rows(
+                "SELECT identifier FROM host_unexpected_profile WHERE host_uuid = \(uuid) ORDER BY identifier", logger
+            ).map { try $0.get("identifier", String.self) }
+        }
+    }
+
+    public func queuedCommands(host uuid: String) async throws(StoreError) -> [QueuedCommand] {
+        try await read { connection in
+            try await connection.rows(
+                PostgresQuery(
+                    unsafeSQL: Self.queuedCommandColumns + " WHERE o.host_uuid = $1 AND o.status = 'queued' ORDER BY o.id",
+                    binds: Self.binds(uuid)), logger
+            ).map(Self.queuedCommand)
+        }
+    }
+
+    /// Records the host in `team` (nil: in none) and queues what `TeamMove` sends it. The
+    /// host's row is locked first: two check-ins of one host move it one after the other.
+    static func move(
+        _ connection: PostgresConnection, _ logger: Logger, host: String, serial: String?, to team: String?, now: String
+    ) async throws {
+        let previous = try await connection.rows("SELECT team FROM host WHERE uuid = \(host) FOR UPDATE", logger).first
+            .flatMap { try $0.get("team", String?.self) }
+        try await connection.run(
+            """
+            INSERT INTO host (uuid, serial, team, enrolled_at) VALUES (\(host), \(serial), \(team), \(now))
+            ON CONFLICT (uuid) DO UPDATE SET serial = COALESCE(excluded.serial, host.serial), team = excluded.team
+            """, logger)
+        guard previous != team else { return }
+        var identifiers: [String: [String]] = [:]
+        var uuids: [ProfileKey: String] = [:]
+        for name in [previous, team].compactMap({ $0 }) {
+            for row in try await connection.rows("SELECT uuid, identifier FROM profile WHERE team = \(name)", logger) {
+                let identifier = try row.get("identifier", String.self)
+                identifiers[name, default: []].append(identifier)
+                uuids[ProfileKey(team: name, identifier: identifier)] = try row.get("uuid")
+            }
+        }
+        for delivery in TeamMove.deliveries(from: previous, to: team, profiles: identifiers) {
+            guard let uuid = uuids[delivery.profile] else { continue }
+            try await recordDelivery(connection, logger, host: host, profile: uuid, identifier: delivery.profile.identifier, delivery.kind, now: now)
+            try await queue(connection, logger, host: host, profile: uuid, delivery.kind, now: now)
+        }
+    }
+
+    /// The columns `queuedCommand(_:)` reads, for `FROM command_outbox o`.
+    static let queuedCommandColumns = """
+        SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, o.command_uuid,
+            COALESCE(hp.identifier, '') AS identifier, p.content,
+            (SELECT ca_name FROM profile_certificate_authority pc WHERE pc.profile_uuid = o.profile_uuid
+                ORDER BY ca_name LIMIT 1) AS ca,
+            (SELECT token FROM proxy_token t WHERE t.host_uuid = o.host_uuid AND t.profile_uuid = o.profile_uuid
+                ORDER BY expires_at DESC LIMIT 1) AS token
+        FROM command_outbox o
+        LEFT JOIN host_profile hp ON hp.host_uuid = o.host_uuid AND hp.profile_uuid = o.profile_uuid
+        LEFT JOIN profile p ON p.uuid = o.profile_uuid
+        """
+
+    static func binds(_ values: String...) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values { bindings.append(value) }
+        return bindings
+    }
+
+    static func queuedCommand(_ row: PostgresRandomAccessRow) throws -> QueuedCommand {
+        QueuedCommand(
+            host: try row.get("host_uuid"), profile: try row.get("profile_uuid"), type: try row.get("request_type"),
+            commandUUID: try row.get("command_uuid"), identifier: try row.get("identifier"),
+            content: try row.get("content", Data?.self).map { [UInt8]($0) }, certificateAuthority: try row.get("ca"),
+            token: try row.get("token"))
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import PostgresNIO
+import SCEPOpsCore
+
+extension PostgresStore: DeliveryStore {
+    public func dropSupersededCommands() async throws(StoreError) {
+        try await write { connection in
+            try await connection.run(
+                """
+                DELETE FROM command_outbox o
+                WHERE o.command_uuid IS NULL AND EXISTS (
+                    SELECT 1 FROM command_outbox n
+                    WHERE n.host_uuid = o.host_uuid AND n.profile_uuid = o.profile_uuid AND n.id > o.id
+                        AND n.command_uuid IS NULL)
+                """, logger)
+        }
+    }
+
+    public func pendingCommands(limit: Int, now: Date) async throws(StoreError) -> [PendingCommand] {
+        try await read { connection in
+            let rows = try await connection.rows(
+                """
+                SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, p.content
+                FROM command_outbox o
+                LEFT JOIN profile p ON p.uuid = o.profile_uuid
+                WHERE o.command_uuid IS NULL AND o.status = 'queued'
+                    AND (o.not_before IS NULL OR o.not_before <= \(Self.timestamp(now)))
+                ORDER BY o.id LIMIT \(limit)
+                """, logger)
+            let cas = try await Self.certificateAuthorities(connection, logger)
+            return try rows.map { row in
+                let profile = try row.get("profile_uuid", String.self)
+                return PendingCommand(
+                    id: try row.get("id"), host: try row.get("host_uuid"), profile: profile, type: try row.get("request_type"),
+                    content: try row.get("content", Data?.self).map { [UInt8]($0) }, certificateAuthorities: cas[profile] ?? [])
+            }
+        }
+    }
+
+    public func recordAssigned(_ commands: [AssignedCommand], tokenLifetime: TimeInterval) async throws(StoreError) {
+        guard !commands.isEmpty else { return }
+        let now = Date()
+        let stamp = Self.timestamp(now)
+        let expires = Self.timestamp(now.addingTimeInterval(tokenLifetime))
+        try await write { connection in
+            for command in commands {
+                try await connection.run(
+                    "UPDATE command_outbox SET command_uuid = \(command.commandUUID), updated_at = \(stamp) WHERE id = \(command.id)",
+                    logger)
+                try await connection.run(
+                    """
+                    UPDATE host_profile SET status = 'sent', command_uuid = \(command.commandUUID), acknowledged_at = NULL,
+                        updated_at = \(stamp)
+                    WHERE host_uuid = \(command.host) AND profile_uuid = \(command.profile)
+                    """, logger)
+                try await connection.run(
+                    "UPDATE host SET push_due_at = \(stamp) WHERE uuid = \(command.host) AND push_due_at IS NULL", logger)
+                if let token = command.token, let ca = command.certificateAuthority {
+                    try await connection.run(
+                        """
+                        INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at)
+                        VALUES (\(token), \(command.host), \(command.profile), \(ca), \(expires))
+                        """, logger)
+                }
+            }
+        }
+    }
+
+    public func queueProfileLists(before cutoff: Date, limit: Int) async throws(StoreError) -> Int {
+        try await write { connection in
+            let now = Self.timestamp()
+            // SKIP LOCKED: replicas queueing at once take different hosts.
+            let hosts = try await connection.rows(
+                """
+                SELECT h.uuid FROM host h
+                WHERE h.push_token IS NOT NULL AND h.team IS NOT NULL
+                    AND (h.profile_list_at IS NULL OR h.profile_list_at < \(Self.timestamp(cutoff)))
+                    AND NOT EXISTS (SELECT 1 FROM command_outbox o WHERE o.host_uuid = h.uuid
+                        AND o.request_type = 'ProfileList' AND o.status IN ('queued', 'sent'))
+                ORDER BY h.profile_list_at NULLS FIRST, h.uuid LIMIT \(limit)
+                FOR UPDATE OF h SKIP LOCKED
+                """, logger
+            ).map { try $0.get("uuid", String.self) }
+            for host in hosts {
+                try await Self.queue(connection, logger, host: host, profile: "", .profileList, now: now)
+                try await Self.queue(connection, logger, host: host, profile: "#certificates", .certificateList, now: now)
+                try await connection.run("UPDATE host SET profile_list_at = \(now) WHERE uuid = \(host)", logger)
+            }
+            return hosts.count
+        }
+    }
+
+    public func pushesDue(limit: Int) async throws(StoreError) -> [PushTarget] {
+        try await write { connection in
+            try await connection.run(
+                """
+                UPDATE host SET push_due_at = NULL
+                WHERE push_due_at IS NOT NULL AND (push_token IS NULL OR push_stale_at IS NOT NULL)
+                """, logger)
+            return try await connection.rows(
+                """
+                SELECT uuid, push_token, push_magic FROM host
+                WHERE push_due_at IS NOT NULL ORDER BY push_due_at, uuid LIMIT \(limit)
+                """, logger
+            ).map { PushTarget(host: try $0.get("uuid"), token: try $0.get("push_token"), pushMagic: try $0.get("push_magic")) }
+        }
+    }
+
+    public func pushesDone(hosts: [String]) async throws(StoreError) {
+        guard !hosts.isEmpty else { return }
+        try await write { connection in
+            try await connection.run("UPDATE host SET push_due_at = NULL WHERE uuid = ANY(\(hosts))", logger)
+        }
+    }
+
+    public func queueDepth() async throws(StoreError) -> Int {
+        try await read { connection in
+            try await connection.rows(
+                "SELECT COUNT(*)::INTEGER AS n FROM command_outbox WHERE status IN ('queued', 'sent')", logger
+            ).first?.get("n", Int.self) ?? 0
+        }
+    }
+
+    public func markPushStale(host: String) async throws(StoreError) {
+        try await write { connection in
+            try await connection.run("UPDATE host SET push_stale_at = \(Self.timestamp()) WHERE uuid = \(host)", logger)
+        }
+    }
+
+    public func failDelivery(_ command: PendingCommand, detail: String) async throws(StoreError) {
+        try await write { connection in
+            try await connection.run("DELETE FROM command_outbox WHERE id = \(command.id)", logger)
+            try await Self.setDelivery(connection, logger, host: command.host, profile: command.profile, .failed, detail: detail, now: Self.timestamp())
+        }
+    }
+
+    // MARK: - Shared writes
+
+    static func queue(
+        _ connection: PostgresConnection, _ logger: Logger, host: String, profile: String, _ kind: HostCommandKind,
+        applyID: Int64? = nil, now: String, notBefore: String? = nil
+    ) async throws {
+        try await connection.run(
+            """
+            INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, apply_id, created_at, not_before)
+            VALUES (\(host), \(profile), \(kind), \(applyID), \(now), \(notBefore))
+            """, logger)
+    }
+
+    static func setDelivery(
+        _ connection: PostgresConnection, _ logger: Logger, host: String, profile: String, _ status: DeliveryStatus,
+        detail: String?, now: String
+    ) async throws {
+        try await connection.run(
+            """
+            UPDATE host_profile SET status = \(status), detail = \(detail), updated_at = \(now)
+            WHERE host_uuid = \(host) AND profile_uuid = \(profile)
+            """, logger)
+    }
+
+    static func recordDelivery(
+        _ connection: PostgresConnection, _ logger: Logger, host: String, profile: String, identifier: String,
+        _ kind: HostCommandKind, now: String
+    ) async throws {
+        try await connection.run(
+            """
+            INSERT INTO host_profile (host_uuid, profile_uuid, identifier, operation, status, retries, updated_at)
+            VALUES (\(host), \(profile), \(identifier), \(DeliveryOperation(kind)), 'pending', 0, \(now))
+            ON CONFLICT (host_uuid, profile_uuid) DO UPDATE SET
+                operation = excluded.operation, status = 'pending', command_uuid = NULL, detail = NULL,
+                retries = 0, upstream_failures = 0, acknowledged_at = NULL, updated_at = excluded.updated_at
+            """, logger)
+    }
+}
