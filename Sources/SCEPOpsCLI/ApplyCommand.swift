@@ -41,7 +41,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let saved = try planFile.map(Self.readPlanFile)
         let opened: Reconciliation.Opened
         do {
-            opened = try reconciliation.open(create: true)
+            opened = try await reconciliation.open(create: true)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
@@ -77,7 +77,7 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     private func apply(
-        _ outcome: Reconciliation.Outcome, store: SQLiteStore, saved: PlanDocument?, actor: String, note: String?
+        _ outcome: Reconciliation.Outcome, store: any StateBackend, saved: PlanDocument?, actor: String, note: String?
     ) async throws {
         let plan = outcome.plan
         Output.write(PlanText.render(plan, caCheck: outcome.caCheckNote))

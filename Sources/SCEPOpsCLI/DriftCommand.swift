@@ -52,7 +52,7 @@ struct DriftCommand: AsyncParsableCommand {
         let (rules, ruleDiagnostics) = ignore.map(DriftIgnoreFile.read) ?? ([], [])
         let previous = try since.map { try Self.previousFingerprints($0, notes: &notes) }
 
-        let (store, box) = try state.openExisting()
+        let (store, box) = try await state.openExisting()
         var reconciliation = Reconciliation(
             repo: repo, state: state, caCheck: caCheck, environment: environment)
         reconciliation.checksNewCAs = false

@@ -40,14 +40,8 @@ struct EnrollmentProfileCommand: AsyncParsableCommand {
             Output.error("error: set SCEPOPS_ENROLL_SECRET to team \"\(team)\"'s enroll secret")
             throw ExitStatus.failure
         }
-        guard FileManager.default.fileExists(atPath: state.path) else {
-            Output.error("error: there is no state at \(state.path); `scepops apply` creates it")
-            throw ExitStatus.failure
-        }
+        let (store, _) = try await state.openExisting()
         do {
-            let box = try SecretKeyLoader.load(
-                environment: environment, keyFile: state.keyFile, database: state.path, create: false, notice: { _ in })
-            let store = try SQLiteStore(path: state.path, box: box)
             guard try await store.currentState().teams[team] != nil else {
                 Output.error("error: there is no team \"\(team)\" in the state")
                 throw ExitStatus.failure

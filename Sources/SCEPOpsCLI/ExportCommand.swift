@@ -20,7 +20,7 @@ struct ExportCommand: AsyncParsableCommand {
     var out: String
 
     func run() async throws {
-        let (store, _) = try state.openExisting()
+        let (store, _) = try await state.openExisting()
         let current: CurrentState
         do {
             current = try await store.currentState()

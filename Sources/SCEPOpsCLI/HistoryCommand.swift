@@ -17,7 +17,7 @@ struct HistoryCommand: AsyncParsableCommand {
     var limit: Int = 20
 
     func run() async throws {
-        let (store, _) = try state.openExisting()
+        let (store, _) = try await state.openExisting()
         let records: [ApplyRecord]
         do {
             records = try await store.applies().reversed().prefix(limit > 0 ? limit : .max).map { $0 }

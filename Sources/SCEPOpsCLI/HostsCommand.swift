@@ -32,10 +32,10 @@ struct HostsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let until = Date().addingTimeInterval(DurationText.seconds(duration)!)
-            let (store, _) = try state.openExisting(access: .readWrite)
+            let (store, _) = try await state.openExisting(access: .readWrite)
             do {
                 guard try await store.allowReenrollment(host: udid, until: until) else {
-                    Output.error("error: no host \(udid) in the state \(state.path)")
+                    Output.error("error: no host \(udid) in the state \(state.shown)")
                     throw ExitStatus.failure
                 }
             } catch let error as StoreError {

@@ -31,7 +31,7 @@ struct PlanCommand: AsyncParsableCommand {
             repo: repo, state: state, caCheck: caCheck, environment: ProcessInfo.processInfo.environment)
         let outcome: Reconciliation.Outcome
         do {
-            let opened = try reconciliation.open(create: false)
+            let opened = try await reconciliation.open(create: false)
             outcome = try await reconciliation.run(store: opened.store, box: opened.box)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")

@@ -35,23 +35,24 @@ struct Reconciliation {
     /// is created and the plan is made against an empty state, with a throwaway key for the
     /// digests), read-write for apply, which creates the state and its key on a first run.
     /// `created` says whether this run made them, so that a failed first run removes them.
-    func open(create: Bool) throws(StoreError) -> Opened {
-        let exists = FileManager.default.fileExists(atPath: state.path)
+    func open(create: Bool) async throws(StoreError) -> Opened {
+        let location = try state.location()
+        let exists = location.exists
         if !exists, !create {
             let box =
-                (try? SecretKeyLoader.load(
-                    environment: environment, keyFile: state.keyFile, database: state.path, create: false, notice: { _ in }))
-                ?? (try! SecretBox(key: SecretBox.randomKey()))
+                (try? state.loadKey(location, create: false, notice: { _ in })) ?? (try! SecretBox(key: SecretBox.randomKey()))
             return Opened(store: nil, box: box)
         }
         var keyNotice: String?
-        let box = try SecretKeyLoader.load(
-            environment: environment, keyFile: state.keyFile, database: state.path, create: !exists,
-            notice: { keyNotice = $0 })
+        let box = try state.loadKey(location, create: !exists, notice: { keyNotice = $0 })
         do {
-            let store = try SQLiteStore(path: state.path, box: box, access: create ? .readWrite : .readOnly)
+            let store = try await location.open(box: box, access: create ? .readWrite : .readOnly)
             if let keyNotice { Output.error(keyNotice) }
             return Opened(store: store, box: box, createdState: !exists, createdKey: keyNotice != nil)
+        } catch where error.code == .notAState && !create {
+            // A database server with no scepops state in it yet: plan against an empty one.
+            guard case .postgres = location else { throw error }
+            return Opened(store: nil, box: box)
         } catch {
             if !exists { Self.removeFirstRun(state.path, key: keyNotice != nil) }
             throw error
@@ -59,7 +60,7 @@ struct Reconciliation {
     }
 
     struct Opened {
-        var store: SQLiteStore?
+        var store: (any StateBackend)?
         var box: SecretBox
         var createdState = false
         var createdKey = false
@@ -78,7 +79,7 @@ struct Reconciliation {
     }
 
     /// Plans against the state `open` gave (nil: an empty one that does not exist yet).
-    func run(store: SQLiteStore?, box: SecretBox) async throws(StoreError) -> Outcome {
+    func run(store: (any StateBackend)?, box: SecretBox) async throws(StoreError) -> Outcome {
         let config = ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: environment)
         let validation = ConfigValidator.validate(config)
         let current = try await store?.currentState() ?? .empty

@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = Self.split(listen)!
-        let (store, _) = try state.openExisting(access: .readWrite)
+        let (store, _) = try await state.openExisting(access: .readWrite)
         var verifier: MDMSignatureVerifier?
         if let deviceCA {
             guard let pem = try? String(contentsOfFile: deviceCA, encoding: .utf8),

@@ -28,7 +28,7 @@ struct ShowCommand: AsyncParsableCommand {
     var format: DataFormat = .text
 
     func run() async throws {
-        let (store, _) = try state.openExisting()
+        let (store, _) = try await state.openExisting()
         let status: StateStatus
         let applies: [ApplyRecord]
         do {

@@ -14,7 +14,7 @@ struct StatusCommand: AsyncParsableCommand {
     var format: DataFormat = .text
 
     func run() async throws {
-        let (store, _) = try state.openExisting()
+        let (store, _) = try await state.openExisting()
         do {
             let status = try await store.status()
             Output.write(format == .json ? StatusReport.json(status) : StatusReport.text(status))

@@ -14,7 +14,7 @@ public final class PostgresStore: Sendable {
     private let running: Task<Void, Never>
 
     /// Connects, checks the key, and (read-write) migrates; `close()` when done.
-    public static func open(_ location: PostgresLocation, box: SecretBox, access: SQLiteStore.Access = .readWrite)
+    public static func open(_ location: PostgresLocation, box: SecretBox, access: StateAccess = .readWrite)
         async throws(StoreError) -> PostgresStore
     {
         let store = PostgresStore(location, box: box)
@@ -39,7 +39,11 @@ public final class PostgresStore: Sendable {
             database: location.database, tls: tls)
         configuration.options.maximumConnections = 8
         configuration.options.connectionIdleTimeout = .seconds(60)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "scepops.postgres"))
+        // The pool's own chatter (a lease asked for before `run()` got going) stays quiet;
+        // what fails reaches the caller as a StoreError.
+        var background = Logger(label: "scepops.postgres")
+        background.logLevel = .error
+        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         self.box = box
         self.location = location
@@ -60,7 +64,7 @@ public final class PostgresStore: Sendable {
 
     /// Each migration once, under an advisory lock: replicas that start together migrate
     /// one after the other. The key check is sealed in on first use.
-    private func prepare(_ access: SQLiteStore.Access) async throws(StoreError) {
+    private func prepare(_ access: StateAccess) async throws(StoreError) {
         let known = PostgresSchema.migrations.map(\.id)
         if access == .readWrite {
             try await transaction { connection in

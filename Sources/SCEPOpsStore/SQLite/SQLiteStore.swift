@@ -9,15 +9,7 @@ public final class SQLiteStore: @unchecked Sendable {
     let box: SecretBox
     public let path: String
 
-    /// How a command opens the state.
-    public enum Access: Sendable, Hashable {
-        /// Opens the state, creating it (mode 0600) when the file does not exist, and
-        /// migrates an older schema.
-        case readWrite
-        /// For the commands that promise not to write: needs read permission alone, never
-        /// migrates, and leaves every byte of the file as it was.
-        case readOnly
-    }
+    public typealias Access = StateAccess
 
     /// The key check sealed into the state on first use: a wrong key is told at open,
     /// before it could be used for anything.

@@ -5,8 +5,7 @@ import SCEPOpsTestSupport
 import Testing
 
 /// Every role a state backend implements.
-typealias Backend = StateReader & ApplyWriter & LeaseStore & ApplyHistoryReader & StatusReader & DriftReader
-    & DeliveryStore & ProxyStore & MDMStore & HostStore
+typealias Backend = StateBackend
 
 /// The backends the conformance suite runs against, each opened empty in a folder of its own.
 struct BackendFactory: Sendable, CustomTestStringConvertible {
