@@ -21,7 +21,15 @@ struct ReconcileCommandTests {
         repo.commitAll()
     }
 
-    var db: String { work.path + "/state.db" }
+    /// Set by a test that runs on another backend than the file (`use`).
+    final class Selected: @unchecked Sendable { var database: String?; var backend = TestBackend.sqlite }
+    let selected = Selected()
+    var db: String { selected.database ?? work.path + "/state.db" }
+
+    func use(_ backend: TestBackend) throws {
+        selected.backend = backend
+        selected.database = backend == .sqlite ? nil : try backend.database(in: work.path)
+    }
 
     func scepops(_ arguments: [String], environment: [String: String]? = nil) -> Command.Result {
         Command.run(Command.scepops, arguments + (arguments.first == "status" ? [] : ["--repo", repo.path]) + ["--db", db],
@@ -74,7 +82,9 @@ struct ReconcileCommandTests {
         #expect(statusResult.stderr.contains("there is no state"))
     }
 
-    @Test func aStalePlanIsRefusedAndNothingIsWritten() throws {
+    @Test(arguments: TestBackend.all)
+    func aStalePlanIsRefusedAndNothingIsWritten(_ backend: TestBackend) throws {
+        try use(backend)
         let out = work.path + "/plan.json"
         #expect(scepops(["plan", "--out", out]).status == 0)
         #expect(FileManager.default.fileExists(atPath: out))
@@ -127,7 +137,9 @@ struct ReconcileCommandTests {
         #expect(twice.stderr.contains("revision 0, now 1"))
     }
 
-    @Test func ofTwoConcurrentAppliesOneWinsAndTheOtherNamesTheHolder() throws {
+    @Test(arguments: TestBackend.all)
+    func ofTwoConcurrentAppliesOneWinsAndTheOtherNamesTheHolder(_ backend: TestBackend) throws {
+        try use(backend)
         let marker = work.path + "/holding"
         var holding = environment
         holding["SCEPOPS_TEST_HOLD_APPLY"] = marker
@@ -159,7 +171,9 @@ struct ReconcileCommandTests {
         #expect((state["profiles"] as? [Any])?.count == 4)
     }
 
-    @Test func aKilledApplyLeavesTheStateAsItWasAndTheNextOneSucceeds() throws {
+    @Test(arguments: TestBackend.all)
+    func aKilledApplyLeavesTheStateAsItWasAndTheNextOneSucceeds(_ backend: TestBackend) throws {
+        try use(backend)
         #expect(scepops(["apply", "--auto-approve", "--offline"]).status == 0)
         repo.write("teams/kiosks.yml", "name: Kiosks\nenroll_secret: ${KIOSK_SECRET}\nprofiles: []\n")
         repo.remove("certificate_authorities/vpn.yml")
@@ -217,7 +231,9 @@ struct ReconcileCommandTests {
         #expect(wrong.stderr.contains("the state was encrypted with a different key"))
     }
 
-    @Test func secretsNeverLeakIntoOutputPlanFilesOrTheDatabase() throws {
+    @Test(arguments: TestBackend.all)
+    func secretsNeverLeakIntoOutputPlanFilesOrTheDatabase(_ backend: TestBackend) throws {
+        try use(backend)
         let secrets = ValidRepo.environment.values
         var outputs: [String] = []
         let out = work.path + "/plan.json"
@@ -241,10 +257,11 @@ struct ReconcileCommandTests {
             outputs += [result.stdout, result.stderr]
         }
         outputs.append(try String(contentsOfFile: out, encoding: .utf8))
-        var files = [db, db + "-wal", db + "-shm"].compactMap { FileManager.default.contents(atPath: $0) }
-        #expect(!files.isEmpty)
+        var files = backend.contents(of: db)
+        #expect(!files.isEmpty && files.allSatisfy { $0.count > 1000 }, "the state was read")
         files.append(contentsOf: outputs.map { Data($0.utf8) })
-        for secret in Array(secrets) + ["rotated-s3cret-challenge", "rotated-kiosk-s3cret"] {
+        let password = TestBackend.password(in: db).map { [$0] } ?? []
+        for secret in Array(secrets) + ["rotated-s3cret-challenge", "rotated-kiosk-s3cret"] + password {
             for file in files {
                 #expect(file.range(of: Data(secret.utf8)) == nil, "a secret appears in output or the database")
             }

@@ -23,6 +23,16 @@ struct SQLiteStoreTests {
         }
     }
 
+    /// On a local file the lease also expires (a shared database's lease is a session lock,
+    /// free as soon as its holder's session ends).
+    @Test func anExpiredLeaseIsTakenOver() async throws {
+        let store = try await StoreFixture(BackendFactory.sqlite, applied: nil).store
+        #expect(try await store.acquireLease(Lease(owner: "carol", host: "h", pid: getpid(), commit: nil, ttl: -1, wait: 0)) == nil)
+        let takeover = try await store.acquireLease(Lease(owner: "bob", host: "h", pid: getpid(), commit: nil, ttl: 600, wait: 0))
+        #expect(takeover?.contains("took over the lease of carol") == true)
+        #expect(takeover?.contains("expired") == true)
+    }
+
     @Test func theWrongKeyIsRefusedAtOpen() throws {
         let folder = TempRepo()
         _ = try SQLiteStore(path: folder.path + "/state.db", box: box)

@@ -22,3 +22,38 @@ public enum PostgresTestServer {
         public var description: String { message }
     }
 }
+
+/// The backends a CLI or server test runs on: PostgreSQL joins SQLite when `ci/test`
+/// started a server.
+public enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible {
+    case sqlite = "SQLite"
+    case postgres = "PostgreSQL"
+
+    public static var all: [TestBackend] { PostgresTestServer.url == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    public var description: String { rawValue }
+
+    /// `--db` for a new, empty state: a file in `folder`, or a fresh database's URL.
+    public func database(in folder: String) throws -> String {
+        switch self {
+        case .sqlite: folder + "/state.db"
+        case .postgres: try PostgresTestServer.makeDatabase()
+        }
+    }
+
+    /// Everything the state holds, as bytes to search: the files, or a dump of the database.
+    public func contents(of database: String) -> [Data] {
+        switch self {
+        case .sqlite:
+            [database, database + "-wal", database + "-shm"].compactMap { FileManager.default.contents(atPath: $0) }
+        case .postgres:
+            [Data(Command.run("/usr/bin/pg_dump", ["--data-only", database]).stdout.utf8)]
+        }
+    }
+
+    /// The database password in a URL: a secret like the others.
+    public static func password(in database: String) -> String? {
+        guard database.hasPrefix("postgres://"), let components = URLComponents(string: database) else { return nil }
+        return components.password
+    }
+}

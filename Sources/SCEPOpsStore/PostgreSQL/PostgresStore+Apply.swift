@@ -3,38 +3,51 @@ import PostgresNIO
 import SCEPOpsCore
 
 extension PostgresStore: LeaseStore {
+    /// The lease is a session advisory lock on a connection of its own, held for the apply:
+    /// PostgreSQL lets go of it when the holder's session ends, however it ends, so a
+    /// killed apply's lease is free at once, on any machine. The `lock_lease` row names the
+    /// holder for whoever is refused.
     public func acquireLease(_ lease: Lease) async throws(StoreError) -> String? {
         let deadline = Date().addingTimeInterval(lease.wait)
-        while true {
-            do {
-                return try await write { connection in
-                    // The row lock serialises takers; a holder is judged by its expiry alone:
-                    // a process id means nothing on another machine.
-                    let now = Date()
-                    let holder = try await connection.rows("SELECT * FROM lock_lease WHERE id = 1 FOR UPDATE", logger).first.map { row in
-                        LeaseCheck.Holder(
-                            owner: try row.get("owner"), host: try row.get("host"), pid: Int32(try row.get("pid", Int.self)),
-                            commit: try row.get("commit_sha"), acquiredAt: try row.get("acquired_at"), expiresAt: try row.get("expires_at"))
-                    }
-                    let note: String?
-                    switch LeaseCheck.decide(holder, now: now, processGone: false) {
-                    case .free: note = nil
-                    case .takeOver(let text): note = text
-                    case .held(let message): throw StoreError(.locked, message)
-                    }
-                    try await connection.run(
-                        """
-                        INSERT INTO lock_lease (id, owner, host, pid, commit_sha, acquired_at, expires_at)
-                        VALUES (1, \(lease.owner), \(lease.host), \(Int(lease.pid)), \(lease.commit), \(Self.timestamp(now)),
-                            \(Self.timestamp(now.addingTimeInterval(lease.ttl))))
-                        ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
-                            commit_sha = excluded.commit_sha, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-                        """, logger)
-                    return note
-                }
-            } catch where error.code == .locked && Date() < deadline {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: connectionConfiguration(), id: 0, logger: logger)
+        } catch {
+            throw databaseError(error)
+        }
+        do {
+            while true {
+                let taken = try await connection.rows("SELECT pg_try_advisory_lock(\(Self.leaseLock)) AS taken", logger).first?
+                    .get("taken", Bool.self) == true
+                if taken { break }
+                guard Date() < deadline else { throw try await heldError() }
                 try? await Task.sleep(for: .milliseconds(250))
             }
+            let note: String? = try await write { transaction in
+                let now = Date()
+                let holder = try await transaction.rows("SELECT * FROM lock_lease WHERE id = 1 FOR UPDATE", logger).first.map(Self.holder)
+                // The advisory lock is ours: a row left behind is a holder whose session is gone.
+                let note: String? =
+                    switch LeaseCheck.decide(holder, now: now, processGone: true) {
+                    case .free: nil
+                    case .takeOver(let text): text
+                    case .held(let message): throw StoreError(.locked, message)
+                    }
+                try await transaction.run(
+                    """
+                    INSERT INTO lock_lease (id, owner, host, pid, commit_sha, acquired_at, expires_at)
+                    VALUES (1, \(lease.owner), \(lease.host), \(Int(lease.pid)), \(lease.commit), \(Self.timestamp(now)),
+                        \(Self.timestamp(now.addingTimeInterval(lease.ttl))))
+                    ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
+                        commit_sha = excluded.commit_sha, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+                    """, logger)
+                return note
+            }
+            leases.withLock { $0[lease.owner] = connection }
+            return note
+        } catch {
+            try? await connection.close()
+            throw databaseError(error)
         }
     }
 
@@ -48,12 +61,39 @@ extension PostgresStore: LeaseStore {
         try await write { connection in
             try await connection.run("DELETE FROM lock_lease WHERE id = 1 AND owner = \(owner)", logger)
         }
+        // Closing the session lets go of the advisory lock.
+        if let connection = leases.withLock({ $0.removeValue(forKey: owner) }) {
+            try? await connection.close()
+        }
+    }
+
+    /// The advisory lock's key ("SCPL").
+    static let leaseLock: Int64 = 0x5343_504C
+
+    private func heldError() async throws -> StoreError {
+        let holder = try await read { connection in
+            try await connection.rows("SELECT * FROM lock_lease WHERE id = 1", logger).first.map(Self.holder)
+        }
+        if case .held(let message) = LeaseCheck.decide(holder, now: .distantPast, processGone: false) {
+            return StoreError(.locked, message)
+        }
+        return StoreError(.locked, "the state is locked by an apply that is starting; try again shortly")
+    }
+
+    private static func holder(_ row: PostgresRandomAccessRow) throws -> LeaseCheck.Holder {
+        LeaseCheck.Holder(
+            owner: try row.get("owner"), host: try row.get("host"), pid: Int32(try row.get("pid", Int.self)),
+            commit: try row.get("commit_sha"), acquiredAt: try row.get("acquired_at"), expiresAt: try row.get("expires_at"))
     }
 }
 
 extension PostgresStore: ApplyWriter {
     public func apply(_ request: ApplyRequest) async throws(StoreError) -> ApplyRecord {
-        try await transaction { connection in try await self.writeApply(request, connection) }
+        try await transaction { connection in
+            let record = try await self.writeApply(request, connection)
+            try TestHold.pause()
+            return record
+        }
     }
 
     public func recordFailure(_ request: ApplyRequest, detail: String) async throws(StoreError) {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import NIOSSL
 import PostgresNIO
 import SCEPOpsCore
@@ -12,6 +13,8 @@ public final class PostgresStore: Sendable {
     let location: PostgresLocation
     let logger: Logger
     private let running: Task<Void, Never>
+    /// The connections that hold apply leases, by owner.
+    let leases = Mutex<[String: PostgresConnection]>([:])
 
     /// Connects, checks the key, and (read-write) migrates; `close()` when done.
     public static func open(_ location: PostgresLocation, box: SecretBox, access: StateAccess = .readWrite)
@@ -55,6 +58,19 @@ public final class PostgresStore: Sendable {
 
     deinit {
         running.cancel()
+    }
+
+    /// For a connection outside the pool (the lease's).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch location.sslMode {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        return PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: tls)
     }
 
     public func close() async {

@@ -9,7 +9,7 @@ extension SQLiteStore: ApplyWriter {
                 var record: ApplyRecord?
                 try db.inTransaction(.immediate) {
                     record = try self.writeApply(request, db)
-                    try Self.pauseForTests()
+                    try TestHold.pause()
                     return .commit
                 }
                 return record!
@@ -168,15 +168,5 @@ extension SQLiteStore: ApplyWriter {
             id: db.lastInsertedRowID, commit: plan.source.commit, ref: plan.source.ref, planHash: request.planHash,
             actor: request.actor, version: request.version, startedAt: started, finishedAt: finished, result: result,
             counts: counts, detail: detail)
-    }
-
-    /// Tests stop an apply inside its transaction to kill it there: with
-    /// `SCEPOPS_TEST_HOLD_APPLY=FILE`, the apply writes FILE and waits, uncommitted.
-    private static func pauseForTests() throws {
-        guard let marker = ProcessInfo.processInfo.environment["SCEPOPS_TEST_HOLD_APPLY"] else { return }
-        _ = FileManager.default.createFile(atPath: marker, contents: Data("inside the apply transaction\n".utf8))
-        for _ in 0..<600 where FileManager.default.fileExists(atPath: marker) {
-            usleep(100_000)
-        }
     }
 }
