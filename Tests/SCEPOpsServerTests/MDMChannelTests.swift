@@ -84,8 +84,9 @@ struct MDMChannelTests {
 struct IdentityHijackTests {
     let secret = ValidRepo.environment["WS_SECRET"]!
 
-    @Test func aNewIdentityForABoundUDIDIsRefusedUntilCheckOutOrAnOperatorAllowsIt() async throws {
-        try await ProxyHarness.with(mdm: true) { harness in
+    @Test(arguments: TestBackend.all)
+    func aNewIdentityForABoundUDIDIsRefusedUntilCheckOutOrAnOperatorAllowsIt(_ backend: TestBackend) async throws {
+        try await ProxyHarness.with(mdm: true, backend: backend) { harness in
             let real = PlistDevice(
                 udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-1"), harness: harness)
             #expect(try await real.authenticate(enrollSecret: secret).status == 200)
@@ -109,7 +110,7 @@ struct IdentityHijackTests {
 
             // An operator allows a new identity (a wiped device): once, with the CLI.
             let allow = Command.run(
-                Command.scepops, ["hosts", "allow-reenroll", "UDID-1", "--for", "10m", "--db", harness.folder.path + "/state.db"],
+                Command.scepops, ["hosts", "allow-reenroll", "UDID-1", "--for", "10m", "--db", harness.database],
                 environment: ["SCEPOPS_SECRET_KEY": Data(Array(repeating: UInt8(3), count: 32)).base64EncodedString()])
             #expect(allow.status == 0, "\(allow.stderr)")
             #expect(allow.stdout.contains("may enroll once with a new device identity until"))
@@ -119,7 +120,7 @@ struct IdentityHijackTests {
             #expect(try await real.report("Idle").status == 400, "the old identity is no longer the host's")
             #expect(try await impostor.authenticate(enrollSecret: secret).status == 400, "the allowance is spent")
             let unknown = Command.run(
-                Command.scepops, ["hosts", "allow-reenroll", "NO-SUCH-UDID", "--db", harness.folder.path + "/state.db"],
+                Command.scepops, ["hosts", "allow-reenroll", "NO-SUCH-UDID", "--db", harness.database],
                 environment: ["SCEPOPS_SECRET_KEY": Data(Array(repeating: UInt8(3), count: 32)).base64EncodedString()])
             #expect(unknown.status == 1)
             #expect(unknown.stderr.contains("no host NO-SUCH-UDID"))

@@ -21,8 +21,9 @@ struct ProxyHardeningTests {
         try await harness.store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" }!.hostProfiles
     }
 
-    @Test func aForgedTokenChangesNothingAndTheGenuineOneStillEnrolls() async throws {
-        try await ProxyHarness.with { harness in
+    @Test(arguments: TestBackend.all)
+    func aForgedTokenChangesNothingAndTheGenuineOneStillEnrolls(_ backend: TestBackend) async throws {
+        try await ProxyHarness.with(backend: backend) { harness in
             let genuine = try await harness.wifi()
             var forged = genuine
             forged.token = "forged"
@@ -42,8 +43,9 @@ struct ProxyHardeningTests {
         }
     }
 
-    @Test func aCAFailureAfterTheTokenWasSpentRedeliversWithAFreshTokenAndTheHostGetsItsCertificate() async throws {
-        try await ProxyHarness.with(configure: { $0.redelivery = RedeliveryPolicy(backoff: 0) }) { harness in
+    @Test(arguments: TestBackend.all)
+    func aCAFailureAfterTheTokenWasSpentRedeliversWithAFreshTokenAndTheHostGetsItsCertificate(_ backend: TestBackend) async throws {
+        try await ProxyHarness.with(backend: backend, configure: { $0.redelivery = RedeliveryPolicy(backoff: 0) }) { harness in
             let first = try await harness.wifi()
             harness.scep.stop()
             let failed = try await harness.request(
@@ -72,8 +74,9 @@ struct ProxyHardeningTests {
         }
     }
 
-    @Test func redeliveriesAreBoundedThenTheDeliveryFailsWithTheReason() async throws {
-        try await ProxyHarness.with(configure: { $0.redelivery = RedeliveryPolicy(maximumRedeliveries: 2, backoff: 0) }) { harness in
+    @Test(arguments: TestBackend.all)
+    func redeliveriesAreBoundedThenTheDeliveryFailsWithTheReason(_ backend: TestBackend) async throws {
+        try await ProxyHarness.with(backend: backend, configure: { $0.redelivery = RedeliveryPolicy(maximumRedeliveries: 2, backoff: 0) }) { harness in
             harness.scep.stop()
             for attempt in 1...3 {
                 let identifier = try await harness.wifi()

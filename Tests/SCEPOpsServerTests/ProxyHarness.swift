@@ -11,12 +11,15 @@ import SCEPOpsServer
 import SCEPOpsStore
 import SCEPOpsTestSupport
 
-/// The server in process on a free loopback port, over a real state file, in front of a
-/// real scepserver; one host enrolled in Workstations with its Wi-Fi profile rendered.
+/// The server in process on a free loopback port, over a real state (a file, or a database on the
+/// test PostgreSQL), in front of a real scepserver; one host enrolled in Workstations with its
+/// Wi-Fi profile rendered.
 final class ProxyHarness: @unchecked Sendable {
     let scep: SCEPServer
     let folder = TempRepo()
-    let store: SQLiteStore
+    let store: any StateBackend
+    /// `--db` for the CLI: the state file, or the database's URL.
+    let database: String
     let box = try! SecretBox(key: Array(repeating: 3, count: 32))
     let client = SCEPHTTPClient.makeHTTPClient()
     private(set) var port = 0
@@ -28,11 +31,12 @@ final class ProxyHarness: @unchecked Sendable {
 
     init(
         caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, tls: TLSConfiguration? = nil,
-        configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }
+        backend: TestBackend = .sqlite, configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }
     ) async throws {
         scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
         identityCA = mdm ? try SCEPServer(challenge: "identity-challenge") : nil
-        store = try SQLiteStore(path: folder.path + "/state.db", box: box)
+        database = try backend.database(in: folder.path)
+        store = try await StateLocation(database).open(box: box, access: .readWrite)
         try await apply(wifiURL: caURL ?? scep.url)
         try await store.enroll(host: Self.host, serial: "C02TEST", team: "Workstations")
 
@@ -142,10 +146,11 @@ final class ProxyHarness: @unchecked Sendable {
 
     /// Runs the harness's body and stops everything, whatever happens.
     static func with(
-        caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false,
+        caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, backend: TestBackend = .sqlite,
         configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> Void
     ) async throws {
-        let harness = try await ProxyHarness(caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm, configure: configure)
+        let harness = try await ProxyHarness(
+            caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm, backend: backend, configure: configure)
         do {
             try await body(harness)
         } catch {
