@@ -59,7 +59,7 @@ public enum SCEPOpsApplication {
     /// `services` run beside the server and stop with it (the profile worker). Without a
     /// device CA to check identities against, the MDM routes are not mounted.
     public static func make(
-        settings: Settings, store: any ProxyStore & MDMStore & DeliveryStore, httpClient: HTTPClient,
+        settings: Settings, store: any ProxyStore & MDMStore & DeliveryStore & HealthCheck, httpClient: HTTPClient,
         deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [], metrics: ServerMetrics = ServerMetrics(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
@@ -68,7 +68,11 @@ public enum SCEPOpsApplication {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: StateUnavailableMiddleware())
-        router.get("/healthz") { _, _ in "ok\n" }
+        // Healthy when the state answers; a 503 otherwise (StateUnavailableMiddleware).
+        router.get("/healthz") { _, _ in
+            try await store.checkHealth()
+            return "ok\n"
+        }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -31,12 +31,13 @@ final class ProxyHarness: @unchecked Sendable {
 
     init(
         caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, tls: TLSConfiguration? = nil,
-        backend: TestBackend = .sqlite, configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }
+        backend: TestBackend = .sqlite, database: String? = nil,
+        configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }
     ) async throws {
         scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
         identityCA = mdm ? try SCEPServer(challenge: "identity-challenge") : nil
-        database = try backend.database(in: folder.path)
-        store = try await StateLocation(database).open(box: box, access: .readWrite)
+        self.database = try database ?? backend.database(in: folder.path)
+        store = try await StateLocation(self.database).open(box: box, access: .readWrite)
         try await apply(wifiURL: caURL ?? scep.url)
         try await store.enroll(host: Self.host, serial: "C02TEST", team: "Workstations")
 
@@ -147,10 +148,11 @@ final class ProxyHarness: @unchecked Sendable {
     /// Runs the harness's body and stops everything, whatever happens.
     static func with(
         caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, backend: TestBackend = .sqlite,
-        configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> Void
+        database: String? = nil, configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in },
+        _ body: (ProxyHarness) async throws -> Void
     ) async throws {
         let harness = try await ProxyHarness(
-            caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm, backend: backend, configure: configure)
+            caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm, backend: backend, database: database, configure: configure)
         do {
             try await body(harness)
         } catch {

@@ -57,3 +57,29 @@ public enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible
         return components.password
     }
 }
+
+/// A PostgreSQL server of a test's own (`ci/postgres`), for what the shared one must not
+/// suffer: an outage. Stopped, by its pid, when the test ends.
+public final class PrivatePostgres: @unchecked Sendable {
+    let folder = TempRepo()
+    public let url: String
+    var directory: String { folder.path + "/postgres" }
+
+    public init() throws {
+        let started = Self.control("start", folder.path + "/postgres")
+        guard started.status == 0, let url = try? String(contentsOfFile: folder.path + "/postgres/url", encoding: .utf8) else {
+            throw PostgresTestServer.Failure(message: "ci/postgres start: \(started.stderr)")
+        }
+        self.url = url.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The server stops; its data and port stay for `resume`.
+    public func pause() { _ = Self.control("pause", directory) }
+    public func resume() { _ = Self.control("resume", directory) }
+
+    deinit { _ = Self.control("stop", directory) }
+
+    private static func control(_ command: String, _ directory: String) -> Command.Result {
+        Command.run("/bin/bash", [Command.packageRoot + "/ci/postgres", command, directory])
+    }
+}

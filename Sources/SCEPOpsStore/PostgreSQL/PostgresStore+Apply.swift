@@ -11,13 +11,13 @@ extension PostgresStore: LeaseStore {
         let deadline = Date().addingTimeInterval(lease.wait)
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: connectionConfiguration(), id: 0, logger: logger)
+            connection = try await PostgresConnection.connect(configuration: connectionConfiguration(), id: 0, logger: postgresLog)
         } catch {
             throw databaseError(error)
         }
         do {
             while true {
-                let taken = try await connection.rows("SELECT pg_try_advisory_lock(\(Self.leaseLock)) AS taken", logger).first?
+                let taken = try await connection.rows("SELECT pg_try_advisory_lock(\(Self.leaseLock)) AS taken", postgresLog).first?
                     .get("taken", Bool.self) == true
                 if taken { break }
                 guard Date() < deadline else { throw try await heldError() }
@@ -25,7 +25,7 @@ extension PostgresStore: LeaseStore {
             }
             let note: String? = try await write { transaction in
                 let now = Date()
-                let holder = try await transaction.rows("SELECT * FROM lock_lease WHERE id = 1 FOR UPDATE", logger).first.map(Self.holder)
+                let holder = try await transaction.rows("SELECT * FROM lock_lease WHERE id = 1 FOR UPDATE", postgresLog).first.map(Self.holder)
                 // The advisory lock is ours: a row left behind is a holder whose session is gone.
                 let note: String? =
                     switch LeaseCheck.decide(holder, now: now, processGone: true) {
@@ -40,7 +40,7 @@ extension PostgresStore: LeaseStore {
                         \(Self.timestamp(now.addingTimeInterval(lease.ttl))))
                     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
                         commit_sha = excluded.commit_sha, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-                    """, logger)
+                    """, postgresLog)
                 return note
             }
             leases.withLock { $0[lease.owner] = connection }
@@ -53,13 +53,13 @@ extension PostgresStore: LeaseStore {
 
     public func recordLeaseCommit(_ commit: String?, owner: String) async throws(StoreError) {
         try await write { connection in
-            try await connection.run("UPDATE lock_lease SET commit_sha = \(commit) WHERE id = 1 AND owner = \(owner)", logger)
+            try await connection.run("UPDATE lock_lease SET commit_sha = \(commit) WHERE id = 1 AND owner = \(owner)", postgresLog)
         }
     }
 
     public func releaseLease(owner: String) async throws(StoreError) {
         try await write { connection in
-            try await connection.run("DELETE FROM lock_lease WHERE id = 1 AND owner = \(owner)", logger)
+            try await connection.run("DELETE FROM lock_lease WHERE id = 1 AND owner = \(owner)", postgresLog)
         }
         // Closing the session lets go of the advisory lock.
         if let connection = leases.withLock({ $0.removeValue(forKey: owner) }) {
@@ -72,7 +72,7 @@ extension PostgresStore: LeaseStore {
 
     private func heldError() async throws -> StoreError {
         let holder = try await read { connection in
-            try await connection.rows("SELECT * FROM lock_lease WHERE id = 1", logger).first.map(Self.holder)
+            try await connection.rows("SELECT * FROM lock_lease WHERE id = 1", postgresLog).first.map(Self.holder)
         }
         if case .held(let message) = LeaseCheck.decide(holder, now: .distantPast, processGone: false) {
             return StoreError(.locked, message)
@@ -105,7 +105,7 @@ extension PostgresStore: ApplyWriter {
     private func writeApply(_ request: ApplyRequest, _ connection: PostgresConnection) async throws -> ApplyRecord {
         let plan = request.plan
         // The revision row, locked: a second apply waits here, then sees its plan is stale.
-        let revision = try await Self.revision(connection, logger, lock: true)
+        let revision = try await Self.revision(connection, postgresLog, lock: true)
         guard revision == plan.stateRevision else {
             throw StoreError(
                 .stalePlan,
@@ -120,11 +120,11 @@ extension PostgresStore: ApplyWriter {
         let profiles = Planner(secretDigest: box.digest).profileInstances(desired)
 
         var before: [ProfileKey: String] = [:]
-        for row in try await connection.rows("SELECT uuid, team, identifier FROM profile", logger) {
+        for row in try await connection.rows("SELECT uuid, team, identifier FROM profile", postgresLog) {
             before[ProfileKey(team: try row.get("team"), identifier: try row.get("identifier"))] = try row.get("uuid")
         }
         var hosts: [String: [String]] = [:]
-        for row in try await connection.rows("SELECT uuid, team FROM host WHERE team IS NOT NULL ORDER BY uuid", logger) {
+        for row in try await connection.rows("SELECT uuid, team FROM host WHERE team IS NOT NULL ORDER BY uuid", postgresLog) {
             hosts[try row.get("team", String.self), default: []].append(try row.get("uuid"))
         }
         var after = before
@@ -143,7 +143,7 @@ extension PostgresStore: ApplyWriter {
                         ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at)
                     VALUES (\(name), \(ca.url), \(sealed), \(digest), \(ca.file), \(der), \(summary?.subject),
                         \(summary?.fingerprint), \(summary?.notAfter), \(commit), \(now))
-                    """, logger)
+                    """, postgresLog)
             } else {
                 // A certificate is only fetched for a new URL: keep the one on record otherwise.
                 try await connection.run(
@@ -154,7 +154,7 @@ extension PostgresStore: ApplyWriter {
                         ca_fingerprint = COALESCE(\(summary?.fingerprint), ca_fingerprint),
                         ca_not_after = COALESCE(\(summary?.notAfter), ca_not_after), last_commit = \(commit), updated_at = \(now)
                     WHERE name = \(name)
-                    """, logger)
+                    """, postgresLog)
             }
         }
 
@@ -162,7 +162,7 @@ extension PostgresStore: ApplyWriter {
             switch (change.subject, change.action) {
             case (.profile(let key), .delete):
                 guard let uuid = after.removeValue(forKey: key) else { continue }
-                try await connection.run("DELETE FROM profile WHERE uuid = \(uuid)", logger)
+                try await connection.run("DELETE FROM profile WHERE uuid = \(uuid)", postgresLog)
             case (.profile(let key), .create), (.profile(let key), .replace):
                 let profile = profiles[key]!
                 let uuid = "a" + UUID().uuidString
@@ -172,10 +172,10 @@ extension PostgresStore: ApplyWriter {
                     INSERT INTO profile (uuid, team, identifier, path, content, checksum, last_commit, updated_at)
                     VALUES (\(uuid), \(key.team), \(key.identifier), \(profile.path), \(Data(profile.content)),
                         \(SecretBox.sha256(profile.content)), \(commit), \(now))
-                    """, logger)
+                    """, postgresLog)
                 for ca in profile.certificateAuthorities {
                     try await connection.run(
-                        "INSERT INTO profile_certificate_authority (profile_uuid, ca_name) VALUES (\(uuid), \(ca))", logger)
+                        "INSERT INTO profile_certificate_authority (profile_uuid, ca_name) VALUES (\(uuid), \(ca))", postgresLog)
                 }
             case (.profile(let key), .update):
                 let profile = profiles[key]!
@@ -185,9 +185,9 @@ extension PostgresStore: ApplyWriter {
                     UPDATE profile SET path = \(profile.path), content = \(Data(profile.content)),
                         checksum = \(SecretBox.sha256(profile.content)), last_commit = \(commit), updated_at = \(now)
                     WHERE uuid = \(uuid)
-                    """, logger)
+                    """, postgresLog)
             case (.team(let name), .delete):
-                try await connection.run("DELETE FROM team WHERE name = \(name)", logger)
+                try await connection.run("DELETE FROM team WHERE name = \(name)", postgresLog)
             case (.team(let name), .create), (.team(let name), .update), (.team(let name), .replace):
                 let team = teams[name]!
                 try await connection.run(
@@ -196,12 +196,12 @@ extension PostgresStore: ApplyWriter {
                     VALUES (\(team.name), \(box.digest(team.enrollSecret)), \(team.file), \(commit), \(now))
                     ON CONFLICT (name) DO UPDATE SET enroll_secret_digest = excluded.enroll_secret_digest,
                         file = excluded.file, last_commit = excluded.last_commit, updated_at = excluded.updated_at
-                    """, logger)
+                    """, postgresLog)
             case (.certificateAuthority(let name), .delete):
-                try await connection.run("DELETE FROM certificate_authority WHERE name = \(name)", logger)
+                try await connection.run("DELETE FROM certificate_authority WHERE name = \(name)", postgresLog)
             case (.certificateAuthority(let name), .replace):
                 if let old = change.previousName {
-                    try await connection.run("DELETE FROM certificate_authority WHERE name = \(old)", logger)
+                    try await connection.run("DELETE FROM certificate_authority WHERE name = \(old)", postgresLog)
                 }
                 try await writeCA(name, insert: true)
             case (.certificateAuthority(let name), .create):
@@ -211,14 +211,14 @@ extension PostgresStore: ApplyWriter {
             }
         }
 
-        try await connection.run("UPDATE meta SET number = \(revision + 1) WHERE key = 'revision'", logger)
+        try await connection.run("UPDATE meta SET number = \(revision + 1) WHERE key = 'revision'", postgresLog)
         let record = try await insertApply(connection, request, result: .applied, detail: request.note)
         for delivery in HostCommandPlan.deliveries(for: plan, profiles: profiles) {
             let key = delivery.profile
             guard let uuid = delivery.kind == .removeProfile ? before[key] : after[key] else { continue }
             for host in hosts[key.team] ?? [] {
-                try await Self.recordDelivery(connection, logger, host: host, profile: uuid, identifier: key.identifier, delivery.kind, now: now)
-                try await Self.queue(connection, logger, host: host, profile: uuid, delivery.kind, applyID: record.id, now: now)
+                try await Self.recordDelivery(connection, postgresLog, host: host, profile: uuid, identifier: key.identifier, delivery.kind, now: now)
+                try await Self.queue(connection, postgresLog, host: host, profile: uuid, delivery.kind, applyID: record.id, now: now)
             }
         }
         return record
@@ -240,7 +240,7 @@ extension PostgresStore: ApplyWriter {
                 \(started), \(finished), \(result), \(counts[.create] ?? 0), \(counts[.update] ?? 0), \(counts[.delete] ?? 0),
                 \(counts[.replace] ?? 0), \(detail))
             RETURNING id
-            """, logger
+            """, postgresLog
         ).first!.get("id", Int64.self)
         return ApplyRecord(
             id: id, commit: plan.source.commit, ref: plan.source.ref, planHash: request.planHash, actor: request.actor,

@@ -5,14 +5,14 @@ import SCEPOpsCore
 extension PostgresStore: HostStore {
     public func enroll(host uuid: String, serial: String?, team: String?) async throws(StoreError) {
         try await write { connection in
-            try await Self.move(connection, logger, host: uuid, serial: serial, to: team, now: Self.timestamp())
+            try await Self.move(connection, postgresLog, host: uuid, serial: serial, to: team, now: Self.timestamp())
         }
     }
 
     public func unexpectedProfiles(host uuid: String) async throws(StoreError) -> [String] {
         try await read { connection in
             try await connection.rows(
-                "SELECT identifier FROM host_unexpected_profile WHERE host_uuid = \(uuid) ORDER BY identifier", logger
+                "SELECT identifier FROM host_unexpected_profile WHERE host_uuid = \(uuid) ORDER BY identifier", postgresLog
             ).map { try $0.get("identifier", String.self) }
         }
     }
@@ -22,7 +22,7 @@ extension PostgresStore: HostStore {
             try await connection.rows(
                 PostgresQuery(
                     unsafeSQL: Self.queuedCommandColumns + " WHERE o.host_uuid = $1 AND o.status = 'queued' ORDER BY o.id",
-                    binds: Self.binds(uuid)), logger
+                    binds: Self.binds(uuid)), postgresLog
             ).map(Self.queuedCommand)
         }
     }
@@ -32,18 +32,18 @@ extension PostgresStore: HostStore {
     static func move(
         _ connection: PostgresConnection, _ logger: Logger, host: String, serial: String?, to team: String?, now: String
     ) async throws {
-        let previous = try await connection.rows("SELECT team FROM host WHERE uuid = \(host) FOR UPDATE", logger).first
+        let previous = try await connection.rows("SELECT team FROM host WHERE uuid = \(host) FOR UPDATE", postgresLog).first
             .flatMap { try $0.get("team", String?.self) }
         try await connection.run(
             """
             INSERT INTO host (uuid, serial, team, enrolled_at) VALUES (\(host), \(serial), \(team), \(now))
             ON CONFLICT (uuid) DO UPDATE SET serial = COALESCE(excluded.serial, host.serial), team = excluded.team
-            """, logger)
+            """, postgresLog)
         guard previous != team else { return }
         var identifiers: [String: [String]] = [:]
         var uuids: [ProfileKey: String] = [:]
         for name in [previous, team].compactMap({ $0 }) {
-            for row in try await connection.rows("SELECT uuid, identifier FROM profile WHERE team = \(name)", logger) {
+            for row in try await connection.rows("SELECT uuid, identifier FROM profile WHERE team = \(name)", postgresLog) {
                 let identifier = try row.get("identifier", String.self)
                 identifiers[name, default: []].append(identifier)
                 uuids[ProfileKey(team: name, identifier: identifier)] = try row.get("uuid")
@@ -51,8 +51,8 @@ extension PostgresStore: HostStore {
         }
         for delivery in TeamMove.deliveries(from: previous, to: team, profiles: identifiers) {
             guard let uuid = uuids[delivery.profile] else { continue }
-            try await recordDelivery(connection, logger, host: host, profile: uuid, identifier: delivery.profile.identifier, delivery.kind, now: now)
-            try await queue(connection, logger, host: host, profile: uuid, delivery.kind, now: now)
+            try await recordDelivery(connection, postgresLog, host: host, profile: uuid, identifier: delivery.profile.identifier, delivery.kind, now: now)
+            try await queue(connection, postgresLog, host: host, profile: uuid, delivery.kind, now: now)
         }
     }
 

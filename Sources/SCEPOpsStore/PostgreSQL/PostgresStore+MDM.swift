@@ -6,7 +6,7 @@ extension PostgresStore: MDMStore {
     public func team(enrollSecret: Secret) async throws(StoreError) -> String? {
         let digest = box.digest(enrollSecret)
         return try await read { connection in
-            try await connection.rows("SELECT name FROM team WHERE enroll_secret_digest = \(digest)", logger).first?
+            try await connection.rows("SELECT name FROM team WHERE enroll_secret_digest = \(digest)", postgresLog).first?
                 .get("name", String.self)
         }
     }
@@ -19,12 +19,12 @@ extension PostgresStore: MDMStore {
             // The host's row, locked when it exists: two Authenticates for one UDID are
             // decided one after the other (a new UDID's are kept apart by the unique keys).
             let allowed = Self.date(
-                try await connection.rows("SELECT reenroll_allowed_until FROM host WHERE uuid = \(host) FOR UPDATE", logger).first?
+                try await connection.rows("SELECT reenroll_allowed_until FROM host WHERE uuid = \(host) FOR UPDATE", postgresLog).first?
                     .get("reenroll_allowed_until", String?.self))
-            let owner = try await connection.rows("SELECT host_uuid FROM device_identity WHERE fingerprint = \(identity)", logger)
+            let owner = try await connection.rows("SELECT host_uuid FROM device_identity WHERE fingerprint = \(identity)", postgresLog)
                 .first?.get("host_uuid", String.self)
             let bound = try await connection.rows(
-                "SELECT fingerprint, checked_out_at FROM device_identity WHERE host_uuid = \(host)", logger
+                "SELECT fingerprint, checked_out_at FROM device_identity WHERE host_uuid = \(host)", postgresLog
             ).first.map {
                 IdentityBinding.Bound(fingerprint: try $0.get("fingerprint"), checkedOut: try $0.get("checked_out_at", String?.self) != nil)
             }
@@ -39,14 +39,14 @@ extension PostgresStore: MDMStore {
             }
             try await connection.run(
                 "INSERT INTO host (uuid, serial, team, enrolled_at) VALUES (\(host), \(serial), NULL, \(stamp)) ON CONFLICT (uuid) DO NOTHING",
-                logger)
+                postgresLog)
             if usesAllowance {
-                try await connection.run("UPDATE host SET reenroll_allowed_until = NULL WHERE uuid = \(host)", logger)
+                try await connection.run("UPDATE host SET reenroll_allowed_until = NULL WHERE uuid = \(host)", postgresLog)
             }
-            try await connection.run("DELETE FROM device_identity WHERE host_uuid = \(host)", logger)
+            try await connection.run("DELETE FROM device_identity WHERE host_uuid = \(host)", postgresLog)
             try await connection.run(
-                "INSERT INTO device_identity (fingerprint, host_uuid, bound_at) VALUES (\(identity), \(host), \(stamp))", logger)
-            try await Self.move(connection, logger, host: host, serial: serial, to: team, now: stamp)
+                "INSERT INTO device_identity (fingerprint, host_uuid, bound_at) VALUES (\(identity), \(host), \(stamp))", postgresLog)
+            try await Self.move(connection, postgresLog, host: host, serial: serial, to: team, now: stamp)
             return .success(())
         }
     }
@@ -54,14 +54,14 @@ extension PostgresStore: MDMStore {
     public func allowReenrollment(host: String, until: Date) async throws(StoreError) -> Bool {
         try await write { connection in
             try await connection.rows(
-                "UPDATE host SET reenroll_allowed_until = \(Self.timestamp(until)) WHERE uuid = \(host) RETURNING uuid", logger
+                "UPDATE host SET reenroll_allowed_until = \(Self.timestamp(until)) WHERE uuid = \(host) RETURNING uuid", postgresLog
             ).count == 1
         }
     }
 
     public func isBound(host: String, identity: String) async throws(StoreError) -> Bool {
         try await read { connection in
-            try await connection.rows("SELECT host_uuid FROM device_identity WHERE fingerprint = \(identity)", logger).first?
+            try await connection.rows("SELECT host_uuid FROM device_identity WHERE fingerprint = \(identity)", postgresLog).first?
                 .get("host_uuid", String.self) == host
         }
     }
@@ -73,15 +73,15 @@ extension PostgresStore: MDMStore {
                 UPDATE host SET push_token = \(token), push_magic = \(pushMagic), push_topic = \(topic), push_stale_at = NULL,
                     last_seen_at = \(Self.timestamp())
                 WHERE uuid = \(host)
-                """, logger)
+                """, postgresLog)
         }
     }
 
     public func checkOut(host: String) async throws(StoreError) {
         try await write { connection in
             let stamp = Self.timestamp()
-            try await Self.move(connection, logger, host: host, serial: nil, to: nil, now: stamp)
-            try await connection.run("UPDATE device_identity SET checked_out_at = \(stamp) WHERE host_uuid = \(host)", logger)
+            try await Self.move(connection, postgresLog, host: host, serial: nil, to: nil, now: stamp)
+            try await connection.run("UPDATE device_identity SET checked_out_at = \(stamp) WHERE host_uuid = \(host)", postgresLog)
         }
     }
 
@@ -90,13 +90,13 @@ extension PostgresStore: MDMStore {
     {
         if result == .idle {
             let writes: Bool = try await read { connection in
-                let seen = try await connection.rows("SELECT last_seen_at FROM host WHERE uuid = \(host)", logger).first?
+                let seen = try await connection.rows("SELECT last_seen_at FROM host WHERE uuid = \(host)", postgresLog).first?
                     .get("last_seen_at", String?.self)
                 let ready = try await connection.rows(
                     """
                     SELECT 1 AS one FROM command_outbox WHERE host_uuid = \(host) AND command_uuid IS NOT NULL
                         AND status IN ('queued', 'sent') LIMIT 1
-                    """, logger
+                    """, postgresLog
                 ).isEmpty == false
                 return LastSeen.idlePollWrites(lastSeen: Self.date(seen), hasReadyCommand: ready, now: Date())
             }
@@ -105,19 +105,19 @@ extension PostgresStore: MDMStore {
         return try await write { connection in
             let now = Self.timestamp()
             // The host's row lock: one report of a host at a time, across replicas.
-            try await connection.run("UPDATE host SET last_seen_at = \(now) WHERE uuid = \(host)", logger)
+            try await connection.run("UPDATE host SET last_seen_at = \(now) WHERE uuid = \(host)", postgresLog)
             if result != .idle {
                 guard let commandUUID,
                     let row = try await connection.rows(
                         """
                         SELECT id, profile_uuid, request_type FROM command_outbox
                         WHERE host_uuid = \(host) AND command_uuid = \(commandUUID)
-                        """, logger
+                        """, postgresLog
                     ).first
                 else { return .failure(.unknownCommand) }
                 try await Self.record(
                     result, id: try row.get("id"), command: commandUUID, profile: try row.get("profile_uuid"),
-                    type: try row.get("request_type"), host: host, now: now, connection, logger)
+                    type: try row.get("request_type"), host: host, now: now, connection, postgresLog)
             }
             let skip = result == .notNow ? " AND o.not_now = false" : ""
             guard
@@ -126,12 +126,12 @@ extension PostgresStore: MDMStore {
                         unsafeSQL: Self.queuedCommandColumns + """
                              WHERE o.host_uuid = $1 AND o.command_uuid IS NOT NULL AND o.status IN ('queued', 'sent')\(skip)
                             ORDER BY o.id LIMIT 1
-                            """, binds: Self.binds(host)), logger
+                            """, binds: Self.binds(host)), postgresLog
                 ).first
             else { return .success(nil) }
             try await connection.run(
                 "UPDATE command_outbox SET status = 'sent', not_now = false, updated_at = \(now) WHERE id = \(try next.get("id", Int64.self))",
-                logger)
+                postgresLog)
             return .success(try Self.queuedCommand(next))
         }
     }
@@ -142,7 +142,7 @@ extension PostgresStore: MDMStore {
     ) async throws {
         func close(_ status: OutboxStatus, notNow: Bool = false) async throws {
             try await connection.run(
-                "UPDATE command_outbox SET status = \(status), not_now = \(notNow), updated_at = \(now) WHERE id = \(id)", logger)
+                "UPDATE command_outbox SET status = \(status), not_now = \(notNow), updated_at = \(now) WHERE id = \(id)", postgresLog)
         }
         switch result {
         case .acknowledged:
@@ -152,13 +152,13 @@ extension PostgresStore: MDMStore {
                     """
                     DELETE FROM host_profile WHERE host_uuid = \(host) AND profile_uuid = \(profile) AND operation = 'remove'
                         AND command_uuid = \(command)
-                    """, logger)
+                    """, postgresLog)
             } else {
                 try await connection.run(
                     """
                     UPDATE host_profile SET acknowledged_at = \(now), upstream_failures = 0, updated_at = \(now)
                     WHERE host_uuid = \(host) AND profile_uuid = \(profile) AND command_uuid = \(command)
-                    """, logger)
+                    """, postgresLog)
             }
         case .error(let detail):
             try await close(.error)
@@ -166,13 +166,13 @@ extension PostgresStore: MDMStore {
                 """
                 UPDATE host_profile SET status = 'failed', detail = \(detail), updated_at = \(now)
                 WHERE host_uuid = \(host) AND profile_uuid = \(profile) AND command_uuid = \(command)
-                """, logger)
+                """, postgresLog)
         case .profileList(let identifiers):
             try await close(.acknowledged)
-            try await verify(host: host, installed: Set(identifiers), now: now, connection, logger)
+            try await verify(host: host, installed: Set(identifiers), now: now, connection, postgresLog)
         case .certificateList(let certificates):
             try await close(.acknowledged)
-            try await connection.run("DELETE FROM host_certificate WHERE host_uuid = \(host)", logger)
+            try await connection.run("DELETE FROM host_certificate WHERE host_uuid = \(host)", postgresLog)
             for certificate in certificates {
                 try await connection.run(
                     """
@@ -181,7 +181,7 @@ extension PostgresStore: MDMStore {
                         \(certificate.isIdentity), \(now))
                     ON CONFLICT (host_uuid, fingerprint) DO UPDATE SET subject = excluded.subject,
                         not_after = excluded.not_after, is_identity = excluded.is_identity, seen_at = excluded.seen_at
-                    """, logger)
+                    """, postgresLog)
             }
         case .notNow:
             try await close(.queued, notNow: true)
@@ -198,7 +198,7 @@ extension PostgresStore: MDMStore {
             """
             SELECT profile_uuid, identifier, operation, status, acknowledged_at, retries FROM host_profile
             WHERE host_uuid = \(host) ORDER BY profile_uuid
-            """, logger
+            """, postgresLog
         ).map { row in
             ProfileListReconciliation.Delivery(
                 id: try row.get("profile_uuid", String.self), identifier: try row.get("identifier"), state: try deliveryState(row),
@@ -208,23 +208,23 @@ extension PostgresStore: MDMStore {
         for judgement in result.outcomes {
             switch judgement.outcome {
             case .verified:
-                try await setDelivery(connection, logger, host: host, profile: judgement.id, .verified, detail: nil, now: now)
+                try await setDelivery(connection, postgresLog, host: host, profile: judgement.id, .verified, detail: nil, now: now)
             case .fail(let detail):
-                try await setDelivery(connection, logger, host: host, profile: judgement.id, .failed, detail: detail, now: now)
+                try await setDelivery(connection, postgresLog, host: host, profile: judgement.id, .failed, detail: detail, now: now)
             case .redeliver(let detail):
                 try await connection.run(
                     """
                     UPDATE host_profile SET status = 'pending', retries = retries + 1, command_uuid = NULL,
                         acknowledged_at = NULL, detail = \(detail), updated_at = \(now)
                     WHERE host_uuid = \(host) AND profile_uuid = \(judgement.id)
-                    """, logger)
-                try await queue(connection, logger, host: host, profile: judgement.id, .installProfile, now: now)
+                    """, postgresLog)
+                try await queue(connection, postgresLog, host: host, profile: judgement.id, .installProfile, now: now)
             }
         }
-        try await connection.run("DELETE FROM host_unexpected_profile WHERE host_uuid = \(host)", logger)
+        try await connection.run("DELETE FROM host_unexpected_profile WHERE host_uuid = \(host)", postgresLog)
         for identifier in result.unexpected {
             try await connection.run(
-                "INSERT INTO host_unexpected_profile (host_uuid, identifier, seen_at) VALUES (\(host), \(identifier), \(now))", logger)
+                "INSERT INTO host_unexpected_profile (host_uuid, identifier, seen_at) VALUES (\(host), \(identifier), \(now))", postgresLog)
         }
     }
 }

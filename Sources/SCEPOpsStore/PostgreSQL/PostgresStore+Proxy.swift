@@ -12,7 +12,7 @@ extension PostgresStore: ProxyStore {
                 JOIN profile_certificate_authority pc ON pc.profile_uuid = hp.profile_uuid AND pc.ca_name = \(identifier.certificateAuthority)
                 JOIN certificate_authority ca ON ca.name = pc.ca_name
                 WHERE hp.host_uuid = \(identifier.host) AND hp.profile_uuid = \(identifier.profile)
-                """, logger
+                """, postgresLog
             ).first
             guard let row else { return .failure(.unknownIdentifier) }
             let url = try row.get("url", String.self)
@@ -28,7 +28,7 @@ extension PostgresStore: ProxyStore {
                 DELETE FROM proxy_token WHERE token = \(identifier.token) AND host_uuid = \(identifier.host)
                     AND profile_uuid = \(identifier.profile) AND ca_name = \(identifier.certificateAuthority)
                 RETURNING expires_at
-                """, logger
+                """, postgresLog
             ).first.map { try $0.get("expires_at", String.self) }
             return ProxyRefusal.consumed(expiresAt: expires.map { Self.date($0) ?? .distantPast }, now: now)
         }
@@ -43,7 +43,7 @@ extension PostgresStore: ProxyStore {
                     """
                     SELECT operation, status, acknowledged_at, command_uuid, upstream_failures FROM host_profile
                     WHERE host_uuid = \(identifier.host) AND profile_uuid = \(identifier.profile) FOR UPDATE
-                    """, logger
+                    """, postgresLog
                 ).first,
                 try Self.deliveryState(row).isInFlight
             else { return nil }
@@ -55,7 +55,7 @@ extension PostgresStore: ProxyStore {
                     """
                     UPDATE command_outbox SET status = \(OutboxStatus.error), updated_at = \(stamp)
                     WHERE host_uuid = \(identifier.host) AND command_uuid = \(command)
-                    """, logger)
+                    """, postgresLog)
             }
             let detail: String =
                 switch decision {
@@ -67,10 +67,10 @@ extension PostgresStore: ProxyStore {
                 UPDATE host_profile SET status = \(decision.status), command_uuid = NULL, upstream_failures = \(failures),
                     detail = \(detail), updated_at = \(stamp)
                 WHERE host_uuid = \(identifier.host) AND profile_uuid = \(identifier.profile)
-                """, logger)
+                """, postgresLog)
             if case .redeliver(let notBefore) = decision {
                 try await Self.queue(
-                    connection, logger, host: identifier.host, profile: identifier.profile, .installProfile, now: stamp,
+                    connection, postgresLog, host: identifier.host, profile: identifier.profile, .installProfile, now: stamp,
                     notBefore: Self.timestamp(notBefore))
             }
             return decision

@@ -5,18 +5,18 @@ import SCEPOpsCore
 extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
     public func currentState() async throws(StoreError) -> CurrentState {
         try await read { connection in
-            var state = CurrentState(revision: try await Self.revision(connection, logger))
-            for row in try await connection.rows("SELECT name, url, challenge_digest, file FROM certificate_authority", logger) {
+            var state = CurrentState(revision: try await Self.revision(connection, postgresLog))
+            for row in try await connection.rows("SELECT name, url, challenge_digest, file FROM certificate_authority", postgresLog) {
                 let name = try row.get("name", String.self)
                 state.certificateAuthorities[name] = CertificateAuthorityState(
                     name: name, url: try row.get("url"), challengeDigest: try row.get("challenge_digest"), file: try row.get("file"))
             }
-            for row in try await connection.rows("SELECT name, enroll_secret_digest, file FROM team", logger) {
+            for row in try await connection.rows("SELECT name, enroll_secret_digest, file FROM team", postgresLog) {
                 let name = try row.get("name", String.self)
                 state.teams[name] = TeamState(name: name, enrollSecretDigest: try row.get("enroll_secret_digest"), file: try row.get("file"))
             }
-            let cas = try await Self.certificateAuthorities(connection, logger)
-            for row in try await connection.rows("SELECT uuid, team, identifier, path, content FROM profile", logger) {
+            let cas = try await Self.certificateAuthorities(connection, postgresLog)
+            for row in try await connection.rows("SELECT uuid, team, identifier, path, content FROM profile", postgresLog) {
                 let key = ProfileKey(team: try row.get("team"), identifier: try row.get("identifier"))
                 let uuid = try row.get("uuid", String.self)
                 state.profiles[key] = ProfileState(
@@ -24,7 +24,7 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
                     certificateAuthorities: cas[uuid] ?? [])
             }
             for row in try await connection.rows(
-                "SELECT team, COUNT(*)::INTEGER AS hosts FROM host WHERE team IS NOT NULL GROUP BY team", logger)
+                "SELECT team, COUNT(*)::INTEGER AS hosts FROM host WHERE team IS NOT NULL GROUP BY team", postgresLog)
             {
                 state.hostCounts[try row.get("team", String.self)] = try row.get("hosts", Int.self)
             }
@@ -36,14 +36,14 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
         let query: PostgresQuery =
             lock
             ? "SELECT number FROM meta WHERE key = 'revision' FOR UPDATE" : "SELECT number FROM meta WHERE key = 'revision'"
-        return try await connection.rows(query, logger).first?.get("number", Int.self) ?? 0
+        return try await connection.rows(query, postgresLog).first?.get("number", Int.self) ?? 0
     }
 
     /// Each profile's CAs, by profile uuid, in name order.
     static func certificateAuthorities(_ connection: PostgresConnection, _ logger: Logger) async throws -> [String: [String]] {
         var cas: [String: [String]] = [:]
         for row in try await connection.rows(
-            "SELECT profile_uuid, ca_name FROM profile_certificate_authority ORDER BY ca_name", logger)
+            "SELECT profile_uuid, ca_name FROM profile_certificate_authority ORDER BY ca_name", postgresLog)
         {
             cas[try row.get("profile_uuid", String.self), default: []].append(try row.get("ca_name"))
         }
@@ -53,7 +53,7 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
     public func challenge(of name: String) async throws(StoreError) -> Secret? {
         let sealed: Data? = try await read { connection in
             try await connection.rows(
-                "SELECT challenge_sealed FROM certificate_authority WHERE name = \(name)", logger
+                "SELECT challenge_sealed FROM certificate_authority WHERE name = \(name)", postgresLog
             ).first?.get("challenge_sealed", Data.self)
         }
         guard let sealed else { return nil }
@@ -62,7 +62,7 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
 
     public func applies() async throws(StoreError) -> [ApplyRecord] {
         try await read { connection in
-            try await connection.rows("SELECT * FROM apply ORDER BY id", logger).map(Self.applyRecord)
+            try await connection.rows("SELECT * FROM apply ORDER BY id", postgresLog).map(Self.applyRecord)
         }
     }
 
@@ -82,7 +82,7 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
         try await read { connection in
             let authorities = try await connection.rows(
                 "SELECT name, url, file, ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at FROM certificate_authority ORDER BY name",
-                logger
+                postgresLog
             ).map { row in
                 let subject = try row.get("ca_subject", String?.self)
                 return StateStatus.CertificateAuthorityRow(
@@ -97,7 +97,7 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
                     (SELECT COUNT(*)::INTEGER FROM host h WHERE h.team = t.name) AS hosts,
                     (SELECT COUNT(*)::INTEGER FROM profile p WHERE p.team = t.name) AS profiles
                 FROM team t ORDER BY t.name
-                """, logger
+                """, postgresLog
             ).map { row in
                 StateStatus.TeamRow(
                     name: try row.get("name"), file: try row.get("file"), hosts: try row.get("hosts"), profiles: try row.get("profiles"),
@@ -106,16 +106,16 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
             var perProfile: [String: [DeliveryStatus: Int]] = [:]
             var total = Dictionary(uniqueKeysWithValues: DeliveryStatus.allCases.map { ($0, 0) })
             for row in try await connection.rows(
-                "SELECT profile_uuid, status, COUNT(*)::INTEGER AS n FROM host_profile GROUP BY profile_uuid, status", logger)
+                "SELECT profile_uuid, status, COUNT(*)::INTEGER AS n FROM host_profile GROUP BY profile_uuid, status", postgresLog)
             {
                 let status = try row.get("status", DeliveryStatus.self)
                 let count = try row.get("n", Int.self)
                 perProfile[try row.get("profile_uuid", String.self), default: [:]][status] = count
                 total[status, default: 0] += count
             }
-            let cas = try await Self.certificateAuthorities(connection, logger)
+            let cas = try await Self.certificateAuthorities(connection, postgresLog)
             let profiles = try await connection.rows(
-                "SELECT uuid, team, identifier, path, last_commit, updated_at FROM profile ORDER BY team, identifier", logger
+                "SELECT uuid, team, identifier, path, last_commit, updated_at FROM profile ORDER BY team, identifier", postgresLog
             ).map { row in
                 let uuid = try row.get("uuid", String.self)
                 var counts = Dictionary(uniqueKeysWithValues: DeliveryStatus.allCases.map { ($0, 0) })
@@ -125,11 +125,17 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
                     certificateAuthorities: cas[uuid] ?? [], hostProfiles: counts, lastCommit: try row.get("last_commit"),
                     updatedAt: try row.get("updated_at"))
             }
-            let last = try await connection.rows("SELECT * FROM apply ORDER BY id DESC LIMIT 1", logger).first.map(Self.applyRecord)
+            let last = try await connection.rows("SELECT * FROM apply ORDER BY id DESC LIMIT 1", postgresLog).first.map(Self.applyRecord)
             return StateStatus(
-                revision: try await Self.revision(connection, logger), certificateAuthorities: authorities, teams: teams,
+                revision: try await Self.revision(connection, postgresLog), certificateAuthorities: authorities, teams: teams,
                 profiles: profiles, hostProfiles: total, lastApply: last)
         }
+    }
+}
+
+extension PostgresStore: HealthCheck {
+    public func checkHealth() async throws(StoreError) {
+        try await read { connection in try await connection.run("SELECT 1", postgresLog) }
     }
 }
 
@@ -144,24 +150,24 @@ extension PostgresStore: DriftReader {
             func delivery(_ row: PostgresRandomAccessRow) throws -> HostObservations.Delivery {
                 .init(host: try row.get("host_uuid"), profile: try row.get("profile"), detail: try row.get("detail"), retries: try row.get("retries"))
             }
-            let failed = try await connection.rows(PostgresQuery(unsafeSQL: deliveries + " WHERE hp.status = 'failed'"), logger).map(delivery)
+            let failed = try await connection.rows(PostgresQuery(unsafeSQL: deliveries + " WHERE hp.status = 'failed'"), postgresLog).map(delivery)
             let missing = try await connection.rows(
                 PostgresQuery(unsafeSQL: deliveries + " WHERE hp.operation = 'install' AND hp.status IN ('pending', 'sent') AND hp.retries > 0"),
-                logger
+                postgresLog
             ).map(delivery)
-            let unexpected = try await connection.rows("SELECT host_uuid, identifier FROM host_unexpected_profile", logger).map {
+            let unexpected = try await connection.rows("SELECT host_uuid, identifier FROM host_unexpected_profile", postgresLog).map {
                 HostObservations.UnexpectedProfile(host: try $0.get("host_uuid"), identifier: try $0.get("identifier"))
             }
             let certificates = try await connection.rows(
                 """
                 SELECT c.host_uuid, c.subject, c.fingerprint, c.not_after FROM host_certificate c
                 JOIN host h ON h.uuid = c.host_uuid WHERE h.team IS NOT NULL
-                """, logger
+                """, postgresLog
             ).compactMap { row -> HostObservations.Certificate? in
                 guard let notAfter = Self.date(try row.get("not_after", String.self)) else { return nil }
                 return .init(host: try row.get("host_uuid"), subject: try row.get("subject"), fingerprint: try row.get("fingerprint"), notAfter: notAfter)
             }
-            let hosts = try await connection.rows("SELECT uuid, team, last_seen_at, enrolled_at FROM host WHERE team IS NOT NULL", logger)
+            let hosts = try await connection.rows("SELECT uuid, team, last_seen_at, enrolled_at FROM host WHERE team IS NOT NULL", postgresLog)
                 .map { row in
                     HostObservations.Host(
                         uuid: try row.get("uuid"), team: try row.get("team"), lastSeen: Self.date(try row.get("last_seen_at", String?.self)),

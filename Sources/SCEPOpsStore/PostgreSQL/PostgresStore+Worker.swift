@@ -12,7 +12,7 @@ extension PostgresStore: DeliveryStore {
                     SELECT 1 FROM command_outbox n
                     WHERE n.host_uuid = o.host_uuid AND n.profile_uuid = o.profile_uuid AND n.id > o.id
                         AND n.command_uuid IS NULL)
-                """, logger)
+                """, postgresLog)
         }
     }
 
@@ -26,8 +26,8 @@ extension PostgresStore: DeliveryStore {
                 WHERE o.command_uuid IS NULL AND o.status = 'queued'
                     AND (o.not_before IS NULL OR o.not_before <= \(Self.timestamp(now)))
                 ORDER BY o.id LIMIT \(limit)
-                """, logger)
-            let cas = try await Self.certificateAuthorities(connection, logger)
+                """, postgresLog)
+            let cas = try await Self.certificateAuthorities(connection, postgresLog)
             return try rows.map { row in
                 let profile = try row.get("profile_uuid", String.self)
                 return PendingCommand(
@@ -46,21 +46,21 @@ extension PostgresStore: DeliveryStore {
             for command in commands {
                 try await connection.run(
                     "UPDATE command_outbox SET command_uuid = \(command.commandUUID), updated_at = \(stamp) WHERE id = \(command.id)",
-                    logger)
+                    postgresLog)
                 try await connection.run(
                     """
                     UPDATE host_profile SET status = 'sent', command_uuid = \(command.commandUUID), acknowledged_at = NULL,
                         updated_at = \(stamp)
                     WHERE host_uuid = \(command.host) AND profile_uuid = \(command.profile)
-                    """, logger)
+                    """, postgresLog)
                 try await connection.run(
-                    "UPDATE host SET push_due_at = \(stamp) WHERE uuid = \(command.host) AND push_due_at IS NULL", logger)
+                    "UPDATE host SET push_due_at = \(stamp) WHERE uuid = \(command.host) AND push_due_at IS NULL", postgresLog)
                 if let token = command.token, let ca = command.certificateAuthority {
                     try await connection.run(
                         """
                         INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at)
                         VALUES (\(token), \(command.host), \(command.profile), \(ca), \(expires))
-                        """, logger)
+                        """, postgresLog)
                 }
             }
         }
@@ -79,12 +79,12 @@ extension PostgresStore: DeliveryStore {
                         AND o.request_type = 'ProfileList' AND o.status IN ('queued', 'sent'))
                 ORDER BY h.profile_list_at NULLS FIRST, h.uuid LIMIT \(limit)
                 FOR UPDATE OF h SKIP LOCKED
-                """, logger
+                """, postgresLog
             ).map { try $0.get("uuid", String.self) }
             for host in hosts {
-                try await Self.queue(connection, logger, host: host, profile: "", .profileList, now: now)
-                try await Self.queue(connection, logger, host: host, profile: "#certificates", .certificateList, now: now)
-                try await connection.run("UPDATE host SET profile_list_at = \(now) WHERE uuid = \(host)", logger)
+                try await Self.queue(connection, postgresLog, host: host, profile: "", .profileList, now: now)
+                try await Self.queue(connection, postgresLog, host: host, profile: "#certificates", .certificateList, now: now)
+                try await connection.run("UPDATE host SET profile_list_at = \(now) WHERE uuid = \(host)", postgresLog)
             }
             return hosts.count
         }
@@ -96,12 +96,12 @@ extension PostgresStore: DeliveryStore {
                 """
                 UPDATE host SET push_due_at = NULL
                 WHERE push_due_at IS NOT NULL AND (push_token IS NULL OR push_stale_at IS NOT NULL)
-                """, logger)
+                """, postgresLog)
             return try await connection.rows(
                 """
                 SELECT uuid, push_token, push_magic FROM host
                 WHERE push_due_at IS NOT NULL ORDER BY push_due_at, uuid LIMIT \(limit)
-                """, logger
+                """, postgresLog
             ).map { PushTarget(host: try $0.get("uuid"), token: try $0.get("push_token"), pushMagic: try $0.get("push_magic")) }
         }
     }
@@ -109,28 +109,28 @@ extension PostgresStore: DeliveryStore {
     public func pushesDone(hosts: [String]) async throws(StoreError) {
         guard !hosts.isEmpty else { return }
         try await write { connection in
-            try await connection.run("UPDATE host SET push_due_at = NULL WHERE uuid = ANY(\(hosts))", logger)
+            try await connection.run("UPDATE host SET push_due_at = NULL WHERE uuid = ANY(\(hosts))", postgresLog)
         }
     }
 
     public func queueDepth() async throws(StoreError) -> Int {
         try await read { connection in
             try await connection.rows(
-                "SELECT COUNT(*)::INTEGER AS n FROM command_outbox WHERE status IN ('queued', 'sent')", logger
+                "SELECT COUNT(*)::INTEGER AS n FROM command_outbox WHERE status IN ('queued', 'sent')", postgresLog
             ).first?.get("n", Int.self) ?? 0
         }
     }
 
     public func markPushStale(host: String) async throws(StoreError) {
         try await write { connection in
-            try await connection.run("UPDATE host SET push_stale_at = \(Self.timestamp()) WHERE uuid = \(host)", logger)
+            try await connection.run("UPDATE host SET push_stale_at = \(Self.timestamp()) WHERE uuid = \(host)", postgresLog)
         }
     }
 
     public func failDelivery(_ command: PendingCommand, detail: String) async throws(StoreError) {
         try await write { connection in
-            try await connection.run("DELETE FROM command_outbox WHERE id = \(command.id)", logger)
-            try await Self.setDelivery(connection, logger, host: command.host, profile: command.profile, .failed, detail: detail, now: Self.timestamp())
+            try await connection.run("DELETE FROM command_outbox WHERE id = \(command.id)", postgresLog)
+            try await Self.setDelivery(connection, postgresLog, host: command.host, profile: command.profile, .failed, detail: detail, now: Self.timestamp())
         }
     }
 
@@ -144,7 +144,7 @@ extension PostgresStore: DeliveryStore {
             """
             INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, apply_id, created_at, not_before)
             VALUES (\(host), \(profile), \(kind), \(applyID), \(now), \(notBefore))
-            """, logger)
+            """, postgresLog)
     }
 
     static func setDelivery(
@@ -155,7 +155,7 @@ extension PostgresStore: DeliveryStore {
             """
             UPDATE host_profile SET status = \(status), detail = \(detail), updated_at = \(now)
             WHERE host_uuid = \(host) AND profile_uuid = \(profile)
-            """, logger)
+            """, postgresLog)
     }
 
     static func recordDelivery(
@@ -169,6 +169,6 @@ extension PostgresStore: DeliveryStore {
             ON CONFLICT (host_uuid, profile_uuid) DO UPDATE SET
                 operation = excluded.operation, status = 'pending', command_uuid = NULL, detail = NULL,
                 retries = 0, upstream_failures = 0, acknowledged_at = NULL, updated_at = excluded.updated_at
-            """, logger)
+            """, postgresLog)
     }
 }

@@ -11,7 +11,6 @@ public final class PostgresStore: Sendable {
     let client: PostgresClient
     let box: SecretBox
     let location: PostgresLocation
-    let logger: Logger
     private let running: Task<Void, Never>
     /// The connections that hold apply leases, by owner.
     let leases = Mutex<[String: PostgresConnection]>([:])
@@ -50,9 +49,6 @@ public final class PostgresStore: Sendable {
         self.client = client
         self.box = box
         self.location = location
-        var logger = Logger(label: "scepops.postgres")
-        logger.logLevel = .critical
-        self.logger = logger
         running = Task { await client.run() }
     }
 
@@ -84,28 +80,28 @@ public final class PostgresStore: Sendable {
         let known = PostgresSchema.migrations.map(\.id)
         if access == .readWrite {
             try await transaction { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(5343504)", logger: self.logger)
+                try await connection.query("SELECT pg_advisory_xact_lock(5343504)", logger: postgresLog)
                 try await connection.query(
                     "CREATE TABLE IF NOT EXISTS scepops_migration (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
-                    logger: self.logger)
-                let applied = try await connection.rows("SELECT id FROM scepops_migration", self.logger).map { try $0.get("id", String.self) }
+                    logger: postgresLog)
+                let applied = try await connection.rows("SELECT id FROM scepops_migration", postgresLog).map { try $0.get("id", String.self) }
                 try Self.checkNewer(applied, known: known, location: self.location)
                 for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
                     for statement in Self.statements(migration.sql) {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: postgresLog)
                     }
                     try await connection.query(
                         "INSERT INTO scepops_migration (id, applied_at) VALUES (\(migration.id), \(Self.timestamp()))",
-                        logger: self.logger)
+                        logger: postgresLog)
                 }
             }
         } else {
             let applied: [String] = try await read { connection in
-                let exists = try await connection.rows("SELECT to_regclass('scepops_migration') IS NOT NULL AS ours", self.logger)
+                let exists = try await connection.rows("SELECT to_regclass('scepops_migration') IS NOT NULL AS ours", postgresLog)
                 guard try exists.first?.get("ours", Bool.self) == true else {
                     throw StoreError(.notAState, "\(self.location) holds no scepops state; `scepops apply` creates it")
                 }
-                return try await connection.rows("SELECT id FROM scepops_migration", self.logger).map { try $0.get("id", String.self) }
+                return try await connection.rows("SELECT id FROM scepops_migration", postgresLog).map { try $0.get("id", String.self) }
             }
             try Self.checkNewer(applied, known: known, location: location)
             guard Set(applied) == Set(known) else {
@@ -113,7 +109,7 @@ public final class PostgresStore: Sendable {
             }
         }
         let sealed: Data? = try await read { connection in
-            try await connection.rows("SELECT value FROM meta WHERE key = 'key_check'", self.logger).first?.get("value", Data?.self)
+            try await connection.rows("SELECT value FROM meta WHERE key = 'key_check'", postgresLog).first?.get("value", Data?.self)
         }
         if let sealed {
             guard (try? box.open([UInt8](sealed))) == SQLiteStore.keyCheck else { throw SecretBox.wrongKey }
@@ -121,7 +117,7 @@ public final class PostgresStore: Sendable {
             let value = Data(box.seal(SQLiteStore.keyCheck))
             try await write { connection in
                 try await connection.query(
-                    "INSERT INTO meta (key, value) VALUES ('key_check', \(value)) ON CONFLICT (key) DO NOTHING", logger: self.logger)
+                    "INSERT INTO meta (key, value) VALUES ('key_check', \(value)) ON CONFLICT (key) DO NOTHING", logger: postgresLog)
             }
         }
     }
@@ -155,11 +151,48 @@ public final class PostgresStore: Sendable {
 
     // MARK: - Access
 
+    /// How long a request waits for a connection: a database that cannot be reached is an
+    /// error (a 503 for the server) in that time, never a hang.
+    static let connectTimeout: Duration = .seconds(5)
+
+    /// A pooled connection for `body`, or `.busy` when none comes within `connectTimeout`.
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let leased = Flag()
+        let client = client
+        let location = location
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    leased.value.withLock { $0 = true }
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: Self.connectTimeout)
+                guard leased.value.withLock({ $0 }) else {
+                    throw StoreError(.busy, "the state database \(location) cannot be reached")
+                }
+                return nil
+            }
+            while let result = try await group.next() {
+                if let value = result {
+                    group.cancelAll()
+                    return value
+                }
+            }
+            throw CancellationError()
+        }
+    }
+
+    private final class Flag: Sendable {
+        let value = Mutex(false)
+    }
+
     /// One statement or several, outside a transaction (each autocommits).
     @discardableResult
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await withConnection(body)
         } catch {
             throw databaseError(error)
         }
@@ -167,16 +200,16 @@ public final class PostgresStore: Sendable {
 
     /// One transaction: committed when `body` returns, rolled back when it throws.
     @discardableResult
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         do {
-            return try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
+            return try await withConnection { connection in
+                try await connection.query("BEGIN", logger: postgresLog)
                 do {
                     let value = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
+                    try await connection.query("COMMIT", logger: postgresLog)
                     return value
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    _ = try? await connection.query("ROLLBACK", logger: postgresLog)
                     throw error
                 }
             }
@@ -186,7 +219,7 @@ public final class PostgresStore: Sendable {
     }
 
     @discardableResult
-    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         try await transaction(body)
     }
 
@@ -212,15 +245,23 @@ public final class PostgresStore: Sendable {
     static func date(_ text: String?) -> Date? { SQLiteStore.date(text) }
 }
 
+/// Queries log nothing: a failure reaches the caller as a StoreError, and a query's text
+/// is no business of the server's log.
+let postgresLog: Logger = {
+    var postgresLog = Logger(label: "scepops.postgres")
+    postgresLog.logLevel = .critical
+    return postgresLog
+}()
+
 extension PostgresConnection {
     /// Every row of a query, with columns by name.
     func rows(_ query: PostgresQuery, _ logger: Logger) async throws -> [PostgresRandomAccessRow] {
-        try await self.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+        try await self.query(query, logger: postgresLog).collect().map { $0.makeRandomAccess() }
     }
 
     @discardableResult
     func run(_ query: PostgresQuery, _ logger: Logger) async throws -> Int {
-        try await self.query(query, logger: logger).collect().count
+        try await self.query(query, logger: postgresLog).collect().count
     }
 }
 

@@ -160,6 +160,12 @@ public final class SQLiteStore: @unchecked Sendable {
     }
 }
 
+extension SQLiteStore: HealthCheck {
+    public func checkHealth() async throws(StoreError) {
+        try await read { db in _ = try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+}
+
 // MARK: - Reading the state
 
 extension SQLiteStore: StateReader {
