@@ -56,6 +56,15 @@ public enum SecretKeyLoader {
     /// Written whole to a temporary file (mode 0600 from the start, never world-readable),
     /// synced, then linked into place: a failed write (a full disk) leaves no key file, and
     /// `link` never overwrites a key another process just made.
+    /// A copied SQLite state gets its source's key beside it, unless a key is given.
+    public static func copyDefaultKey(from database: String, to target: String) throws(StoreError) {
+        let source = defaultKeyPath(database: database)
+        guard let text = try? String(contentsOfFile: source, encoding: .utf8) else {
+            throw StoreError(.keyFile, "cannot read the key file \(source)")
+        }
+        try createExclusively(defaultKeyPath(database: target), contents: text)
+    }
+
     private static func createExclusively(_ path: String, contents: String) throws(StoreError) {
         let temporary = path + ".tmp-\(getpid())"
         unlink(temporary)

@@ -119,4 +119,39 @@ struct StateCommandsTests {
         #expect(again.status == 1)
         #expect(again.stderr.contains("not empty"))
     }
+
+    /// SQLite to PostgreSQL and back: the history comes along, a plan against the copy has
+    /// nothing to do, a non-empty target is refused, and no secret or password is shown.
+    @Test(.enabled(if: PostgresTestServer.url != nil, "needs ci/test's PostgreSQL"))
+    func aStateCopiesToPostgreSQLAndBackWithItsHistory() throws {
+        #expect(scepops(["apply", "--repo", repo.path, "--offline", "--auto-approve"]).status == 0)
+        repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA.replacingOccurrences(of: "scep.example.com", with: "scep2.example.com"))
+        repo.commitAll("move the Wi-Fi CA")
+        #expect(scepops(["apply", "--repo", repo.path, "--offline", "--auto-approve"]).status == 0)
+        let postgres = try PostgresTestServer.makeDatabase()
+        let password = try #require(TestBackend.password(in: postgres))
+        let run = { (arguments: [String]) in Command.run(Command.scepops, arguments, directory: work.path, environment: environment) }
+
+        let there = run(["state", "copy", "--from", db, "--to", postgres])
+        #expect(there.status == 0, "\(there.stderr)")
+        #expect(there.stdout.contains("at revision 2; rows match: team 2, certificate_authority 2, profile 4"))
+        let plan = run(["plan", "--repo", repo.path, "--offline", "--detailed-exitcode", "--db", postgres])
+        #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
+        #expect(plan.stdout.contains("No changes"))
+        let history = { (database: String) in run(["history", "--format", "json", "--db", database]).stdout }
+        #expect(history(postgres) == history(db) && history(db).contains("\"id\" : 2"))
+
+        let back = work.path + "/back.db"
+        #expect(run(["state", "copy", "--from", postgres, "--to", back]).status == 0)
+        #expect(history(back) == history(db))
+        let again = run(["state", "copy", "--from", db, "--to", postgres])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("is not empty"))
+        let existing = run(["state", "copy", "--from", postgres, "--to", back])
+        #expect(existing.status == 1 && existing.stderr.contains("exists"))
+        for result in [there, plan, again, existing] {
+            noSecrets(result)
+            #expect(!result.stdout.contains(password) && !result.stderr.contains(password), "the database password leaked")
+        }
+    }
 }
