@@ -141,6 +141,24 @@ struct StateCommandsTests {
         let history = { (database: String) in run(["history", "--format", "json", "--db", database]).stdout }
         #expect(history(postgres) == history(db) && history(db).contains("\"id\" : 2"))
 
+        // A role that may only SELECT runs every command that only reads; apply is refused.
+        let role = "reader_" + UUID().uuidString.prefix(8).lowercased()
+        let granted = Command.run(
+            "/usr/bin/psql",
+            [postgres, "-v", "ON_ERROR_STOP=1", "-qc",
+                "CREATE ROLE \(role) LOGIN PASSWORD 'read-only-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role)"])
+        #expect(granted.status == 0, "\(granted.stderr)")
+        let reader = postgres.replacingOccurrences(of: "scepops:\(password)@", with: "\(role):read-only-pw@")
+        for arguments in [["status"], ["history"], ["show", "team", "Kiosks"], ["plan", "--repo", repo.path, "--offline"],
+            ["drift", "--repo", repo.path, "--offline"]]
+        {
+            let result = run(arguments + ["--db", reader])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        let refused = run(["apply", "--repo", repo.path, "--offline", "--auto-approve", "--db", reader])
+        #expect(refused.status == 1 && refused.stderr.contains("permission denied"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("read-only-pw"))
+
         let back = work.path + "/back.db"
         #expect(run(["state", "copy", "--from", postgres, "--to", back]).status == 0)
         #expect(history(back) == history(db))
