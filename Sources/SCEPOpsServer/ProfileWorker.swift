@@ -16,15 +16,20 @@ public struct ProfileWorker: Service {
         public var tokenLifetime: TimeInterval
         /// How often each enrolled host is asked for its ProfileList; nil: never.
         public var verifyInterval: TimeInterval?
+        /// How long a batch of commands, or of pushes, is this worker's: one that dies with
+        /// a claim leaves it to the other servers (or to itself, restarted) after this long.
+        public var claimLifetime: TimeInterval
 
         public init(
             pollInterval: Duration = .seconds(1), batchSize: Int = 1000,
-            tokenLifetime: TimeInterval = SQLiteStore.defaultTokenLifetime, verifyInterval: TimeInterval? = 3600
+            tokenLifetime: TimeInterval = SQLiteStore.defaultTokenLifetime, verifyInterval: TimeInterval? = 3600,
+            claimLifetime: TimeInterval = 60
         ) {
             self.pollInterval = pollInterval
             self.batchSize = batchSize
             self.tokenLifetime = tokenLifetime
             self.verifyInterval = verifyInterval
+            self.claimLifetime = claimLifetime
         }
     }
 
@@ -98,7 +103,7 @@ public struct ProfileWorker: Service {
         var challenges: [String: ChallengeCheck] = [:]
         try await store.dropSupersededCommands()
         while true {
-            let pending = try await store.pendingCommands(limit: settings.batchSize, now: now)
+            let pending = try await store.claimCommands(limit: settings.batchSize, now: now, lifetime: settings.claimLifetime)
             if pending.isEmpty {
                 try await push(into: &result)
                 return result
@@ -184,7 +189,7 @@ public struct ProfileWorker: Service {
     private func push(into result: inout CycleResult) async throws(StoreError) {
         guard let pusher else { return }
         while true {
-            let targets = try await store.pushesDue(limit: settings.batchSize)
+            let targets = try await store.pushesDue(limit: settings.batchSize, now: Date(), lifetime: settings.claimLifetime)
             if targets.isEmpty { return }
             let outcomes = await withTaskGroup(of: (String, APNsClient.Outcome).self) { group in
                 var outcomes: [(String, APNsClient.Outcome)] = []
@@ -202,7 +207,7 @@ public struct ProfileWorker: Service {
                 return outcomes
             }
             var done: [String] = []
-            var later = 0
+            var later: [String] = []
             for (host, outcome) in outcomes {
                 metrics?.push(Self.label(outcome))
                 switch outcome {
@@ -219,12 +224,12 @@ public struct ProfileWorker: Service {
                 case .retryLater(let reason):
                     // Still due: the next cycle tries again.
                     logger.warning("push not delivered", metadata: ["host": "\(host)", "reason": "\(reason)"])
-                    later += 1
+                    later.append(host)
                 }
             }
-            try await store.pushesDone(hosts: done)
+            try await store.pushesDone(hosts: done, retrying: later)
             // What APNs asked to retry waits for the next cycle, not this loop.
-            if later > 0 || targets.count < settings.batchSize { return }
+            if !later.isEmpty || targets.count < settings.batchSize { return }
         }
     }
 }

@@ -28,7 +28,7 @@ struct WorkerFaultTests {
                 udid: "UDID-K", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-K"), harness: harness)
             _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
             _ = try await device.tokenUpdate()
-            let settings = ProfileWorker.Settings(verifyInterval: nil)
+            let settings = ProfileWorker.Settings(verifyInterval: nil, claimLifetime: 1)
             let cycle = Task { try await ProfileWorker(store: harness.store, settings: settings, pusher: dying).cycle() }
             let deadline = Date().addingTimeInterval(20)
             func ready() async throws -> Bool {
@@ -44,6 +44,8 @@ struct WorkerFaultTests {
             _ = try? await cycle.value
             #expect(apns.requests.isEmpty)
 
+            // The dead server's claim on the push runs out; then the host is anyone's to push.
+            try await Task.sleep(for: .milliseconds(1100))
             let restarted = try await ProfileWorker(store: harness.store, settings: settings, pusher: live).cycle()
             #expect(restarted.rendered == 0, "nothing new to make ready")
             #expect(restarted.pushed == 1, "the host the dead server made ready is pushed")

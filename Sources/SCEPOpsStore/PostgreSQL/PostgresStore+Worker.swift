@@ -18,22 +18,53 @@ extension PostgresStore: DeliveryStore {
 
     public func pendingCommands(limit: Int, now: Date) async throws(StoreError) -> [PendingCommand] {
         try await read { connection in
-            let rows = try await connection.rows(
+            let ids = try await connection.rows(
                 """
-                SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, p.content
-                FROM command_outbox o
-                LEFT JOIN profile p ON p.uuid = o.profile_uuid
-                WHERE o.command_uuid IS NULL AND o.status = 'queued'
-                    AND (o.not_before IS NULL OR o.not_before <= \(Self.timestamp(now)))
-                ORDER BY o.id LIMIT \(limit)
-                """, postgresLog)
-            let cas = try await Self.certificateAuthorities(connection, postgresLog)
-            return try rows.map { row in
-                let profile = try row.get("profile_uuid", String.self)
-                return PendingCommand(
-                    id: try row.get("id"), host: try row.get("host_uuid"), profile: profile, type: try row.get("request_type"),
-                    content: try row.get("content", Data?.self).map { [UInt8]($0) }, certificateAuthorities: cas[profile] ?? [])
-            }
+                SELECT id FROM command_outbox
+                WHERE command_uuid IS NULL AND status = 'queued' AND (not_before IS NULL OR not_before <= \(Self.timestamp(now)))
+                ORDER BY id LIMIT \(limit)
+                """, postgresLog
+            ).map { try $0.get("id", Int64.self) }
+            return try await Self.commands(ids, connection)
+        }
+    }
+
+    public func claimCommands(limit: Int, now: Date, lifetime: TimeInterval) async throws(StoreError) -> [PendingCommand] {
+        try await write { connection in
+            // SKIP LOCKED: a row another worker is claiming right now is passed over, not
+            // waited for; a claimed one is skipped until its claim expires.
+            let stamp = Self.timestamp(now)
+            let ids = try await connection.rows(
+                """
+                UPDATE command_outbox SET claimed_until = \(Self.timestamp(now.addingTimeInterval(lifetime)))
+                WHERE id IN (
+                    SELECT id FROM command_outbox
+                    WHERE command_uuid IS NULL AND status = 'queued' AND (not_before IS NULL OR not_before <= \(stamp))
+                        AND (claimed_until IS NULL OR claimed_until <= \(stamp))
+                    ORDER BY id LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """, postgresLog
+            ).map { try $0.get("id", Int64.self) }
+            return try await Self.commands(ids.sorted(), connection)
+        }
+    }
+
+    /// The commands with these ids, in id order, with their profiles' bytes and CAs.
+    private static func commands(_ ids: [Int64], _ connection: PostgresConnection) async throws -> [PendingCommand] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await connection.rows(
+            """
+            SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, p.content
+            FROM command_outbox o LEFT JOIN profile p ON p.uuid = o.profile_uuid
+            WHERE o.id = ANY(\(ids)) ORDER BY o.id
+            """, postgresLog)
+        let cas = try await certificateAuthorities(connection, postgresLog)
+        return try rows.map { row in
+            let profile = try row.get("profile_uuid", String.self)
+            return PendingCommand(
+                id: try row.get("id"), host: try row.get("host_uuid"), profile: profile, type: try row.get("request_type"),
+                content: try row.get("content", Data?.self).map { [UInt8]($0) }, certificateAuthorities: cas[profile] ?? [])
         }
     }
 
@@ -44,9 +75,13 @@ extension PostgresStore: DeliveryStore {
         let expires = Self.timestamp(now.addingTimeInterval(tokenLifetime))
         try await write { connection in
             for command in commands {
-                try await connection.run(
-                    "UPDATE command_outbox SET command_uuid = \(command.commandUUID), updated_at = \(stamp) WHERE id = \(command.id)",
-                    postgresLog)
+                // Assigned or dropped by another worker meanwhile: not this one's to record.
+                let assigned = try await connection.rows(
+                    """
+                    UPDATE command_outbox SET command_uuid = \(command.commandUUID), updated_at = \(stamp)
+                    WHERE id = \(command.id) AND command_uuid IS NULL RETURNING id
+                    """, postgresLog)
+                guard !assigned.isEmpty else { continue }
                 try await connection.run(
                     """
                     UPDATE host_profile SET status = 'sent', command_uuid = \(command.commandUUID), acknowledged_at = NULL,
@@ -90,26 +125,38 @@ extension PostgresStore: DeliveryStore {
         }
     }
 
-    public func pushesDue(limit: Int) async throws(StoreError) -> [PushTarget] {
+    public func pushesDue(limit: Int, now: Date, lifetime: TimeInterval) async throws(StoreError) -> [PushTarget] {
         try await write { connection in
             try await connection.run(
                 """
-                UPDATE host SET push_due_at = NULL
+                UPDATE host SET push_due_at = NULL, push_claimed_until = NULL
                 WHERE push_due_at IS NOT NULL AND (push_token IS NULL OR push_stale_at IS NOT NULL)
                 """, postgresLog)
+            // Claimed in the same statement: of replicas asking at once, each gets other hosts.
+            let stamp = Self.timestamp(now)
             return try await connection.rows(
                 """
-                SELECT uuid, push_token, push_magic FROM host
-                WHERE push_due_at IS NOT NULL ORDER BY push_due_at, uuid LIMIT \(limit)
+                UPDATE host SET push_claimed_until = \(Self.timestamp(now.addingTimeInterval(lifetime)))
+                WHERE uuid IN (
+                    SELECT uuid FROM host
+                    WHERE push_due_at IS NOT NULL AND (push_claimed_until IS NULL OR push_claimed_until <= \(stamp))
+                    ORDER BY push_due_at, uuid LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING uuid, push_token, push_magic, push_due_at
                 """, postgresLog
-            ).map { PushTarget(host: try $0.get("uuid"), token: try $0.get("push_token"), pushMagic: try $0.get("push_magic")) }
+            ).map {
+                (due: try $0.get("push_due_at", String.self),
+                 target: PushTarget(host: try $0.get("uuid"), token: try $0.get("push_token"), pushMagic: try $0.get("push_magic")))
+            }.sorted { ($0.due, $0.target.host) < ($1.due, $1.target.host) }.map(\.target)
         }
     }
 
-    public func pushesDone(hosts: [String]) async throws(StoreError) {
-        guard !hosts.isEmpty else { return }
+    public func pushesDone(hosts: [String], retrying: [String]) async throws(StoreError) {
+        guard !hosts.isEmpty || !retrying.isEmpty else { return }
         try await write { connection in
-            try await connection.run("UPDATE host SET push_due_at = NULL WHERE uuid = ANY(\(hosts))", postgresLog)
+            try await connection.run(
+                "UPDATE host SET push_due_at = NULL, push_claimed_until = NULL WHERE uuid = ANY(\(hosts))", postgresLog)
+            try await connection.run("UPDATE host SET push_claimed_until = NULL WHERE uuid = ANY(\(retrying))", postgresLog)
         }
     }
 

@@ -28,32 +28,47 @@ extension SQLiteStore: DeliveryStore {
     }
 
     public func pendingCommands(limit: Int, now: Date) async throws(StoreError) -> [PendingCommand] {
-        try await read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, p.content
-                    FROM command_outbox o
-                    LEFT JOIN profile p ON p.uuid = o.profile_uuid
-                    WHERE o.command_uuid IS NULL AND o.status = 'queued'
-                        AND (o.not_before IS NULL OR o.not_before <= ?)
-                    ORDER BY o.id LIMIT ?
-                    """, arguments: [Self.timestamp(now), limit])
-            var cas: [String: [String]] = [:]
-            let profiles = Set(rows.map { $0["profile_uuid"] as String })
-            for profile in profiles {
-                cas[profile] = try String.fetchAll(
-                    db, sql: "SELECT ca_name FROM profile_certificate_authority WHERE profile_uuid = ? ORDER BY ca_name",
-                    arguments: [profile])
-            }
-            return rows.map { row in
-                let content: Data? = row["content"]
-                let profile: String = row["profile_uuid"]
-                return PendingCommand(
-                    id: row["id"], host: row["host_uuid"], profile: profile, type: row["request_type"],
-                    content: content.map { [UInt8]($0) },
-                    certificateAuthorities: cas[profile] ?? [])
-            }
+        try await read { db in try Self.pending(db, limit: limit, now: now, claim: nil) }
+    }
+
+    public func claimCommands(limit: Int, now: Date, lifetime: TimeInterval) async throws(StoreError) -> [PendingCommand] {
+        // One write transaction: SQLite lets one writer in at a time, so two claims never
+        // overlap.
+        try await write { db in try Self.pending(db, limit: limit, now: now, claim: now.addingTimeInterval(lifetime)) }
+    }
+
+    /// Unassigned, queued, past their backoff and (when claiming) not claimed by another
+    /// worker; with `claim`, claimed until then.
+    private static func pending(_ db: Database, limit: Int, now: Date, claim: Date?) throws -> [PendingCommand] {
+        let stamp = timestamp(now)
+        let unclaimed = claim == nil ? "" : "AND (o.claimed_until IS NULL OR o.claimed_until <= :now)"
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, p.content
+                FROM command_outbox o
+                LEFT JOIN profile p ON p.uuid = o.profile_uuid
+                WHERE o.command_uuid IS NULL AND o.status = 'queued'
+                    AND (o.not_before IS NULL OR o.not_before <= :now) \(unclaimed)
+                ORDER BY o.id LIMIT :limit
+                """, arguments: ["now": stamp, "limit": limit])
+        if let claim {
+            let statement = try db.cachedStatement(sql: "UPDATE command_outbox SET claimed_until = ? WHERE id = ?")
+            for row in rows { try statement.execute(arguments: [timestamp(claim), row["id"] as Int64]) }
+        }
+        var cas: [String: [String]] = [:]
+        let profiles = Set(rows.map { $0["profile_uuid"] as String })
+        for profile in profiles {
+            cas[profile] = try String.fetchAll(
+                db, sql: "SELECT ca_name FROM profile_certificate_authority WHERE profile_uuid = ? ORDER BY ca_name",
+                arguments: [profile])
+        }
+        return rows.map { row in
+            let content: Data? = row["content"]
+            let profile: String = row["profile_uuid"]
+            return PendingCommand(
+                id: row["id"], host: row["host_uuid"], profile: profile, type: row["request_type"],
+                content: content.map { [UInt8]($0) }, certificateAuthorities: cas[profile] ?? [])
         }
     }
 
@@ -65,7 +80,7 @@ extension SQLiteStore: DeliveryStore {
         try await write { db in
             // Prepared once per batch: this runs for every command of every host.
             let outbox = try db.cachedStatement(
-                sql: "UPDATE command_outbox SET command_uuid = ?, updated_at = ? WHERE id = ?")
+                sql: "UPDATE command_outbox SET command_uuid = ?, updated_at = ? WHERE id = ? AND command_uuid IS NULL")
             let delivery = try db.cachedStatement(
                 sql: """
                     UPDATE host_profile SET status = 'sent', command_uuid = ?, acknowledged_at = NULL, updated_at = ?
@@ -76,6 +91,8 @@ extension SQLiteStore: DeliveryStore {
                 sql: "INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at) VALUES (?, ?, ?, ?, ?)")
             for command in commands {
                 try outbox.execute(arguments: [command.commandUUID, stamp, command.id])
+                // Assigned or dropped by another worker meanwhile: not this one's to record.
+                guard db.changesCount == 1 else { continue }
                 try delivery.execute(arguments: [command.commandUUID, stamp, command.host, command.profile])
                 try due.execute(arguments: [stamp, command.host])
                 if let token = command.token, let ca = command.certificateAuthority {
@@ -109,28 +126,34 @@ extension SQLiteStore: DeliveryStore {
         }
     }
 
-    public func pushesDue(limit: Int) async throws(StoreError) -> [PushTarget] {
+    public func pushesDue(limit: Int, now: Date, lifetime: TimeInterval) async throws(StoreError) -> [PushTarget] {
         try await write { db in
             try db.execute(
                 sql: """
-                    UPDATE host SET push_due_at = NULL
+                    UPDATE host SET push_due_at = NULL, push_claimed_until = NULL
                     WHERE push_due_at IS NOT NULL AND (push_token IS NULL OR push_stale_at IS NOT NULL)
                     """)
-            return try Row.fetchAll(
+            let targets = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT uuid, push_token, push_magic FROM host
-                    WHERE push_due_at IS NOT NULL ORDER BY push_due_at, uuid LIMIT ?
-                    """, arguments: [limit]
+                    WHERE push_due_at IS NOT NULL AND (push_claimed_until IS NULL OR push_claimed_until <= ?)
+                    ORDER BY push_due_at, uuid LIMIT ?
+                    """, arguments: [Self.timestamp(now), limit]
             ).map { PushTarget(host: $0["uuid"], token: $0["push_token"], pushMagic: $0["push_magic"]) }
+            let claim = try db.cachedStatement(sql: "UPDATE host SET push_claimed_until = ? WHERE uuid = ?")
+            for target in targets { try claim.execute(arguments: [Self.timestamp(now.addingTimeInterval(lifetime)), target.host]) }
+            return targets
         }
     }
 
-    public func pushesDone(hosts: [String]) async throws(StoreError) {
-        guard !hosts.isEmpty else { return }
+    public func pushesDone(hosts: [String], retrying: [String]) async throws(StoreError) {
+        guard !hosts.isEmpty || !retrying.isEmpty else { return }
         try await write { db in
-            let statement = try db.cachedStatement(sql: "UPDATE host SET push_due_at = NULL WHERE uuid = ?")
-            for host in hosts { try statement.execute(arguments: [host]) }
+            let done = try db.cachedStatement(sql: "UPDATE host SET push_due_at = NULL, push_claimed_until = NULL WHERE uuid = ?")
+            for host in hosts { try done.execute(arguments: [host]) }
+            let retry = try db.cachedStatement(sql: "UPDATE host SET push_claimed_until = NULL WHERE uuid = ?")
+            for host in retrying { try retry.execute(arguments: [host]) }
         }
     }
 

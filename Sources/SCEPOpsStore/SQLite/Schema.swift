@@ -289,6 +289,15 @@ enum Schema {
                     ALTER TABLE host ADD COLUMN reenroll_allowed_until TEXT;
                     """)
         }
+        migrator.registerMigration("v12-claims") { db in
+            try db.execute(
+                sql: """
+                    -- A worker's claim on an unassigned command, and on a host's push: no other
+                    -- worker takes them until the claim expires.
+                    ALTER TABLE command_outbox ADD COLUMN claimed_until TEXT;
+                    ALTER TABLE host ADD COLUMN push_claimed_until TEXT;
+                    """)
+        }
         return migrator
     }
 }

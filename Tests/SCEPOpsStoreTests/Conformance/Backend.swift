@@ -10,15 +10,12 @@ typealias Backend = StateBackend
 /// The backends the conformance suite runs against, each opened empty in a folder of its own.
 struct BackendFactory: Sendable, CustomTestStringConvertible {
     var name: String
-    var open: @Sendable (_ folder: TempRepo, _ box: SecretBox) async throws -> any Backend
+    /// Where a new, empty state of this backend lives.
+    var make: @Sendable (_ folder: TempRepo) throws -> StateLocation
     var testDescription: String { name }
 
-    static let sqlite = BackendFactory(name: "SQLite") { folder, box in
-        try SQLiteStore(path: folder.path + "/state.db", box: box)
-    }
-    static let postgres = BackendFactory(name: "PostgreSQL") { _, box in
-        try await PostgresStore.open(PostgresLocation(try PostgresTestServer.makeDatabase()), box: box)
-    }
+    static let sqlite = BackendFactory(name: "SQLite") { folder in .file(folder.path + "/state.db") }
+    static let postgres = BackendFactory(name: "PostgreSQL") { _ in try StateLocation(try PostgresTestServer.makeDatabase()) }
 
     /// PostgreSQL runs when `ci/test` started one (it always does); a bare `swift test`
     /// runs SQLite alone.
@@ -30,10 +27,17 @@ struct StoreFixture {
     let folder = TempRepo()
     let box = try! SecretBox(key: Array(repeating: 7, count: 32))
     let store: any Backend
+    let location: StateLocation
 
     init(_ backend: BackendFactory, applied files: [String: String]? = ValidRepo.files) async throws {
-        store = try await backend.open(folder, box)
+        location = try backend.make(folder)
+        store = try await location.open(box: box, access: .readWrite)
         if let files { try await apply(files) }
+    }
+
+    /// The same state opened once more: another server on it.
+    func replica() async throws -> any Backend {
+        try await location.open(box: box, access: .readWrite)
     }
 
     @discardableResult

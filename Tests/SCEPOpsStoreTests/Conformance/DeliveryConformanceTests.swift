@@ -51,13 +51,13 @@ struct DeliveryConformanceTests {
         let queued = try await store.queuedCommands(host: "H1")
         #expect(queued.allSatisfy { $0.commandUUID != nil && $0.token != nil })
         // H2 has no push token: there is nothing to push to, and it is let go.
-        #expect(try await store.pushesDue(limit: 10) == [PushTarget(host: "H1", token: "aa11", pushMagic: "magic-1")])
-        try await store.pushesDone(hosts: ["H1"])
-        #expect(try await store.pushesDue(limit: 10) == [], "one push per host per batch of commands")
+        #expect(try await store.pushesDue(limit: 10, now: Date(), lifetime: 60) == [PushTarget(host: "H1", token: "aa11", pushMagic: "magic-1")])
+        try await store.pushesDone(hosts: ["H1"], retrying: [])
+        #expect(try await store.pushesDue(limit: 10, now: Date(), lifetime: 60) == [], "one push per host per batch of commands")
         try await store.enroll(host: "H1", serial: nil, team: "Kiosks")
         try await fixture.ready()
         try await store.markPushStale(host: "H1")
-        #expect(try await store.pushesDue(limit: 10) == [], "a stale token is not pushed to")
+        #expect(try await store.pushesDue(limit: 10, now: Date(), lifetime: 60) == [], "a stale token is not pushed to")
     }
 
     @Test(arguments: BackendFactory.all)
@@ -99,5 +99,66 @@ struct DeliveryConformanceTests {
         #expect(try await store.queueProfileLists(before: later, limit: 10) == 0, "one outstanding at a time")
         let kinds = try await store.queuedCommands(host: "H1").map(\.type)
         #expect(kinds == [.installProfile, .installProfile, .profileList, .certificateList])
+    }
+
+    @Test(arguments: BackendFactory.all)
+    func twoServersClaimDisjointBatchesAndADeadOnesClaimExpires(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let (one, two) = (fixture.store, try await fixture.replica())
+        for index in 0..<40 { try await one.enroll(host: "H\(index)", serial: nil, team: "Workstations") }
+        let queued = Set(try await one.pendingCommands(limit: 1000, now: Date()).map(\.id))
+        #expect(queued.count == 80)
+        // Both claim at once, in small batches, until nothing is left.
+        func drain(_ store: any Backend) async throws -> [Int64] {
+            var ids: [Int64] = []
+            while case let batch = try await store.claimCommands(limit: 7, now: Date(), lifetime: 60), !batch.isEmpty {
+                ids += batch.map(\.id)
+            }
+            return ids
+        }
+        async let first = drain(one)
+        async let second = drain(two)
+        let (a, b) = try await (first, second)
+        #expect(Set(a).isDisjoint(with: b), "no command is handed to two servers")
+        #expect(Set(a).union(b) == queued)
+        #expect(!a.isEmpty && !b.isEmpty, "both took part")
+
+        // A server that dies holding a claim: the others skip its commands until it expires.
+        let later = Date().addingTimeInterval(61)
+        let dead = try await one.claimCommands(limit: 5, now: later, lifetime: 60)
+        #expect(dead.count == 5)
+        #expect(try await two.claimCommands(limit: 1000, now: later.addingTimeInterval(1), lifetime: 60).count == 75)
+        let orphaned = try await two.claimCommands(limit: 1000, now: later.addingTimeInterval(61), lifetime: 60)
+        #expect(Set(orphaned.map(\.id)).isSuperset(of: dead.map(\.id)))
+
+        // Assigned by one server, a command is not assigned again by another.
+        let command = try #require(orphaned.first)
+        let assign = { (uuid: String) in
+            AssignedCommand(id: command.id, host: command.host, profile: command.profile, commandUUID: uuid, token: nil, certificateAuthority: nil)
+        }
+        try await two.recordAssigned([assign("first-uuid")], tokenLifetime: 60)
+        try await one.recordAssigned([assign("second-uuid")], tokenLifetime: 60)
+        let uuids = try await one.queuedCommands(host: command.host).filter { $0.profile == command.profile }.compactMap(\.commandUUID)
+        #expect(uuids == ["first-uuid"])
+    }
+
+    @Test(arguments: BackendFactory.all)
+    func eachDueHostIsPushedByOneServer(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let (one, two) = (fixture.store, try await fixture.replica())
+        for index in 0..<30 {
+            try await one.enroll(host: "H\(index)", serial: nil, team: "Workstations")
+            try await one.updatePush(host: "H\(index)", token: "aa\(index)", pushMagic: "m", topic: "t")
+        }
+        try await fixture.ready()
+        async let first = one.pushesDue(limit: 20, now: Date(), lifetime: 60)
+        async let second = two.pushesDue(limit: 20, now: Date(), lifetime: 60)
+        let (a, b) = try await (first, second)
+        #expect(Set(a.map(\.host)).isDisjoint(with: b.map(\.host)))
+        #expect(a.count + b.count == 30)
+        // APNs asked one host to wait: its claim goes, it stays due; the pushed are done.
+        try await one.pushesDone(hosts: a.dropFirst().map(\.host), retrying: [a[0].host])
+        try await two.pushesDone(hosts: b.map(\.host), retrying: [])
+        #expect(try await two.pushesDue(limit: 20, now: Date(), lifetime: 60).map(\.host) == [a[0].host])
     }
 }
