@@ -23,8 +23,10 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     let redelivery: RedeliveryPolicy
     let bodyTimeout: Duration
     let logger: Logger
+    let upstreamConcurrency: Int
 
-    /// `upstreamConcurrency`: PKIOperations in flight at once to one CA URL.
+    /// `upstreamConcurrency`: PKIOperations in flight at once to one CA URL, across every
+    /// server on the state.
     public init(
         store: any ProxyStore, metrics: ServerMetrics, upstreamConcurrency: Int = 1,
         redelivery: RedeliveryPolicy = RedeliveryPolicy(), bodyTimeout: Duration = .seconds(30),
@@ -35,6 +37,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         self.redelivery = redelivery
         self.bodyTimeout = bodyTimeout
         self.logger = logger
+        self.upstreamConcurrency = upstreamConcurrency
         let gate = UpstreamGate(limit: upstreamConcurrency)
         self.upstream = { url in GatedSCEPService(upstream(url), gate: gate, key: url) }
     }
@@ -84,10 +87,19 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                     throw refused(refusal, identifier)
                 }
                 do {
-                    return Self.response(try await service.pkiOperation(message: message))
-                } catch {
+                    // The in-process gate first, then a slot shared with every server on the state.
+                    let answer = try await store.withUpstreamSlot(url: url, limit: upstreamConcurrency) {
+                        try await service.pkiOperation(message: message)
+                    }
+                    return Self.response(answer)
+                } catch let error as SCEPUpstreamError {
                     // The token is spent: without a re-delivery the device could never enroll.
                     try await spent(identifier, reason: Self.upstreamReason(error))
+                    throw error
+                } catch {
+                    // No slot came free (or the state failed): nothing went upstream, but the
+                    // token is spent all the same.
+                    try? await spent(identifier, reason: "no slot for the certificate authority came free in time")
                     throw error
                 }
             default:

@@ -77,6 +77,62 @@ extension PostgresStore: ProxyStore {
         }
     }
 
+    /// The slots are session advisory locks, `limit` keys per CA URL: a server takes a free
+    /// one on a pooled connection and holds it for the PKIOperation; one that dies lets go
+    /// with its session. Waiting holds no connection.
+    public func withUpstreamSlot<T: Sendable>(url: String, limit: Int, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        let base = Self.slotBase(url)
+        let deadline = ContinuousClock.now + Self.slotWait
+        while true {
+            let attempt: T?
+            do {
+                attempt = try await withConnection { connection -> T? in
+                for slot in 0..<Int64(max(1, limit)) {
+                    let key = base &+ slot
+                    let taken = try await connection.rows("SELECT pg_try_advisory_lock(\(key)) AS taken", postgresLog).first?
+                        .get("taken", Bool.self) == true
+                    guard taken else { continue }
+                    do {
+                        let value = try await body()
+                        try await connection.run("SELECT pg_advisory_unlock(\(key))", postgresLog)
+                        return value
+                    } catch {
+                        _ = try? await connection.run("SELECT pg_advisory_unlock(\(key))", postgresLog)
+                        throw Upstream(error: error)
+                    }
+                }
+                return nil
+                }
+            } catch let upstream as Upstream {
+                throw upstream.error
+            } catch {
+                throw databaseError(error)
+            }
+            if let attempt { return attempt }
+            guard ContinuousClock.now < deadline else {
+                throw StoreError(.busy, "every slot for the certificate authority is taken by the servers on this state")
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    /// How long a PKIOperation waits for a slot before the device is told to retry (503).
+    static let slotWait: Duration = .seconds(20)
+
+    /// The body's own error, carried through the store's error mapping unchanged.
+    struct Upstream: Error {
+        var error: any Error
+    }
+
+    /// A stable key per CA URL, the same on every server ("SCPU" in the top bits).
+    static func slotBase(_ url: String) -> Int64 {
+        let digest = SecretBox.sha256(Array(url.utf8))
+        let low = Int64(digest.prefix(8), radix: 16) ?? 0
+        return (0x5343_5055 << 32) | (low & 0x7FFF_FF00)
+    }
+
     /// The columns `operation`, `status` and `acknowledged_at` of a host_profile row.
     static func deliveryState(_ row: PostgresRandomAccessRow) throws -> DeliveryState {
         DeliveryState(

@@ -156,7 +156,7 @@ public final class PostgresStore: Sendable {
     static let connectTimeout: Duration = .seconds(5)
 
     /// A pooled connection for `body`, or `.busy` when none comes within `connectTimeout`.
-    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let leased = Flag()
         let client = client
         let location = location

@@ -14,4 +14,9 @@ public protocol ProxyStore: Sendable {
     /// always has one) or a failure. Nil when the delivery is no longer in flight.
     func tokenSpent(_ identifier: ProxyIdentifier, reason: String, policy: RedeliveryPolicy, now: Date)
         async throws(StoreError) -> RedeliveryPolicy.Decision?
+    /// Runs `body` (a PKIOperation) holding one of `limit` slots for the CA at `url`,
+    /// shared by every server on this state: `--upstream-concurrency` holds per CA across
+    /// replicas. A server waits for a slot, then gives up with `.busy`.
+    func withUpstreamSlot<T: Sendable>(url: String, limit: Int, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
 }

@@ -80,6 +80,13 @@ extension SQLiteStore: ProxyStore {
         }
     }
 
+    /// One server serves a state file: its own gate (`UpstreamGate`) is the whole limit.
+    public func withUpstreamSlot<T: Sendable>(url: String, limit: Int, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        try await body()
+    }
+
     /// The columns `operation`, `status` and `acknowledged_at` of a host_profile row.
     static func deliveryState(_ row: Row) -> DeliveryState {
         DeliveryState(
