@@ -42,3 +42,19 @@ public enum IdentityBinding {
         return .refuseRebind
     }
 }
+
+extension IdentityBinding.Decision {
+    /// What the device is told when the binding is refused; nil when it binds.
+    public var refusal: MDMRefusal? {
+        switch self {
+        case .refuseReused: .identityReused
+        case .refuseRebind: .hostBoundElsewhere
+        case .bind: nil
+        }
+    }
+
+    /// Whether binding spends an operator's allowance.
+    public var usesAllowance: Bool {
+        if case .bind(let uses) = self { uses } else { false }
+    }
+}

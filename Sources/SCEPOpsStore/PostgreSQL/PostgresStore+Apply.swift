@@ -106,18 +106,11 @@ extension PostgresStore: ApplyWriter {
         let plan = request.plan
         // The revision row, locked: a second apply waits here, then sees its plan is stale.
         let revision = try await Self.revision(connection, postgresLog, lock: true)
-        guard revision == plan.stateRevision else {
-            throw StoreError(
-                .stalePlan,
-                "the state changed since the plan was made (revision \(plan.stateRevision), now \(revision)); nothing was applied. Plan again."
-            )
-        }
+        try request.requireRevision(revision)
         let now = Self.timestamp()
         let commit = plan.source.commit
-        let desired = request.desired
-        let cas = Dictionary(uniqueKeysWithValues: desired.certificateAuthorities.map { ($0.name, $0) })
-        let teams = Dictionary(uniqueKeysWithValues: desired.teams.map { ($0.name, $0) })
-        let profiles = Planner(secretDigest: box.digest).profileInstances(desired)
+        let values = request.values(box)
+        let (cas, teams, profiles) = (values.certificateAuthorities, values.teams, values.profiles)
 
         var before: [ProfileKey: String] = [:]
         for row in try await connection.rows("SELECT uuid, team, identifier FROM profile", postgresLog) {

@@ -31,16 +31,11 @@ extension PostgresStore: MDMStore {
             let decision = IdentityBinding.decide(
                 host: host, presented: identity, ownerOfPresented: owner, bound: bound, allowedUntil: allowed, now: now)
             // A refusal comes before anything is written: it changes nothing.
-            let usesAllowance: Bool
-            switch decision {
-            case .refuseReused: return .failure(.identityReused)
-            case .refuseRebind: return .failure(.hostBoundElsewhere)
-            case .bind(let allowance): usesAllowance = allowance
-            }
+            if let refusal = decision.refusal { return .failure(refusal) }
             try await connection.run(
                 "INSERT INTO host (uuid, serial, team, enrolled_at) VALUES (\(host), \(serial), NULL, \(stamp)) ON CONFLICT (uuid) DO NOTHING",
                 postgresLog)
-            if usesAllowance {
+            if decision.usesAllowance {
                 try await connection.run("UPDATE host SET reenroll_allowed_until = NULL WHERE uuid = \(host)", postgresLog)
             }
             try await connection.run("DELETE FROM device_identity WHERE host_uuid = \(host)", postgresLog)

@@ -30,18 +30,11 @@ extension SQLiteStore: ApplyWriter {
     private func writeApply(_ request: ApplyRequest, _ db: Database) throws -> ApplyRecord {
         let plan = request.plan
         let revision = try Self.revision(db)
-        guard revision == plan.stateRevision else {
-            throw StoreError(
-                .stalePlan,
-                "the state changed since the plan was made (revision \(plan.stateRevision), now \(revision)); nothing was applied. Plan again."
-            )
-        }
+        try request.requireRevision(revision)
         let now = Self.timestamp()
         let commit = plan.source.commit
-        let desired = request.desired
-        let cas = Dictionary(uniqueKeysWithValues: desired.certificateAuthorities.map { ($0.name, $0) })
-        let teams = Dictionary(uniqueKeysWithValues: desired.teams.map { ($0.name, $0) })
-        let profiles = Planner(secretDigest: box.digest).profileInstances(desired)
+        let values = request.values(box)
+        let (cas, teams, profiles) = (values.certificateAuthorities, values.teams, values.profiles)
 
         // Read before anything changes: a removal goes to the profile row being deleted, and
         // to the hosts of a team being deleted.

@@ -24,14 +24,9 @@ extension SQLiteStore: MDMStore {
             let decision = IdentityBinding.decide(
                 host: host, presented: identity, ownerOfPresented: owner, bound: bound, allowedUntil: allowed, now: now)
             // A refusal comes before anything is written: it changes nothing.
-            let usesAllowance: Bool
-            switch decision {
-            case .refuseReused: return .failure(.identityReused)
-            case .refuseRebind: return .failure(.hostBoundElsewhere)
-            case .bind(let allowance): usesAllowance = allowance
-            }
+            if let refusal = decision.refusal { return .failure(refusal) }
             let stamp = Self.timestamp(now)
-            if usesAllowance {
+            if decision.usesAllowance {
                 try db.execute(sql: "UPDATE host SET reenroll_allowed_until = NULL WHERE uuid = ?", arguments: [host])
             }
             // The host's row first (the binding refers to it), then its team, in one transaction.

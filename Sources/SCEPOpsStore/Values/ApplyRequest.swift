@@ -30,6 +30,32 @@ public struct ApplyRequest: Sendable {
     }
 }
 
+extension ApplyRequest {
+    /// Refuses a plan made against another revision of the state: nothing is applied.
+    func requireRevision(_ revision: Int) throws(StoreError) {
+        guard revision == plan.stateRevision else {
+            throw StoreError(
+                .stalePlan,
+                "the state changed since the plan was made (revision \(plan.stateRevision), now \(revision)); nothing was applied. Plan again."
+            )
+        }
+    }
+
+    /// The desired values an apply writes, by name and key.
+    struct Values {
+        var certificateAuthorities: [String: CertificateAuthority]
+        var teams: [String: Team]
+        var profiles: [ProfileKey: Profile]
+    }
+
+    func values(_ box: SecretBox) -> Values {
+        Values(
+            certificateAuthorities: Dictionary(uniqueKeysWithValues: desired.certificateAuthorities.map { ($0.name, $0) }),
+            teams: Dictionary(uniqueKeysWithValues: desired.teams.map { ($0.name, $0) }),
+            profiles: Planner(secretDigest: box.digest).profileInstances(desired))
+    }
+}
+
 /// One row of the apply history.
 public struct ApplyRecord: Sendable, Hashable {
     public var id: Int64
