@@ -2,7 +2,8 @@
 // scepserver, the server in process, the APNs stand-in, and stops them.
 //
 //   scepops-server-bench proxy    [requests] [concurrency] [enrollments]
-//   scepops-server-bench worker   [hosts]
+//   scepops-server-bench worker   [hosts] [nopush]       (SCEPOPS_BENCH_DB=postgres://…: on PostgreSQL,
+//                                                         SCEPOPS_BENCH_REPLICAS=N: N workers at once)
 //   scepops-server-bench checkins [requests] [concurrency]
 import AsyncHTTPClient
 import Foundation
@@ -27,7 +28,9 @@ func number(_ index: Int, _ fallback: Int) -> Int {
 final class Bench: @unchecked Sendable {
     let scep: SCEPServer
     let folder = TempRepo()
-    let store: SQLiteStore
+    let store: any StateBackend
+    /// The state's `--db`: a file in `folder`, or `$SCEPOPS_BENCH_DB` (an empty PostgreSQL database).
+    let database: String
     let box = try! SecretBox(key: Array(repeating: 5, count: 32))
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
     var port = 0
@@ -37,7 +40,8 @@ final class Bench: @unchecked Sendable {
     init(mdm: Bool = false) async throws {
         scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
         identityCA = mdm ? try SCEPServer(challenge: "identity") : nil
-        store = try SQLiteStore(path: folder.path + "/state.db", box: box)
+        database = ProcessInfo.processInfo.environment["SCEPOPS_BENCH_DB"] ?? folder.path + "/state.db"
+        store = try await StateLocation(database).open(box: box, access: .readWrite)
         var files = ValidRepo.files
         files["certificate_authorities/wifi.yml"] = ValidRepo.wifiCA.replacingOccurrences(of: "https://scep.example.com/scep", with: scep.url)
         files["certificate_authorities/vpn.yml"] = ValidRepo.vpnCA.replacingOccurrences(of: "http://127.0.0.1:2016/scep", with: scep.url)
@@ -180,32 +184,61 @@ case "worker":
     let bench = try await Bench()
     // Hosts as enrollment leaves them, in one transaction: in Workstations (two SCEP
     // profiles each), with a push token, their deliveries queued.
-    let queue = try DatabaseQueue(path: bench.folder.path + "/state.db")
-    try queue.write { db in
-        let profiles = try Row.fetchAll(db, sql: "SELECT uuid, identifier FROM profile WHERE team = 'Workstations'")
-        for index in 0..<hosts {
-            let host = String(format: "HOST-%06d", index)
-            try db.execute(
-                sql: "INSERT INTO host (uuid, team, enrolled_at, push_token, push_magic) VALUES (?, 'Workstations', '2026-01-01T00:00:00Z', ?, ?)",
-                arguments: [host, String(format: "%064x", index), "magic-\(index)"])
-            for profile in profiles {
+    if PostgresLocation.isURL(bench.database) {
+        // One statement: generate_series makes the hosts, their deliveries and commands.
+        let sql = """
+            INSERT INTO host (uuid, team, enrolled_at, push_token, push_magic)
+                SELECT format('HOST-%s', lpad(i::text, 6, '0')), 'Workstations', '2026-01-01T00:00:00Z', lpad(to_hex(i), 64, '0'), 'magic-' || i
+                FROM generate_series(0, \(hosts - 1)) AS i;
+            INSERT INTO host_profile (host_uuid, profile_uuid, identifier, operation, status, updated_at)
+                SELECT h.uuid, p.uuid, p.identifier, 'install', 'pending', '2026-01-01T00:00:00Z'
+                FROM host h CROSS JOIN profile p WHERE p.team = 'Workstations' ORDER BY h.uuid, p.identifier;
+            INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at)
+                SELECT h.uuid, p.uuid, 'InstallProfile', '2026-01-01T00:00:00Z'
+                FROM host h CROSS JOIN profile p WHERE p.team = 'Workstations' ORDER BY h.uuid, p.identifier;
+            """
+        let seeded = Command.run("/usr/bin/psql", [bench.database, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        precondition(seeded.status == 0, seeded.stderr)
+    } else {
+        let queue = try DatabaseQueue(path: bench.database)
+        try queue.write { db in
+            let profiles = try Row.fetchAll(db, sql: "SELECT uuid, identifier FROM profile WHERE team = 'Workstations'")
+            for index in 0..<hosts {
+                let host = String(format: "HOST-%06d", index)
                 try db.execute(
-                    sql: "INSERT INTO host_profile (host_uuid, profile_uuid, identifier, operation, status, updated_at) VALUES (?, ?, ?, 'install', 'pending', '2026-01-01T00:00:00Z')",
-                    arguments: [host, profile["uuid"] as String, profile["identifier"] as String])
-                try db.execute(
-                    sql: "INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at) VALUES (?, ?, 'InstallProfile', '2026-01-01T00:00:00Z')",
-                    arguments: [host, profile["uuid"] as String])
+                    sql: "INSERT INTO host (uuid, team, enrolled_at, push_token, push_magic) VALUES (?, 'Workstations', '2026-01-01T00:00:00Z', ?, ?)",
+                    arguments: [host, String(format: "%064x", index), "magic-\(index)"])
+                for profile in profiles {
+                    try db.execute(
+                        sql: "INSERT INTO host_profile (host_uuid, profile_uuid, identifier, operation, status, updated_at) VALUES (?, ?, ?, 'install', 'pending', '2026-01-01T00:00:00Z')",
+                        arguments: [host, profile["uuid"] as String, profile["identifier"] as String])
+                    try db.execute(
+                        sql: "INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at) VALUES (?, ?, 'InstallProfile', '2026-01-01T00:00:00Z')",
+                        arguments: [host, profile["uuid"] as String])
+                }
             }
         }
     }
     // `worker N nopush` measures rendering alone.
     let pusher = arguments.contains("nopush") ? nil : APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic)
-    let worker = ProfileWorker(
-        store: bench.store, settings: .init(verifyInterval: nil), pusher: pusher)
+    // Replicas: workers on stores of their own over the same state, all at once.
+    let replicas = max(1, Int(ProcessInfo.processInfo.environment["SCEPOPS_BENCH_REPLICAS"] ?? "1") ?? 1)
+    var stores: [any StateBackend] = [bench.store]
+    for _ in 1..<replicas { stores.append(try await StateLocation(bench.database).open(box: bench.box, access: .readWrite)) }
     let began = ContinuousClock.now
-    let result = try await worker.cycle()
+    let results = try await withThrowingTaskGroup(of: ProfileWorker.CycleResult.self) { group in
+        for store in stores {
+            group.addTask { try await ProfileWorker(store: store, settings: .init(verifyInterval: nil), pusher: pusher).cycle() }
+        }
+        var results: [ProfileWorker.CycleResult] = []
+        for try await result in group { results.append(result) }
+        return results
+    }
     let elapsed = ContinuousClock.now - began
-    print("Worker cycle over \(hosts) hosts with 2 SCEP profiles each:")
+    let result = ProfileWorker.CycleResult(
+        rendered: results.map(\.rendered).reduce(0, +), pushed: results.map(\.pushed).reduce(0, +))
+    let backend = PostgresLocation.isURL(bench.database) ? "PostgreSQL" : "SQLite"
+    print("Worker cycle over \(hosts) hosts with 2 SCEP profiles each, \(backend), \(replicas) worker(s):")
     print(String(format: "  %.1f s: %d commands rendered, %d pushes delivered (%d sent to the APNs stand-in); peak RSS %d MiB",
         milliseconds(elapsed) / 1000, result.rendered, result.pushed, apns.requests.count, peakRSSMiB()))
     await bench.stop()
