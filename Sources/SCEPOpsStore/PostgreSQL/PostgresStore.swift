@@ -41,10 +41,11 @@ public final class PostgresStore: Sendable {
             database: location.database, tls: tls)
         configuration.options.maximumConnections = 8
         configuration.options.connectionIdleTimeout = .seconds(60)
-        // The pool's own chatter (a lease asked for before `run()` got going) stays quiet;
-        // what fails reaches the caller as a StoreError.
+        // The pool's own log stays quiet (a lease asked for before `run()` got going, the
+        // connection errors): what fails reaches the caller as a StoreError, whose message
+        // masks the password, and the server logs that.
         var background = Logger(label: "scepops.postgres")
-        background.logLevel = .error
+        background.logLevel = .critical
         let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         self.box = box
