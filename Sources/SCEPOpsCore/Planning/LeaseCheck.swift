@@ -33,16 +33,20 @@ public enum LeaseCheck {
     public static func decide(_ holder: Holder?, now: Date, processGone: Bool) -> Decision {
         guard let holder else { return .free }
         let expired = (try? Date(holder.expiresAt, strategy: .iso8601)).map { $0 < now } ?? true
-        let who = "\(holder.owner) (pid \(holder.pid) on \(holder.host)"
-        guard expired || processGone else {
-            let at = holder.commit.map { ", commit \(String($0.prefix(12)))" } ?? ""
-            return .held(
-                message:
-                    "the state is locked by an apply of \(who)\(at)) since \(holder.acquiredAt), until \(holder.expiresAt); wait for it with --lock-timeout, or try again later"
-            )
-        }
+        guard expired || processGone else { return .held(message: heldMessage(holder)) }
         return .takeOver(
-            note: "took over the lease of \(who), since \(holder.acquiredAt)): "
+            note: "took over the lease of \(who(holder)), since \(holder.acquiredAt)): "
                 + (processGone ? "its process is gone" : "it expired at \(holder.expiresAt)"))
+    }
+
+    /// What an apply refused by a live holder is told.
+    public static func heldMessage(_ holder: Holder) -> String {
+        let at = holder.commit.map { ", commit \(String($0.prefix(12)))" } ?? ""
+        return
+            "the state is locked by an apply of \(who(holder))\(at)) since \(holder.acquiredAt), until \(holder.expiresAt); wait for it with --lock-timeout, or try again later"
+    }
+
+    private static func who(_ holder: Holder) -> String {
+        "\(holder.owner) (pid \(holder.pid) on \(holder.host)"
     }
 }

@@ -74,10 +74,11 @@ extension PostgresStore: LeaseStore {
         let holder = try await read { connection in
             try await connection.rows("SELECT * FROM lock_lease WHERE id = 1", postgresLog).first.map(Self.holder)
         }
-        if case .held(let message) = LeaseCheck.decide(holder, now: .distantPast, processGone: false) {
-            return StoreError(.locked, message)
+        // The advisory lock is held: its holder is alive, whatever its row's expiry says.
+        guard let holder else {
+            return StoreError(.locked, "the state is locked by an apply that is starting; try again shortly")
         }
-        return StoreError(.locked, "the state is locked by an apply that is starting; try again shortly")
+        return StoreError(.locked, LeaseCheck.heldMessage(holder))
     }
 
     private static func holder(_ row: PostgresRandomAccessRow) throws -> LeaseCheck.Holder {
