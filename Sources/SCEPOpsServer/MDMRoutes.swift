@@ -22,19 +22,22 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     let renderer: CommandRenderer
     /// How devices reach this server: `https` when it serves TLS itself.
     let scheme: String
+    /// What becomes of an InstallProfile that fails after its token was spent.
+    let redelivery: RedeliveryPolicy
     let metrics: ServerMetrics
     let bodyTimeout: Duration
     let logger: Logger
 
     public init(
         store: any MDMStore, verifier: MDMSignatureVerifier, renderer: CommandRenderer, scheme: String = "http",
-        metrics: ServerMetrics = ServerMetrics(), bodyTimeout: Duration = .seconds(30),
+        redelivery: RedeliveryPolicy = RedeliveryPolicy(), metrics: ServerMetrics = ServerMetrics(), bodyTimeout: Duration = .seconds(30),
         logger: Logger = Logger(label: "scepops.mdm")
     ) {
         self.store = store
         self.verifier = verifier
         self.renderer = renderer
         self.scheme = scheme
+        self.redelivery = redelivery
         self.metrics = metrics
         self.bodyTimeout = bodyTimeout
         self.logger = logger
@@ -118,7 +121,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             case .notNow: .notNow
             case .idle: .idle
             }
-        switch try await store.report(host: report.udid, commandUUID: report.commandUUID, result: result) {
+        switch try await store.report(host: report.udid, commandUUID: report.commandUUID, result: result, policy: redelivery) {
         case .failure(let refusal):
             throw refused(refusal, report.udid, "unknown command")
         case .success(nil):

@@ -89,7 +89,7 @@ public enum SCEPOpsApplication {
             let renderer = CommandRenderer(store: store, serverURL: settings.serverURL)
             MDMRoutes<BasicRequestContext>(
                 store: store, verifier: deviceCA, renderer: renderer, scheme: settings.tls == nil ? "http" : "https",
-                metrics: metrics, bodyTimeout: settings.bodyTimeout, logger: logger
+                redelivery: settings.redelivery, metrics: metrics, bodyTimeout: settings.bodyTimeout, logger: logger
             ).add(to: router)
         }
         let http1 = HTTP1Channel.Configuration(

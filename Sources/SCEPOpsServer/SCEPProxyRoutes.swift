@@ -124,7 +124,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     private func spent(_ identifier: ProxyIdentifier, reason: String) async throws {
         // A state that cannot be written is a 503 (StateUnavailableMiddleware), as everywhere.
         switch try await store.tokenSpent(identifier, reason: reason, policy: redelivery, now: Date()) {
-        case .redeliver(let notBefore):
+        case .redeliver(let notBefore, _):
             metrics.redelivery("queued")
             logger.warning(
                 "token spent without a certificate: re-delivering",

@@ -27,10 +27,19 @@ struct HardeningPolicyTests {
 
     @Test func redeliveryBacksOffThenFails() {
         let policy = RedeliveryPolicy(maximumRedeliveries: 3, backoff: 30)
-        #expect(policy.decide(failures: 1, reason: "r", now: now) == .redeliver(notBefore: now.addingTimeInterval(30)))
-        #expect(policy.decide(failures: 2, reason: "r", now: now) == .redeliver(notBefore: now.addingTimeInterval(60)))
-        #expect(policy.decide(failures: 3, reason: "r", now: now) == .redeliver(notBefore: now.addingTimeInterval(120)))
+        #expect(policy.decide(failures: 1, reason: "r", now: now) == .redeliver(notBefore: now.addingTimeInterval(30), detail: "r"))
+        #expect(policy.decide(failures: 2, reason: "r", now: now) == .redeliver(notBefore: now.addingTimeInterval(60), detail: "r"))
+        #expect(policy.decide(failures: 3, reason: "r", now: now) == .redeliver(notBefore: now.addingTimeInterval(120), detail: "r"))
         #expect(policy.decide(failures: 4, reason: "CA down", now: now) == .fail(detail: "CA down; given up after 3 re-deliveries with fresh tokens"))
+    }
+
+    @Test func anInstallErrorRedeliversOnlyWhenTheTokenWasSpent() {
+        let policy = RedeliveryPolicy(maximumRedeliveries: 1, backoff: 30)
+        #expect(policy.afterInstallError(tokenSpent: false, failures: 1, detail: "no room", now: now) == .fail(detail: "no room"))
+        let spent = policy.afterInstallError(tokenSpent: true, failures: 1, detail: "SCEP: 502", now: now)
+        #expect(spent == .redeliver(
+            notBefore: now.addingTimeInterval(30), detail: "the device spent its one-time token without a certificate: SCEP: 502"))
+        #expect(policy.afterInstallError(tokenSpent: true, failures: 2, detail: "SCEP: 502", now: now).status == .failed)
     }
 
     @Test func durations() {

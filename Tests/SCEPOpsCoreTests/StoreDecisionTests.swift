@@ -121,7 +121,7 @@ struct StoreDecisionTests {
         #expect(OutboxStatus.allCases.map(\.rawValue) == ["queued", "sent", "acknowledged", "error"])
         #expect(DeliveryOperation(.removeProfile) == .remove)
         #expect(DeliveryOperation(.installProfile) == .install)
-        #expect(RedeliveryPolicy.Decision.redeliver(notBefore: now).status == .pending)
+        #expect(RedeliveryPolicy.Decision.redeliver(notBefore: now, detail: "r").status == .pending)
         #expect(RedeliveryPolicy.Decision.fail(detail: "x").status == .failed)
     }
 }

@@ -205,14 +205,14 @@ struct VerificationTests {
                 _ = try await store.queueProfileLists(before: Date().addingTimeInterval(3600), limit: 10)
                 _ = try await worker.cycle()
                 let list = try #require(try await store.queuedCommands(host: host).last { $0.type == .profileList })
-                _ = try await store.report(host: host, commandUUID: list.commandUUID, result: .profileList(identifiers))
+                _ = try await store.report(host: host, commandUUID: list.commandUUID, result: .profileList(identifiers), policy: RedeliveryPolicy())
             }
             func wifiStatus() async throws -> [DeliveryStatus: Int] {
                 try await store.status().profiles.first { $0.team == "Workstations" && $0.identifier == "com.example.wifi" }!.hostProfiles
             }
             _ = try await harness.render()
             for command in try await store.queuedCommands(host: host) where command.type == .installProfile {
-                _ = try await store.report(host: host, commandUUID: command.commandUUID, result: .acknowledged)
+                _ = try await store.report(host: host, commandUUID: command.commandUUID, result: .acknowledged, policy: RedeliveryPolicy())
             }
             try await answerProfileList(["com.example.wifi", "com.example.vpn"])
             #expect(try await wifiStatus()[.verified] == 1)

@@ -8,7 +8,7 @@ import Foundation
 public struct RedeliveryPolicy: Sendable, Hashable {
     public enum Decision: Sendable, Hashable {
         /// Queue the profile again; the worker makes it ready no earlier than `notBefore`.
-        case redeliver(notBefore: Date)
+        case redeliver(notBefore: Date, detail: String)
         case fail(detail: String)
     }
 
@@ -29,7 +29,16 @@ public struct RedeliveryPolicy: Sendable, Hashable {
             return .fail(detail: "\(reason); given up after \(maximumRedeliveries) re-deliveries with fresh tokens")
         }
         let wait = backoff * Double(1 << min(max(failures - 1, 0), 16))
-        return .redeliver(notBefore: now.addingTimeInterval(wait))
+        return .redeliver(notBefore: now.addingTimeInterval(wait), detail: reason)
+    }
+
+    /// A device reports that an InstallProfile failed. When it had spent the delivery's
+    /// one-time token, no certificate reached it and no server counted the loss (the
+    /// replica that took the token died before it answered): that is a token spent without
+    /// a certificate like any other. Otherwise the device's own error stands.
+    public func afterInstallError(tokenSpent: Bool, failures: Int, detail: String, now: Date) -> Decision {
+        guard tokenSpent else { return .fail(detail: detail) }
+        return decide(failures: failures, reason: "the device spent its one-time token without a certificate: \(detail)", now: now)
     }
 }
 
@@ -39,6 +48,13 @@ extension RedeliveryPolicy.Decision {
         switch self {
         case .redeliver: .pending
         case .fail: .failed
+        }
+    }
+
+    /// What the delivery's detail says: why it goes out again, or why it failed.
+    public var detail: String {
+        switch self {
+        case .redeliver(_, let detail), .fail(let detail): detail
         }
     }
 }

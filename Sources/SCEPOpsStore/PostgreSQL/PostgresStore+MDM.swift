@@ -80,8 +80,8 @@ extension PostgresStore: MDMStore {
         }
     }
 
-    public func report(host: String, commandUUID: String?, result: CommandResult) async throws(StoreError)
-        -> Result<QueuedCommand?, MDMRefusal>
+    public func report(host: String, commandUUID: String?, result: CommandResult, policy: RedeliveryPolicy)
+        async throws(StoreError) -> Result<QueuedCommand?, MDMRefusal>
     {
         if result == .idle {
             let writes: Bool = try await read { connection in
@@ -112,7 +112,7 @@ extension PostgresStore: MDMStore {
                 else { return .failure(.unknownCommand) }
                 try await Self.record(
                     result, id: try row.get("id"), command: commandUUID, profile: try row.get("profile_uuid"),
-                    type: try row.get("request_type"), host: host, now: now, connection, postgresLog)
+                    type: try row.get("request_type"), host: host, now: now, policy: policy, connection, postgresLog)
             }
             let skip = result == .notNow ? " AND o.not_now = false" : ""
             guard
@@ -133,7 +133,7 @@ extension PostgresStore: MDMStore {
 
     private static func record(
         _ result: CommandResult, id: Int64, command: String, profile: String, type: HostCommandKind, host: String, now: String,
-        _ connection: PostgresConnection, _ logger: Logger
+        policy: RedeliveryPolicy, _ connection: PostgresConnection, _ logger: Logger
     ) async throws {
         func close(_ status: OutboxStatus, notNow: Bool = false) async throws {
             try await connection.run(
@@ -156,10 +156,18 @@ extension PostgresStore: MDMStore {
                     """, postgresLog)
             }
         case .error(let detail):
+            let spent =
+                type == .installProfile ? try await spentFailures(connection, host: host, profile: profile, command: command) : nil
+            let failures = (spent ?? 0) + 1
+            let decision = policy.afterInstallError(tokenSpent: spent != nil, failures: failures, detail: detail, now: Date())
+            if spent != nil {
+                try await recordSpent(connection, host: host, profile: profile, command: command, failures: failures, decision, stamp: now)
+                return
+            }
             try await close(.error)
             try await connection.run(
                 """
-                UPDATE host_profile SET status = 'failed', detail = \(detail), updated_at = \(now)
+                UPDATE host_profile SET status = \(decision.status), detail = \(decision.detail), updated_at = \(now)
                 WHERE host_uuid = \(host) AND profile_uuid = \(profile) AND command_uuid = \(command)
                 """, postgresLog)
         case .profileList(let identifiers):
@@ -183,6 +191,23 @@ extension PostgresStore: MDMStore {
         case .idle:
             break
         }
+    }
+
+    /// The upstream failures so far of the install delivery `command`, when the device had
+    /// spent its one-time token: the profile takes a certificate from a CA and no token is
+    /// left for it. Nil when the device's error is its own.
+    private static func spentFailures(_ connection: PostgresConnection, host: String, profile: String, command: String)
+        async throws -> Int?
+    {
+        try await connection.rows(
+            """
+            SELECT hp.upstream_failures FROM host_profile hp
+            WHERE hp.host_uuid = \(host) AND hp.profile_uuid = \(profile) AND hp.command_uuid = \(command)
+                AND EXISTS (SELECT 1 FROM profile_certificate_authority pc WHERE pc.profile_uuid = hp.profile_uuid)
+                AND NOT EXISTS (
+                    SELECT 1 FROM proxy_token t WHERE t.host_uuid = hp.host_uuid AND t.profile_uuid = hp.profile_uuid)
+            """, postgresLog
+        ).first.map { try $0.get("upstream_failures", Int.self) }
     }
 
     /// Records what `ProfileListReconciliation` makes of a host's ProfileList.

@@ -47,33 +47,38 @@ extension PostgresStore: ProxyStore {
                 ).first,
                 try Self.deliveryState(row).isInFlight
             else { return nil }
-            let stamp = Self.timestamp(now)
             let failures = try row.get("upstream_failures", Int.self) + 1
             let decision = policy.decide(failures: failures, reason: reason, now: now)
-            if let command = try row.get("command_uuid", String?.self) {
-                try await connection.run(
-                    """
-                    UPDATE command_outbox SET status = \(OutboxStatus.error), updated_at = \(stamp)
-                    WHERE host_uuid = \(identifier.host) AND command_uuid = \(command)
-                    """, postgresLog)
-            }
-            let detail: String =
-                switch decision {
-                case .redeliver: reason
-                case .fail(let detail): detail
-                }
+            try await Self.recordSpent(
+                connection, host: identifier.host, profile: identifier.profile, command: try row.get("command_uuid", String?.self),
+                failures: failures, decision, stamp: Self.timestamp(now))
+            return decision
+        }
+    }
+
+    /// A delivery whose token was spent without a certificate, as `decision` has it.
+    static func recordSpent(
+        _ connection: PostgresConnection, host: String, profile: String, command: String?, failures: Int,
+        _ decision: RedeliveryPolicy.Decision, stamp: String
+    ) async throws {
+        // The command the device holds carries the spent token: it is closed, so it is
+        // never offered again, and its late answer no longer speaks for the delivery.
+        if let command {
             try await connection.run(
                 """
-                UPDATE host_profile SET status = \(decision.status), command_uuid = NULL, upstream_failures = \(failures),
-                    detail = \(detail), updated_at = \(stamp)
-                WHERE host_uuid = \(identifier.host) AND profile_uuid = \(identifier.profile)
+                UPDATE command_outbox SET status = \(OutboxStatus.error), updated_at = \(stamp)
+                WHERE host_uuid = \(host) AND command_uuid = \(command)
                 """, postgresLog)
-            if case .redeliver(let notBefore) = decision {
-                try await Self.queue(
-                    connection, postgresLog, host: identifier.host, profile: identifier.profile, .installProfile, now: stamp,
-                    notBefore: Self.timestamp(notBefore))
-            }
-            return decision
+        }
+        try await connection.run(
+            """
+            UPDATE host_profile SET status = \(decision.status), command_uuid = NULL, upstream_failures = \(failures),
+                detail = \(decision.detail), updated_at = \(stamp)
+            WHERE host_uuid = \(host) AND profile_uuid = \(profile)
+            """, postgresLog)
+        if case .redeliver(let notBefore, _) = decision {
+            try await queue(
+                connection, postgresLog, host: host, profile: profile, .installProfile, now: stamp, notBefore: timestamp(notBefore))
         }
     }
 

@@ -17,7 +17,8 @@ public protocol MDMStore: Sendable {
     func updatePush(host: String, token: String, pushMagic: String, topic: String) async throws(StoreError)
     /// CheckOut: the host leaves its team, and its identity may be replaced.
     func checkOut(host: String) async throws(StoreError)
-    /// Records a command's result and returns the next command for the host, if any.
-    func report(host: String, commandUUID: String?, result: CommandResult) async throws(StoreError)
-        -> Result<QueuedCommand?, MDMRefusal>
+    /// Records a command's result and returns the next command for the host, if any. An
+    /// InstallProfile that fails after its one-time token was spent goes as `policy` says.
+    func report(host: String, commandUUID: String?, result: CommandResult, policy: RedeliveryPolicy)
+        async throws(StoreError) -> Result<QueuedCommand?, MDMRefusal>
 }

@@ -76,8 +76,8 @@ extension SQLiteStore: MDMStore {
         }
     }
 
-    public func report(host: String, commandUUID: String?, result: CommandResult) async throws(StoreError)
-        -> Result<QueuedCommand?, MDMRefusal>
+    public func report(host: String, commandUUID: String?, result: CommandResult, policy: RedeliveryPolicy)
+        async throws(StoreError) -> Result<QueuedCommand?, MDMRefusal>
     {
         if result == .idle {
             let writes: Bool = try await read { db in
@@ -104,7 +104,7 @@ extension SQLiteStore: MDMStore {
                 else { return .failure(.unknownCommand) }
                 try Self.record(
                     result, id: row["id"], command: commandUUID, profile: row["profile_uuid"], type: row["request_type"],
-                    host: host, now: now, db)
+                    host: host, now: now, policy: policy, db)
             }
             // Nothing answered NotNow is offered in reply to that NotNow; a later poll may.
             let skip = result == .notNow ? "AND o.not_now = 0" : ""
@@ -125,7 +125,7 @@ extension SQLiteStore: MDMStore {
 
     private static func record(
         _ result: CommandResult, id: Int64, command: String, profile: String, type: HostCommandKind, host: String, now: String,
-        _ db: Database
+        policy: RedeliveryPolicy, _ db: Database
     ) throws {
         func close(_ status: OutboxStatus, notNow: Bool = false) throws {
             try db.execute(
@@ -152,12 +152,19 @@ extension SQLiteStore: MDMStore {
                         """, arguments: [now, now, host, profile, command])
             }
         case .error(let detail):
+            let spent = type == .installProfile ? try spentFailures(db, host: host, profile: profile, command: command) : nil
+            let failures = (spent ?? 0) + 1
+            let decision = policy.afterInstallError(tokenSpent: spent != nil, failures: failures, detail: detail, now: Date())
+            if spent != nil {
+                try recordSpent(db, host: host, profile: profile, command: command, failures: failures, decision, stamp: now)
+                return
+            }
             try close(.error)
             try db.execute(
                 sql: """
-                    UPDATE host_profile SET status = 'failed', detail = ?, updated_at = ?
+                    UPDATE host_profile SET status = ?, detail = ?, updated_at = ?
                     WHERE host_uuid = ? AND profile_uuid = ? AND command_uuid = ?
-                    """, arguments: [detail, now, host, profile, command])
+                    """, arguments: [decision.status, decision.detail, now, host, profile, command])
         case .profileList(let identifiers):
             try close(.acknowledged)
             try verify(host: host, installed: Set(identifiers), now: now, db)
@@ -177,6 +184,21 @@ extension SQLiteStore: MDMStore {
         case .idle:
             break
         }
+    }
+
+    /// The upstream failures so far of the install delivery `command`, when the device had
+    /// spent its one-time token: the profile takes a certificate from a CA and no token is
+    /// left for it. Nil when the device's error is its own.
+    private static func spentFailures(_ db: Database, host: String, profile: String, command: String) throws -> Int? {
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT hp.upstream_failures FROM host_profile hp
+                WHERE hp.host_uuid = ? AND hp.profile_uuid = ? AND hp.command_uuid = ?
+                    AND EXISTS (SELECT 1 FROM profile_certificate_authority pc WHERE pc.profile_uuid = hp.profile_uuid)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM proxy_token t WHERE t.host_uuid = hp.host_uuid AND t.profile_uuid = hp.profile_uuid)
+                """, arguments: [host, profile, command])
     }
 
     /// Records what `ProfileListReconciliation` makes of a host's ProfileList.

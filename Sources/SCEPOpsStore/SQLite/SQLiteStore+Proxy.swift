@@ -51,32 +51,34 @@ extension SQLiteStore: ProxyStore {
                         """, arguments: [identifier.host, identifier.profile]),
                 Self.deliveryState(row).isInFlight
             else { return nil }
-            let stamp = Self.timestamp(now)
             let failures = (row["upstream_failures"] as Int) + 1
             let decision = policy.decide(failures: failures, reason: reason, now: now)
-            // The command the device holds carries the spent token: it is closed, so it is
-            // never offered again, and its late answer no longer speaks for the delivery.
-            if let command = row["command_uuid"] as String? {
-                try db.execute(
-                    sql: "UPDATE command_outbox SET status = ?, updated_at = ? WHERE host_uuid = ? AND command_uuid = ?",
-                    arguments: [OutboxStatus.error, stamp, identifier.host, command])
-            }
-            let detail: String =
-                switch decision {
-                case .redeliver: reason
-                case .fail(let detail): detail
-                }
-            try db.execute(
-                sql: """
-                    UPDATE host_profile SET status = ?, command_uuid = NULL, upstream_failures = ?, detail = ?, updated_at = ?
-                    WHERE host_uuid = ? AND profile_uuid = ?
-                    """, arguments: [decision.status, failures, detail, stamp, identifier.host, identifier.profile])
-            if case .redeliver(let notBefore) = decision {
-                try Self.queue(
-                    db, host: identifier.host, profile: identifier.profile, .installProfile, now: stamp,
-                    notBefore: Self.timestamp(notBefore))
-            }
+            try Self.recordSpent(
+                db, host: identifier.host, profile: identifier.profile, command: row["command_uuid"], failures: failures,
+                decision, stamp: Self.timestamp(now))
             return decision
+        }
+    }
+
+    /// A delivery whose token was spent without a certificate, as `decision` has it.
+    static func recordSpent(
+        _ db: Database, host: String, profile: String, command: String?, failures: Int, _ decision: RedeliveryPolicy.Decision,
+        stamp: String
+    ) throws {
+        // The command the device holds carries the spent token: it is closed, so it is
+        // never offered again, and its late answer no longer speaks for the delivery.
+        if let command {
+            try db.execute(
+                sql: "UPDATE command_outbox SET status = ?, updated_at = ? WHERE host_uuid = ? AND command_uuid = ?",
+                arguments: [OutboxStatus.error, stamp, host, command])
+        }
+        try db.execute(
+            sql: """
+                UPDATE host_profile SET status = ?, command_uuid = NULL, upstream_failures = ?, detail = ?, updated_at = ?
+                WHERE host_uuid = ? AND profile_uuid = ?
+                """, arguments: [decision.status, failures, decision.detail, stamp, host, profile])
+        if case .redeliver(let notBefore, _) = decision {
+            try queue(db, host: host, profile: profile, .installProfile, now: stamp, notBefore: timestamp(notBefore))
         }
     }
 

@@ -90,3 +90,10 @@ struct StoreFixture {
         try #require(try await store.status().profiles.first { $0.team == team && $0.identifier == identifier }?.hostProfiles)
     }
 }
+
+extension MDMStore {
+    /// A report under the default re-delivery policy, as `serve` runs it.
+    func report(host: String, commandUUID: String?, result: CommandResult) async throws -> Result<QueuedCommand?, MDMRefusal> {
+        try await report(host: host, commandUUID: commandUUID, result: result, policy: RedeliveryPolicy())
+    }
+}

@@ -71,7 +71,7 @@ struct DeliveryConformanceTests {
         _ = try await store.consumeToken(try #require(identifiers[wifi]), now: now)
         let decision = try await store.tokenSpent(
             identifiers[wifi]!, reason: "CA down", policy: RedeliveryPolicy(maximumRedeliveries: 3, backoff: 30), now: now)
-        #expect(decision == .redeliver(notBefore: now.addingTimeInterval(30)))
+        #expect(decision == .redeliver(notBefore: now.addingTimeInterval(30), detail: "CA down"))
         #expect(try await store.pendingCommands(limit: 10, now: now) == [])
         #expect(try await store.pendingCommands(limit: 10, now: now.addingTimeInterval(31)).map(\.profile) == [wifi])
     }

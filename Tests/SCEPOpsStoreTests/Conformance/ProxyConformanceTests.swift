@@ -85,4 +85,29 @@ struct ProxyConformanceTests {
             detail: "CA down; given up after 1 re-deliveries with fresh tokens"))
         #expect(try await fixture.delivery("H1", "Workstations", "com.example.wifi")[.failed] == 1)
     }
+
+    /// A replica that dies after taking the token and before answering leaves the device
+    /// without a certificate and nothing counted: the device's Error for the install is the
+    /// only word of it, and it re-delivers. An error before the token was spent stands.
+    @Test(arguments: BackendFactory.all)
+    func anInstallErrorAfterTheTokenWasSpentRedelivers(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        try await store.enroll(host: "H1", serial: nil, team: "Workstations")
+        let wifi = try await fixture.profileUUID("Workstations", "com.example.wifi")
+        let vpn = try await fixture.profileUUID("Workstations", "com.example.vpn")
+        let identifiers = try await fixture.ready()
+        let queued = try await store.queuedCommands(host: "H1")
+        let wifiCommand = try #require(queued.first { $0.profile == wifi }?.commandUUID)
+        let vpnCommand = try #require(queued.first { $0.profile == vpn }?.commandUUID)
+        _ = try await store.consumeToken(try #require(identifiers[wifi]), now: Date())
+        let policy = RedeliveryPolicy(maximumRedeliveries: 3, backoff: 0)
+        _ = try await store.report(host: "H1", commandUUID: wifiCommand, result: .error(detail: "SCEP: 502"), policy: policy)
+        _ = try await store.report(host: "H1", commandUUID: vpnCommand, result: .error(detail: "no room"), policy: policy)
+        #expect(try await fixture.delivery("H1", "Workstations", "com.example.wifi")[.pending] == 1)
+        #expect(try await fixture.delivery("H1", "Workstations", "com.example.vpn")[.failed] == 1)
+        let again = try #require(try await fixture.ready()[wifi], "a fresh command with a fresh token")
+        #expect(again.token != identifiers[wifi]?.token)
+        #expect(try await store.queuedCommands(host: "H1").first { $0.profile == wifi }?.commandUUID != wifiCommand)
+    }
 }
