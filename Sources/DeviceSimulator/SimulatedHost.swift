@@ -138,7 +138,10 @@ final class SimulatedHost: @unchecked Sendable {
                     fail("command-format", "the server sent something that is not a command")
                     return busy
                 }
-                var report = await answer(command["Command"] as? [String: Any] ?? [:])
+                // Each command as it arrives, so a test can count how often one was delivered.
+                let request = command["Command"] as? [String: Any] ?? [:]
+                events.record(udid, "command", ["command_uuid": uuid, "request_type": request["RequestType"] as? String ?? ""])
+                var report = await answer(request)
                 report["UDID"] = udid
                 report["CommandUUID"] = uuid
                 body = try await send(settings.serverURL, report, checkIn: false)

@@ -101,25 +101,16 @@ final class EndToEndTests: @unchecked Sendable {
         // Setup: plan, apply, serve, and the team's enrollment profile.
         #expect(scepops(["plan", "--repo", repo.path, "--detailed-exitcode"]).status == 2)
         apply()
-        let port = try FreePort.pick()
-        // Through bash into a file: a pipe nobody reads could fill and stall the server.
-        let serve = try Command.start(
-            "/bin/bash",
-            ["-c", "exec \"$0\" serve --db \"$1\" --listen 127.0.0.1:\(port) --device-ca \"$2\" --verify-interval 1 --worker-interval 0.3 > serve.log 2>&1",
-                Command.scepops, db, identityCA.caCertificatePath], directory: work.path, environment: environment)
+        let serve = try ServeProcess(
+            db: db, arguments: ["--device-ca", identityCA.caCertificatePath, "--verify-interval", "1", "--worker-interval", "0.3"],
+            directory: work.path, environment: environment)
+        let port = serve.port
         defer {
             serve.kill()
-            _ = serve.wait()
             for secret in ValidRepo.environment.values + ["rotated-wifi-challenge"] {
                 #expect(!serveLog.contains(secret), "a secret in serve's log")
             }
         }
-        var ready = false
-        for _ in 0..<100 where !ready {
-            ready = Command.run("/usr/bin/curl", ["-sf", "--max-time", "1", "http://127.0.0.1:\(port)/healthz"]).status == 0
-            if !ready { usleep(100_000) }
-        }
-        #expect(ready, "serve did not come up")
         let profile = work.path + "/workstations.mobileconfig"
         let enrollment = scepops([
             "enrollment-profile", "--team", "Workstations", "--server-url", "http://127.0.0.1:\(port)",

@@ -33,13 +33,13 @@ struct HardeningPolicyTests {
         #expect(policy.decide(failures: 4, reason: "CA down", now: now) == .fail(detail: "CA down; given up after 3 re-deliveries with fresh tokens"))
     }
 
-    @Test func anInstallErrorRedeliversOnlyWhenTheTokenWasSpent() {
+    @Test func anInstallErrorRedeliversOnlyACertificateProfile() {
         let policy = RedeliveryPolicy(maximumRedeliveries: 1, backoff: 30)
-        #expect(policy.afterInstallError(tokenSpent: false, failures: 1, detail: "no room", now: now) == .fail(detail: "no room"))
-        let spent = policy.afterInstallError(tokenSpent: true, failures: 1, detail: "SCEP: 502", now: now)
-        #expect(spent == .redeliver(
-            notBefore: now.addingTimeInterval(30), detail: "the device spent its one-time token without a certificate: SCEP: 502"))
-        #expect(policy.afterInstallError(tokenSpent: true, failures: 2, detail: "SCEP: 502", now: now).status == .failed)
+        #expect(policy.afterInstallError(takesCertificate: false, failures: 1, detail: "no room", now: now) == .fail(detail: "no room"))
+        let again = policy.afterInstallError(takesCertificate: true, failures: 1, detail: "SCEP: 502", now: now)
+        #expect(again == .redeliver(notBefore: now.addingTimeInterval(30), detail: "the device could not install it: SCEP: 502"))
+        #expect(policy.afterInstallError(takesCertificate: true, failures: 2, detail: "SCEP: 502", now: now) == .fail(
+            detail: "the device could not install it: SCEP: 502; given up after 1 re-deliveries with fresh tokens"))
     }
 
     @Test func durations() {

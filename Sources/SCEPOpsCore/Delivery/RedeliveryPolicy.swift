@@ -32,13 +32,14 @@ public struct RedeliveryPolicy: Sendable, Hashable {
         return .redeliver(notBefore: now.addingTimeInterval(wait), detail: reason)
     }
 
-    /// A device reports that an InstallProfile failed. When it had spent the delivery's
-    /// one-time token, no certificate reached it and no server counted the loss (the
-    /// replica that took the token died before it answered): that is a token spent without
-    /// a certificate like any other. Otherwise the device's own error stands.
-    public func afterInstallError(tokenSpent: Bool, failures: Int, detail: String, now: Date) -> Decision {
-        guard tokenSpent else { return .fail(detail: detail) }
-        return decide(failures: failures, reason: "the device spent its one-time token without a certificate: \(detail)", now: now)
+    /// A device reports that an InstallProfile failed. For a profile that takes a
+    /// certificate from a CA, that is most often the CA or the way to it (a replica that
+    /// died mid-exchange, a gateway's 502): it goes out again with a fresh token, bounded and
+    /// backed off like a spent token, as Fleet retries failed certificate profiles. Any
+    /// other profile's error stands.
+    public func afterInstallError(takesCertificate: Bool, failures: Int, detail: String, now: Date) -> Decision {
+        guard takesCertificate else { return .fail(detail: detail) }
+        return decide(failures: failures, reason: "the device could not install it: \(detail)", now: now)
     }
 }
 

@@ -156,12 +156,12 @@ extension PostgresStore: MDMStore {
                     """, postgresLog)
             }
         case .error(let detail):
-            let spent =
-                type == .installProfile ? try await spentFailures(connection, host: host, profile: profile, command: command) : nil
-            let failures = (spent ?? 0) + 1
-            let decision = policy.afterInstallError(tokenSpent: spent != nil, failures: failures, detail: detail, now: Date())
-            if spent != nil {
-                try await recordSpent(connection, host: host, profile: profile, command: command, failures: failures, decision, stamp: now)
+            let earlier =
+                type == .installProfile ? try await certificateFailures(connection, host: host, profile: profile, command: command) : nil
+            let failures = (earlier ?? 0) + 1
+            let decision = policy.afterInstallError(takesCertificate: earlier != nil, failures: failures, detail: detail, now: Date())
+            if earlier != nil {
+                try await recordRedelivery(connection, host: host, profile: profile, command: command, failures: failures, decision, stamp: now)
                 return
             }
             try await close(.error)
@@ -193,10 +193,9 @@ extension PostgresStore: MDMStore {
         }
     }
 
-    /// The upstream failures so far of the install delivery `command`, when the device had
-    /// spent its one-time token: the profile takes a certificate from a CA and no token is
-    /// left for it. Nil when the device's error is its own.
-    private static func spentFailures(_ connection: PostgresConnection, host: String, profile: String, command: String)
+    /// The failures so far of the install delivery `command` of a profile that takes a
+    /// certificate from a CA; nil for any other profile.
+    private static func certificateFailures(_ connection: PostgresConnection, host: String, profile: String, command: String)
         async throws -> Int?
     {
         try await connection.rows(
@@ -204,8 +203,6 @@ extension PostgresStore: MDMStore {
             SELECT hp.upstream_failures FROM host_profile hp
             WHERE hp.host_uuid = \(host) AND hp.profile_uuid = \(profile) AND hp.command_uuid = \(command)
                 AND EXISTS (SELECT 1 FROM profile_certificate_authority pc WHERE pc.profile_uuid = hp.profile_uuid)
-                AND NOT EXISTS (
-                    SELECT 1 FROM proxy_token t WHERE t.host_uuid = hp.host_uuid AND t.profile_uuid = hp.profile_uuid)
             """, postgresLog
         ).first.map { try $0.get("upstream_failures", Int.self) }
     }

@@ -49,20 +49,21 @@ extension PostgresStore: ProxyStore {
             else { return nil }
             let failures = try row.get("upstream_failures", Int.self) + 1
             let decision = policy.decide(failures: failures, reason: reason, now: now)
-            try await Self.recordSpent(
+            try await Self.recordRedelivery(
                 connection, host: identifier.host, profile: identifier.profile, command: try row.get("command_uuid", String?.self),
                 failures: failures, decision, stamp: Self.timestamp(now))
             return decision
         }
     }
 
-    /// A delivery whose token was spent without a certificate, as `decision` has it.
-    static func recordSpent(
+    /// A delivery whose certificate did not arrive, as `decision` has it: it goes out again
+    /// with a fresh token, or fails. No token of the old command stays usable.
+    static func recordRedelivery(
         _ connection: PostgresConnection, host: String, profile: String, command: String?, failures: Int,
         _ decision: RedeliveryPolicy.Decision, stamp: String
     ) async throws {
-        // The command the device holds carries the spent token: it is closed, so it is
-        // never offered again, and its late answer no longer speaks for the delivery.
+        // The command the device holds carries the old token: it is closed, so it is never
+        // offered again, and its late answer no longer speaks for the delivery.
         if let command {
             try await connection.run(
                 """
@@ -70,6 +71,7 @@ extension PostgresStore: ProxyStore {
                 WHERE host_uuid = \(host) AND command_uuid = \(command)
                 """, postgresLog)
         }
+        try await connection.run("DELETE FROM proxy_token WHERE host_uuid = \(host) AND profile_uuid = \(profile)", postgresLog)
         try await connection.run(
             """
             UPDATE host_profile SET status = \(decision.status), command_uuid = NULL, upstream_failures = \(failures),

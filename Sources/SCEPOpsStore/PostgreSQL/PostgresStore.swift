@@ -200,23 +200,40 @@ public final class PostgresStore: Sendable {
     }
 
     /// One transaction: committed when `body` returns, rolled back when it throws.
+    ///
+    /// One that PostgreSQL chose to abort (a deadlock between replicas that write the same
+    /// hosts in another order, or a serialization failure) runs again: nothing of it was
+    /// kept, and the next try usually goes through. Every other error is final.
     @discardableResult
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
-        do {
-            return try await withConnection { connection in
-                try await connection.query("BEGIN", logger: postgresLog)
-                do {
-                    let value = try await body(connection)
-                    try await connection.query("COMMIT", logger: postgresLog)
-                    return value
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: postgresLog)
-                    throw error
+        var attempt = 0
+        while true {
+            do {
+                return try await withConnection { connection in
+                    try await connection.query("BEGIN", logger: postgresLog)
+                    do {
+                        let value = try await body(connection)
+                        try await connection.query("COMMIT", logger: postgresLog)
+                        return value
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: postgresLog)
+                        throw error
+                    }
                 }
+            } catch let error as PSQLError where Self.abortedByServer(error) && attempt < Self.transactionRetries {
+                attempt += 1
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 5...20) << attempt))
+            } catch {
+                throw databaseError(error)
             }
-        } catch {
-            throw databaseError(error)
         }
+    }
+
+    static let transactionRetries = 4
+
+    /// A deadlock (40P01) or a serialization failure (40001).
+    static func abortedByServer(_ error: PSQLError) -> Bool {
+        error.serverInfo?[.sqlState].map { ["40001", "40P01"].contains($0) } ?? false
     }
 
     @discardableResult

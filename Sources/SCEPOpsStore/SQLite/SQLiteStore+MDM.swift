@@ -152,11 +152,11 @@ extension SQLiteStore: MDMStore {
                         """, arguments: [now, now, host, profile, command])
             }
         case .error(let detail):
-            let spent = type == .installProfile ? try spentFailures(db, host: host, profile: profile, command: command) : nil
-            let failures = (spent ?? 0) + 1
-            let decision = policy.afterInstallError(tokenSpent: spent != nil, failures: failures, detail: detail, now: Date())
-            if spent != nil {
-                try recordSpent(db, host: host, profile: profile, command: command, failures: failures, decision, stamp: now)
+            let earlier = type == .installProfile ? try certificateFailures(db, host: host, profile: profile, command: command) : nil
+            let failures = (earlier ?? 0) + 1
+            let decision = policy.afterInstallError(takesCertificate: earlier != nil, failures: failures, detail: detail, now: Date())
+            if earlier != nil {
+                try recordRedelivery(db, host: host, profile: profile, command: command, failures: failures, decision, stamp: now)
                 return
             }
             try close(.error)
@@ -186,18 +186,15 @@ extension SQLiteStore: MDMStore {
         }
     }
 
-    /// The upstream failures so far of the install delivery `command`, when the device had
-    /// spent its one-time token: the profile takes a certificate from a CA and no token is
-    /// left for it. Nil when the device's error is its own.
-    private static func spentFailures(_ db: Database, host: String, profile: String, command: String) throws -> Int? {
+    /// The failures so far of the install delivery `command` of a profile that takes a
+    /// certificate from a CA; nil for any other profile.
+    private static func certificateFailures(_ db: Database, host: String, profile: String, command: String) throws -> Int? {
         try Int.fetchOne(
             db,
             sql: """
                 SELECT hp.upstream_failures FROM host_profile hp
                 WHERE hp.host_uuid = ? AND hp.profile_uuid = ? AND hp.command_uuid = ?
                     AND EXISTS (SELECT 1 FROM profile_certificate_authority pc WHERE pc.profile_uuid = hp.profile_uuid)
-                    AND NOT EXISTS (
-                        SELECT 1 FROM proxy_token t WHERE t.host_uuid = hp.host_uuid AND t.profile_uuid = hp.profile_uuid)
                 """, arguments: [host, profile, command])
     }
 

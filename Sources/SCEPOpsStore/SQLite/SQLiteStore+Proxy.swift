@@ -53,25 +53,27 @@ extension SQLiteStore: ProxyStore {
             else { return nil }
             let failures = (row["upstream_failures"] as Int) + 1
             let decision = policy.decide(failures: failures, reason: reason, now: now)
-            try Self.recordSpent(
+            try Self.recordRedelivery(
                 db, host: identifier.host, profile: identifier.profile, command: row["command_uuid"], failures: failures,
                 decision, stamp: Self.timestamp(now))
             return decision
         }
     }
 
-    /// A delivery whose token was spent without a certificate, as `decision` has it.
-    static func recordSpent(
+    /// A delivery whose certificate did not arrive, as `decision` has it: it goes out again
+    /// with a fresh token, or fails. No token of the old command stays usable.
+    static func recordRedelivery(
         _ db: Database, host: String, profile: String, command: String?, failures: Int, _ decision: RedeliveryPolicy.Decision,
         stamp: String
     ) throws {
-        // The command the device holds carries the spent token: it is closed, so it is
-        // never offered again, and its late answer no longer speaks for the delivery.
+        // The command the device holds carries the old token: it is closed, so it is never
+        // offered again, and its late answer no longer speaks for the delivery.
         if let command {
             try db.execute(
                 sql: "UPDATE command_outbox SET status = ?, updated_at = ? WHERE host_uuid = ? AND command_uuid = ?",
                 arguments: [OutboxStatus.error, stamp, host, command])
         }
+        try db.execute(sql: "DELETE FROM proxy_token WHERE host_uuid = ? AND profile_uuid = ?", arguments: [host, profile])
         try db.execute(
             sql: """
                 UPDATE host_profile SET status = ?, command_uuid = NULL, upstream_failures = ?, detail = ?, updated_at = ?

@@ -55,12 +55,15 @@ struct MDMConformanceTests {
         // NotNow: the same command is not offered again in reply, but the next one is.
         let second = try #require(try await store.report(host: "H1", commandUUID: first.commandUUID, result: .notNow).get())
         #expect(second.commandUUID != first.commandUUID)
-        let again = try #require(try await store.report(host: "H1", commandUUID: second.commandUUID, result: .error(detail: "no room")).get())
+        // With no re-delivery left, a certificate profile's Error fails its delivery.
+        let final = RedeliveryPolicy(maximumRedeliveries: 0)
+        let again = try #require(
+            try await store.report(host: "H1", commandUUID: second.commandUUID, result: .error(detail: "no room"), policy: final).get())
         #expect(again.commandUUID == first.commandUUID, "a later poll gets the NotNow command again")
         #expect(try await store.report(host: "H1", commandUUID: first.commandUUID, result: .acknowledged).get() == nil)
         #expect(refusal(try await store.report(host: "H1", commandUUID: "made-up", result: .acknowledged)) == .unknownCommand)
         let failed = try await store.hostObservations().failed
-        #expect(failed.map(\.detail) == ["no room"])
+        #expect(failed.map(\.detail) == ["the device could not install it: no room; given up after 0 re-deliveries with fresh tokens"])
         let status = try await store.status().hostProfiles
         #expect(status[.failed] == 1 && status[.sent] == 1, "acknowledged installs wait for ProfileList")
     }
