@@ -4,7 +4,7 @@
 //   scepops-server-bench proxy    [requests] [concurrency] [enrollments]
 //   scepops-server-bench worker   [hosts] [nopush]       (SCEPOPS_BENCH_DB=postgres://…: on PostgreSQL,
 //                                                         SCEPOPS_BENCH_REPLICAS=N: N workers at once)
-//   scepops-server-bench checkins [requests] [concurrency]
+//   scepops-server-bench checkins [requests] [concurrency]  (the same two variables: N servers in process)
 import AsyncHTTPClient
 import Foundation
 import GRDB
@@ -34,7 +34,7 @@ final class Bench: @unchecked Sendable {
     let box = try! SecretBox(key: Array(repeating: 5, count: 32))
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
     var port = 0
-    var server: Task<Void, Error>?
+    var servers: [Task<Void, Error>] = []
     let identityCA: SCEPServer?
 
     init(mdm: Bool = false) async throws {
@@ -48,21 +48,26 @@ final class Bench: @unchecked Sendable {
         let desired = PlanningFixtures.desired(files)
         let plan = Planner(secretDigest: box.digest).plan(desired, against: try await store.currentState())
         _ = try await store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "bench", actor: "bench", version: "bench"))
+        port = try await serve(store)
+    }
+
+    /// A server on `store`, on a port of its own; more than one on the state are replicas.
+    func serve(_ store: any StateBackend) async throws -> Int {
         let verifier = try identityCA.map { try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8)) }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try SCEPOpsApplication.make(
             settings: .init(host: "127.0.0.1", port: 0), store: store, httpClient: client, deviceCA: verifier,
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
-        server = Task { try await app.run() }
-        for await port in stream {
-            self.port = port
-            break
-        }
+        servers.append(Task { try await app.run() })
+        for await port in stream { return port }
+        return 0
     }
 
     func stop() async {
-        server?.cancel()
-        _ = try? await server?.value
+        for server in servers {
+            server.cancel()
+            _ = try? await server.value
+        }
         try? await client.shutdown()
         scep.stop()
         identityCA?.stop()
@@ -85,6 +90,9 @@ final class Bench: @unchecked Sendable {
         return urls
     }
 }
+
+/// `SCEPOPS_BENCH_REPLICAS`: how many servers (or workers) share the state.
+let replicas = max(1, Int(ProcessInfo.processInfo.environment["SCEPOPS_BENCH_REPLICAS"] ?? "1") ?? 1)
 
 /// Latencies in ms, sorted; p-th percentile.
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
@@ -222,7 +230,6 @@ case "worker":
     // `worker N nopush` measures rendering alone.
     let pusher = arguments.contains("nopush") ? nil : APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic)
     // Replicas: workers on stores of their own over the same state, all at once.
-    let replicas = max(1, Int(ProcessInfo.processInfo.environment["SCEPOPS_BENCH_REPLICAS"] ?? "1") ?? 1)
     var stores: [any StateBackend] = [bench.store]
     for _ in 1..<replicas { stores.append(try await StateLocation(bench.database).open(box: bench.box, access: .readWrite)) }
     let began = ContinuousClock.now
@@ -254,8 +261,8 @@ case "checkins":
         let body = [UInt8](try PropertyListSerialization.data(fromPropertyList: dict, format: .xml, options: 0))
         return (body, try identity.signature(for: body))
     }
-    func put(_ path: String, _ message: ([UInt8], String)) async throws -> HTTPResponseStatus {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(bench.port)\(path)")
+    func put(_ path: String, _ message: ([UInt8], String), port: Int? = nil) async throws -> HTTPResponseStatus {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port ?? bench.port)\(path)")
         request.method = .PUT
         request.headers.add(name: "Mdm-Signature", value: message.1)
         request.body = .bytes(ByteBuffer(bytes: message.0))
@@ -270,12 +277,17 @@ case "checkins":
     let idle = try signed(["Status": "Idle", "UDID": "BENCH-DEVICE"])
     // Nothing queued: answer every command first, so each Idle is answered with an empty body.
     try await bench.store.checkOut(host: "BENCH-DEVICE")
+    // Replicas: more servers on stores of their own over the same state; requests go round robin.
+    var ports = [bench.port]
+    for _ in 1..<replicas {
+        ports.append(try await bench.serve(try await StateLocation(bench.database).open(box: bench.box, access: .readWrite)))
+    }
     let start = ContinuousClock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    try await withThrowingTaskGroup(of: Void.self) { [ports] group in
         for worker in 0..<concurrency {
             group.addTask {
-                for _ in stride(from: worker, to: requests, by: concurrency) {
-                    let status = try await put("/mdm/apple/command", idle)
+                for request in stride(from: worker, to: requests, by: concurrency) {
+                    let status = try await put("/mdm/apple/command", idle, port: ports[request % ports.count])
                     precondition(status == .ok)
                 }
             }
@@ -283,8 +295,9 @@ case "checkins":
         try await group.waitForAll()
     }
     let seconds = milliseconds(ContinuousClock.now - start) / 1000
-    print(String(format: "Idle check-ins, signed and verified, %d requests with %d in flight: %.0f per second", requests,
-        concurrency, Double(requests) / seconds))
+    let backend = PostgresLocation.isURL(bench.database) ? "PostgreSQL" : "SQLite"
+    print("Idle check-ins, signed and verified, \(requests) requests with \(concurrency) in flight, \(backend), \(replicas) server(s): "
+        + String(format: "%.0f per second", Double(requests) / seconds))
     await bench.stop()
 
 default:

@@ -68,36 +68,43 @@ extension PostgresStore: DeliveryStore {
         }
     }
 
+    /// One statement for the whole batch: the round trips per command were most of a
+    /// cycle's time on PostgreSQL. A row another worker assigned or dropped meanwhile is not
+    /// this one's to record, and nothing of it is written.
     public func recordAssigned(_ commands: [AssignedCommand], tokenLifetime: TimeInterval) async throws(StoreError) {
         guard !commands.isEmpty else { return }
         let now = Date()
         let stamp = Self.timestamp(now)
         let expires = Self.timestamp(now.addingTimeInterval(tokenLifetime))
+        // By host, so that replicas lock hosts in one order; "" for no token (arrays carry no NULLs).
+        let batch = commands.sorted { ($0.host, $0.id) < ($1.host, $1.id) }
+        let ids = batch.map(\.id)
+        let uuids = batch.map(\.commandUUID)
+        let hosts = batch.map(\.host)
+        let profiles = batch.map(\.profile)
+        let tokens = batch.map { $0.token ?? "" }
+        let authorities = batch.map { $0.certificateAuthority ?? "" }
         try await write { connection in
-            for command in commands {
-                // Assigned or dropped by another worker meanwhile: not this one's to record.
-                let assigned = try await connection.rows(
-                    """
-                    UPDATE command_outbox SET command_uuid = \(command.commandUUID), updated_at = \(stamp)
-                    WHERE id = \(command.id) AND command_uuid IS NULL RETURNING id
-                    """, postgresLog)
-                guard !assigned.isEmpty else { continue }
-                try await connection.run(
-                    """
-                    UPDATE host_profile SET status = 'sent', command_uuid = \(command.commandUUID), acknowledged_at = NULL,
+            try await connection.run(
+                """
+                WITH batch AS (
+                    SELECT * FROM unnest(\(ids)::bigint[], \(uuids)::text[], \(hosts)::text[], \(profiles)::text[],
+                        \(tokens)::text[], \(authorities)::text[]) AS b(id, command_uuid, host, profile, token, ca)
+                ), assigned AS (
+                    UPDATE command_outbox o SET command_uuid = b.command_uuid, updated_at = \(stamp)
+                    FROM batch b WHERE o.id = b.id AND o.command_uuid IS NULL
+                    RETURNING b.*
+                ), deliveries AS (
+                    UPDATE host_profile hp SET status = 'sent', command_uuid = a.command_uuid, acknowledged_at = NULL,
                         updated_at = \(stamp)
-                    WHERE host_uuid = \(command.host) AND profile_uuid = \(command.profile)
-                    """, postgresLog)
-                try await connection.run(
-                    "UPDATE host SET push_due_at = \(stamp) WHERE uuid = \(command.host) AND push_due_at IS NULL", postgresLog)
-                if let token = command.token, let ca = command.certificateAuthority {
-                    try await connection.run(
-                        """
-                        INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at)
-                        VALUES (\(token), \(command.host), \(command.profile), \(ca), \(expires))
-                        """, postgresLog)
-                }
-            }
+                    FROM assigned a WHERE hp.host_uuid = a.host AND hp.profile_uuid = a.profile
+                ), pushes AS (
+                    UPDATE host h SET push_due_at = \(stamp)
+                    WHERE h.uuid IN (SELECT host FROM assigned) AND h.push_due_at IS NULL
+                )
+                INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at)
+                SELECT token, host, profile, ca, \(expires) FROM assigned WHERE token <> '' AND ca <> ''
+                """, postgresLog)
         }
     }
 
