@@ -10,7 +10,7 @@ public struct SCEPOps: AsyncParsableCommand {
         subcommands: [
             Validate.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self, HistoryCommand.self,
             ShowCommand.self, ExportCommand.self, ServeCommand.self, HostsCommand.self,
-            EnrollmentProfileCommand.self, StateCommand.self,
+            EnrollmentProfileCommand.self, StateCommand.self, TokenCommand.self,
         ]
     )
 

@@ -2,39 +2,17 @@ import Foundation
 import SCEPOpsTestSupport
 import Testing
 
-/// The whole story on real parts: two real scepservers as the CAs (`-allowrenew 0`) and one
-/// for device identities, a git config repo, `plan`, `apply` and `serve` as processes, and
+/// The whole story on real parts (`EndToEndParts`): `plan`, `apply` and `serve` as processes, and
 /// 20 hosts from `scepops-devsim`, kept between its runs. Then a CA rename, a profile
 /// removal and a challenge change, each a commit; the hosts follow.
 @Suite("End to end: scepops serve and 20 simulated hosts")
-final class EndToEndTests: @unchecked Sendable {
-    let wifiCA: SCEPServer
-    let vpnCA: SCEPServer
-    let identityCA: SCEPServer
-    let repo = TempRepo()
-    let work = TempRepo()
-    var environment: [String: String]
+final class EndToEndTests: EndToEndParts, @unchecked Sendable {
     var db: String { work.path + "/state.db" }
-    var events: String { work.path + "/events.jsonl" }
     var serveLog: String { (try? String(contentsOfFile: work.path + "/serve.log", encoding: .utf8)) ?? "" }
     static let hosts = 20
 
     init() throws {
-        wifiCA = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!, allowRenew: 0)
-        vpnCA = try SCEPServer(challenge: ValidRepo.environment["VPN_CHALLENGE"]!, allowRenew: 0)
-        identityCA = try SCEPServer(challenge: "identity-challenge-e2e", allowRenew: 0)
-        environment = ValidRepo.environment.merging([
-            "SCEPOPS_SECRET_KEY": ReconcileCommandTests.key, "SCEPOPS_ACTOR": "e2e",
-            "SCEPOPS_IDENTITY_CHALLENGE": "identity-challenge-e2e", "SCEPOPS_ENROLL_SECRET": ValidRepo.environment["WS_SECRET"]!,
-        ]) { $1 }
-        repo.write(ValidRepo.files)
-        repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA.replacingOccurrences(of: "https://scep.example.com/scep", with: wifiCA.url))
-        repo.write("certificate_authorities/vpn.yml", ValidRepo.vpnCA.replacingOccurrences(of: "http://127.0.0.1:2016/scep", with: vpnCA.url))
-        repo.commitAll()
-    }
-
-    static var devsim: String {
-        URL(fileURLWithPath: Command.scepops).deletingLastPathComponent().appendingPathComponent("scepops-devsim").path
+        try super.init(identityChallenge: "identity-challenge-e2e", actor: "e2e")
     }
 
     func scepops(_ arguments: [String]) -> Command.Result {
@@ -60,14 +38,6 @@ final class EndToEndTests: @unchecked Sendable {
         let errors = readEvents().filter { $0["event"] as? String == "error" }.suffix(3).map { "\($0["detail"] ?? "")" }
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)\nerrors: \(errors)\nserve: \(serveLog.suffix(1500))")
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
-    }
-
-    /// Events of the devsim runs, from line `from` on.
-    func readEvents(from: Int = 0) -> [[String: Any]] {
-        let text = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").dropFirst(from).compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
     }
 
     func profileStatus(_ name: String) throws -> [String: Int] {

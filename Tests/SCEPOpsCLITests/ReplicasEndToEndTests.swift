@@ -6,37 +6,17 @@ import Testing
 /// (the worked example's configuration), the real scepservers, and 200 simulated hosts.
 /// One replica is killed with SIGKILL in the middle; the others carry on.
 @Suite("End to end: three serve replicas on one PostgreSQL behind nginx", .enabled(if: PostgresTestServer.url != nil, "needs ci/test's PostgreSQL"))
-final class ReplicasEndToEndTests: @unchecked Sendable {
-    let wifiCA: SCEPServer
-    let vpnCA: SCEPServer
-    let identityCA: SCEPServer
-    let repo = TempRepo()
-    let work = TempRepo()
-    let environment: [String: String]
-    var events: String { work.path + "/events.jsonl" }
+final class ReplicasEndToEndTests: EndToEndParts, @unchecked Sendable {
     static let hosts = 200
 
     init() throws {
-        wifiCA = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!, allowRenew: 0)
-        vpnCA = try SCEPServer(challenge: ValidRepo.environment["VPN_CHALLENGE"]!, allowRenew: 0)
-        identityCA = try SCEPServer(challenge: "identity-challenge-replicas", allowRenew: 0)
-        environment = ValidRepo.environment.merging([
-            "SCEPOPS_SECRET_KEY": ReconcileCommandTests.key, "SCEPOPS_ACTOR": "replicas",
-            "SCEPOPS_IDENTITY_CHALLENGE": "identity-challenge-replicas", "SCEPOPS_ENROLL_SECRET": ValidRepo.environment["WS_SECRET"]!,
-        ]) { $1 }
-        repo.write(ValidRepo.files)
-        repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA.replacingOccurrences(of: "https://scep.example.com/scep", with: wifiCA.url))
-        repo.write("certificate_authorities/vpn.yml", ValidRepo.vpnCA.replacingOccurrences(of: "http://127.0.0.1:2016/scep", with: vpnCA.url))
-        repo.commitAll()
+        try super.init(identityChallenge: "identity-challenge-replicas", actor: "replicas")
     }
 
-    func scepops(_ arguments: [String], db: String) -> Command.Result {
-        Command.run(Command.scepops, arguments + ["--db", db], directory: work.path, environment: environment)
-    }
-
-    func readEvents() -> [[String: Any]] {
-        let text = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    /// Off the cooperative threads, as every wait of this test: it runs for a minute and
+    /// more, and blocking one of the two threads starves the tests that run beside it.
+    func scepops(_ arguments: [String], db: String) async -> Command.Result {
+        await Command.runDetached(Command.scepops, arguments + ["--db", db], directory: work.path, environment: environment)
     }
 
     func devsimArguments(_ profile: String) -> [String] {
@@ -44,9 +24,9 @@ final class ReplicasEndToEndTests: @unchecked Sendable {
             "--concurrency", "8", "--state", work.path + "/devices", "--events", events, "--json"]
     }
 
-    @Test func everyHostEndsVerifiedWhenOneOfThreeReplicasIsKilled() throws {
+    @Test func everyHostEndsVerifiedWhenOneOfThreeReplicasIsKilled() async throws {
         let db = try PostgresTestServer.makeDatabase()
-        let applied = scepops(["apply", "--repo", repo.path, "--auto-approve"], db: db)
+        let applied = await scepops(["apply", "--repo", repo.path, "--auto-approve"], db: db)
         try #require(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
 
         // nginx listens on the balancer's port; every replica puts that URL in profiles.
@@ -74,7 +54,7 @@ final class ReplicasEndToEndTests: @unchecked Sendable {
         }
 
         let profile = work.path + "/workstations.mobileconfig"
-        let enrollment = scepops(
+        let enrollment = await scepops(
             ["enrollment-profile", "--team", "Workstations", "--server-url", serverURL, "--identity-scep-url", identityCA.url], db: db)
         try #require(enrollment.status == 0, "\(enrollment.stderr)")
         try Data(enrollment.stdout.utf8).write(to: URL(fileURLWithPath: profile))
@@ -82,18 +62,18 @@ final class ReplicasEndToEndTests: @unchecked Sendable {
         // The hosts enrol through the balancer; once a fifth of the installs are done, the
         // second replica dies with whatever it had in hand.
         let run = try Command.start(
-            "/bin/bash", ["-c", "exec \"$0\" \"$@\" > devsim-1.json 2> devsim-1.err", ReplicasEndToEndTests.devsim] + devsimArguments(profile),
+            "/bin/bash", ["-c", "exec \"$0\" \"$@\" > devsim-1.json 2> devsim-1.err", Self.devsim] + devsimArguments(profile),
             directory: work.path)
         var installed = 0
         for _ in 0..<1200 where installed < 2 * Self.hosts / 5 {
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
             installed = readEvents().count { $0["event"] as? String == "install" }
         }
         #expect(installed >= 2 * Self.hosts / 5, "the hosts did not get going: \(nginx.log.suffix(800))")
         replicas[1].kill()
-        _ = run.wait()
+        _ = await run.waitDetached()
         // What the kill cut off settles in a second run over the same hosts, on two replicas.
-        let second = Command.run(ReplicasEndToEndTests.devsim, devsimArguments(profile), directory: work.path)
+        let second = await Command.runDetached(Self.devsim, devsimArguments(profile), directory: work.path)
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
         #expect(summary["failures"] as? [String: Int] == [:])
@@ -104,7 +84,7 @@ final class ReplicasEndToEndTests: @unchecked Sendable {
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work.path + "/devices/hosts.json"))) as? [[String: Any]])
         let hosts = Set(saved.compactMap { $0["udid"] as? String })
         #expect(hosts.count == Self.hosts)
-        let status = scepops(["status", "--format", "json"], db: db)
+        let status = await scepops(["status", "--format", "json"], db: db)
         let state = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
         for (identifier, ca) in [("com.example.wifi", wifiCA), ("com.example.vpn", vpnCA)] {
             let counts = (state["profiles"] as? [[String: Any]] ?? []).first {
@@ -127,6 +107,4 @@ final class ReplicasEndToEndTests: @unchecked Sendable {
         #expect(deliveries.filter { $0.value > 1 }.isEmpty, "delivered twice: \(deliveries.filter { $0.value > 1 }.keys.prefix(5))")
         #expect(replicas[0].isRunning && replicas[2].isRunning)
     }
-
-    static var devsim: String { EndToEndTests.devsim }
 }

@@ -97,6 +97,8 @@ struct WorkerPushTests {
             certificatePEM: apns.pushCertificatePEM, keyPEM: apns.pushKeyPEM,
             trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(apns.serverCertificatePEM.utf8)))
         let pusher = APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic, backoff: .milliseconds(10))
+        // A client dropped without shutdown stops the test process: shut it down however the body ends.
+        defer { Task { [http] in try? await http.shutdown() } }
         try await ProxyHarness.with(mdm: true) { harness in
             let device = PlistDevice(
                 udid: "UDID-P", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-P"), harness: harness)

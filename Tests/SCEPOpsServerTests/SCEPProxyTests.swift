@@ -153,6 +153,7 @@ struct ServingTLSTests {
         var client = TLSConfiguration.makeClientConfiguration()
         client.trustRoots = .certificates(certificate)
         let https = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: client))
+        defer { Task { [https] in try? await https.shutdown() } }
         let response = try await https.execute(
             HTTPClientRequest(url: "https://127.0.0.1:\(harness.port)/healthz"), timeout: .seconds(10))
         #expect(response.status == .ok)

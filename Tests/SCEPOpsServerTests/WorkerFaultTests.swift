@@ -23,6 +23,8 @@ struct WorkerFaultTests {
         let dying = APNsClient(client: dyingHTTP, endpoint: "https://127.0.0.1:\(silent!.port)", topic: APNsTestServer.topic, attempts: 1,
             timeout: .seconds(2))
         let live = APNsClient(client: liveHTTP, endpoint: apns.url, topic: APNsTestServer.topic, backoff: .milliseconds(10))
+        // A client dropped without shutdown stops the test process: shut both down however the body ends.
+        defer { Task { [dyingHTTP, liveHTTP] in for client in [dyingHTTP, liveHTTP] { try? await client.shutdown() } } }
         try await ProxyHarness.with(mdm: true) { harness in
             let device = PlistDevice(
                 udid: "UDID-K", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-K"), harness: harness)

@@ -177,6 +177,7 @@ enum PostgresSchema {
                 PRIMARY KEY (host_uuid, fingerprint)
             );
             """
-        )
+        ),
+        ("v2-api-tokens", Schema.apiTokenTable),
     ]
 }

@@ -298,6 +298,22 @@ enum Schema {
                     ALTER TABLE host ADD COLUMN push_claimed_until TEXT;
                     """)
         }
+        migrator.registerMigration("v13-api-tokens") { db in
+            try db.execute(sql: Self.apiTokenTable)
+        }
         return migrator
     }
+
+    /// The admin API's tokens, by digest (never the token); the same on both backends.
+    static let apiTokenTable = """
+        CREATE TABLE api_token (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('read', 'plan', 'apply')),
+            digest TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            revoked_at TEXT,
+            last_used_at TEXT
+        );
+        """
 }

@@ -56,6 +56,7 @@ public struct StateSnapshot: Sendable {
         Table(
             name: "host_certificate", columns: ["host_uuid", "fingerprint", "subject", "not_after", "is_identity", "seen_at"],
             booleans: ["is_identity"]),
+        Table(name: "api_token", columns: ["name", "role", "digest", "created_at", "expires_at", "revoked_at", "last_used_at"]),
     ]
 
     public var revision: Int

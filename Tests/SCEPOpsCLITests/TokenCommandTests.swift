@@ -1,0 +1,59 @@
+import Foundation
+import SCEPOpsTestSupport
+import Testing
+
+/// `scepops token create|list|revoke` against a state on each backend.
+@Suite("scepops token")
+struct TokenCommandTests {
+    let work = TempRepo()
+    let environment = ValidRepo.environment.merging(["SCEPOPS_SECRET_KEY": ReconcileCommandTests.key, "SCEPOPS_ACTOR": "tests"]) { $1 }
+
+    func scepops(_ arguments: [String], db: String) -> Command.Result {
+        Command.run(Command.scepops, arguments + ["--db", db], directory: work.path, environment: environment)
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aTokenIsPrintedOnceListedWithoutItselfAndRevoked(_ backend: TestBackend) throws {
+        let db = try backend.database(in: work.path)
+        #expect(scepops(["token", "list"], db: db).status == 1, "no state yet: nothing is created")
+        #expect(backend != .sqlite || !FileManager.default.fileExists(atPath: db))
+        let repo = ValidRepo.make()
+        let applied = scepops(["apply", "--repo", repo.path, "--auto-approve", "--offline"], db: db)
+        try #require(applied.status == 0, "\(applied.stderr)")
+
+        let created = scepops(["token", "create", "--name", "ci-plan", "--role", "plan", "--expires", "90d"], db: db)
+        #expect(created.status == 0, "\(created.stderr)")
+        let token = created.stdout.trimmingCharacters(in: .newlines)
+        #expect(token.hasPrefix("scepops_") && token.count == 40 && created.stdout == token + "\n", "the token alone: \(created.stdout)")
+        #expect(created.stderr.isEmpty)
+        let again = scepops(["token", "create", "--name", "ci-plan", "--role", "apply"], db: db)
+        #expect(again.status == 1 && again.stdout.isEmpty && again.stderr.contains("a token named ci-plan exists"))
+        #expect(scepops(["token", "create", "--name", "reader", "--role", "read"], db: db).status == 0)
+        #expect(scepops(["token", "create", "--name", "bad name", "--role", "read"], db: db).status != 0)
+        #expect(scepops(["token", "create", "--name", "x", "--role", "admin"], db: db).status != 0)
+
+        let list = scepops(["token", "list"], db: db)
+        #expect(list.status == 0)
+        let lines = list.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("NAME") == true && lines.count == 3)
+        #expect(lines[1].hasPrefix("ci-plan") && lines[1].contains(" plan ") && lines[1].hasSuffix("active"))
+        #expect(lines[2].hasPrefix("reader") && lines[2].contains(" read ") && lines[2].contains(" - "), "no expiry")
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(scepops(["token", "list", "--format", "json"], db: db).stdout.utf8)) as? [String: Any])
+        let tokens = try #require(json["tokens"] as? [[String: Any]])
+        #expect(tokens.map { $0["name"] as? String } == ["ci-plan", "reader"])
+        #expect(Set(tokens[0].keys) == ["name", "role", "created_at", "expires_at", "revoked_at", "last_used_at", "state"])
+        let stamp = try #require(tokens[0]["expires_at"] as? String)
+        let expires = try #require(ISO8601DateFormatter().date(from: stamp))
+        #expect(abs(expires.timeIntervalSinceNow - 90 * 86_400) < 120)
+
+        let revoked = scepops(["token", "revoke", "ci-plan"], db: db)
+        #expect(revoked.status == 0 && revoked.stdout == "Token ci-plan revoked.\n")
+        #expect(scepops(["token", "revoke", "ci-plan"], db: db).status == 1, "already revoked")
+        #expect(scepops(["token", "list"], db: db).stdout.split(separator: "\n")[1].hasSuffix("revoked"))
+
+        // The token was printed once: nowhere else, and not in the state.
+        for output in [list, again, revoked] { #expect(!output.stdout.contains(token) && !output.stderr.contains(token)) }
+        for bytes in backend.contents(of: db) { #expect(!String(decoding: bytes, as: UTF8.self).contains(token)) }
+    }
+}
