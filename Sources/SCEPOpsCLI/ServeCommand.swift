@@ -9,6 +9,7 @@ import SCEP
 import SCEPOpsCore
 import SCEPOpsServer
 import SCEPOpsStore
+import ServiceLifecycle
 
 /// `scepops serve`: the server. So far the SCEP proxy, `/healthz` and the profile worker;
 /// the MDM channel and APNs come next (issue 4).
@@ -20,6 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on, HOST:PORT. Plain HTTP behind a TLS-terminating proxy, unless --tls-cert is given.")
     var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "Also serve the admin API and /metrics on HOST:PORT, with bearer tokens (`scepops token create`); TLS as --tls-cert. Without it /metrics stays on --listen.")
+    var adminListen: String?
 
     @Option(help: "Serve TLS with this certificate chain (PEM) instead of plain HTTP.")
     var tlsCert: String?
@@ -68,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
+        if let adminListen, Self.split(adminListen) == nil {
+            throw ValidationError("--admin-listen must be HOST:PORT, e.g. 127.0.0.1:8443")
+        }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard workerInterval > 0 else { throw ValidationError("--worker-interval must be positive") }
         guard idleTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--idle-timeout and --body-timeout must be positive") }
@@ -124,6 +131,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitStatus.failure
             }
         }
+        var services: [any Service] = [worker]
+        if let adminListen, let (adminHost, adminPort) = Self.split(adminListen) {
+            services.append(try AdminApplication.make(host: adminHost, port: adminPort, tls: tls, store: store, metrics: metrics))
+        }
         let app = try SCEPOpsApplication.make(
             settings: .init(
                 host: host, port: port, serverURL: serverURL,
@@ -132,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
                 idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)),
                 maxConnections: maxConnections ?? SCEPOpsApplication.Settings.defaultMaxConnections),
             store: store,
-            httpClient: client, deviceCA: verifier, services: [worker], metrics: metrics)
+            httpClient: client, deviceCA: verifier, services: services, metrics: metrics, metricsOnDeviceListener: adminListen == nil)
         do {
             try await app.runService()
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SCEPOpsCore
+import SCEPOpsServer
 import SCEPOpsStore
 
 /// `scepops show ca|team|profile NAME`: one thing as the state holds it, without secrets,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SCEPOpsCore
+import SCEPOpsServer
 import SCEPOpsStore
 
 /// `scepops status`: what the state holds, without secrets.

@@ -61,7 +61,7 @@ public enum SCEPOpsApplication {
     public static func make(
         settings: Settings, store: any ProxyStore & MDMStore & DeliveryStore & HealthCheck, httpClient: HTTPClient,
         deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [], metrics: ServerMetrics = ServerMetrics(),
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        metricsOnDeviceListener: Bool = true, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         var logger = Logger(label: "scepops")
         logger.logLevel = .info
@@ -73,10 +73,13 @@ public enum SCEPOpsApplication {
             try await store.checkHealth()
             return "ok\n"
         }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        // With an admin listener, /metrics is there, behind a token, and not where devices are.
+        if metricsOnDeviceListener {
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+            }
         }
         let timeout = settings.upstreamTimeout
         SCEPProxyRoutes<BasicRequestContext>(
@@ -112,5 +115,27 @@ extension SCEPOpsApplication.Settings {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1000 }
         return max(64, min(10_000, Int(limit.rlim_cur) - 512))
+    }
+}
+
+/// The admin listener (`serve --admin-listen`): the API and `/metrics`, apart from the
+/// listener devices reach, so that neither is exposed where devices are.
+public enum AdminApplication {
+    public static func make(
+        host: String, port: Int, tls: TLSConfiguration?, store: any StatusReader & TokenStore, metrics: ServerMetrics,
+        limit: AuthFailureLimit = AuthFailureLimit(), onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol & Service {
+        var logger = Logger(label: "scepops.admin")
+        logger.logLevel = .info
+        let router = Router(context: AdminRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: AdminErrorMiddleware())
+        AdminRoutes(store: store, metrics: metrics, limit: limit, logger: logger).add(to: router)
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(60))
+        return Application(
+            router: router,
+            server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
+            configuration: .init(address: .hostname(host, port: port), serverName: "scepops-admin"),
+            onServerRunning: onServerRunning, logger: logger)
     }
 }

@@ -64,9 +64,16 @@ public final class ServerMetrics: Sendable {
         ).increment()
     }
 
+    func adminRefusal(_ reason: String) {
+        registry.makeCounter(
+            descriptor: Self.name("admin_refusals", "total", "Admin API calls refused for their token, by reason"),
+            labels: [("reason", reason)]
+        ).increment()
+    }
+
     /// A route label that cannot grow without bound: the path's known prefix.
     static func route(_ path: String) -> String {
-        for prefix in ["/mdm/scep/proxy", "/mdm/apple/checkin", "/mdm/apple/command", "/healthz", "/metrics"]
+        for prefix in ["/mdm/scep/proxy", "/mdm/apple/checkin", "/mdm/apple/command", "/healthz", "/metrics", "/v1/"]
         where path.hasPrefix(prefix) {
             return prefix
         }

@@ -25,7 +25,11 @@ final class ReplicasEndToEndTests: EndToEndParts, @unchecked Sendable {
     }
 
     @Test func everyHostEndsVerifiedWhenOneOfThreeReplicasIsKilled() async throws {
-        let db = try PostgresTestServer.makeDatabase()
+        // The password goes in PGPASSWORD, as in production: a URL in argv is in every `ps`.
+        let url = try PostgresTestServer.makeDatabase()
+        let password = try #require(TestBackend.password(in: url))
+        let db = url.replacingOccurrences(of: ":\(password)@", with: "@")
+        environment["PGPASSWORD"] = password
         let applied = await scepops(["apply", "--repo", repo.path, "--auto-approve"], db: db)
         try #require(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
 
@@ -47,7 +51,7 @@ final class ReplicasEndToEndTests: EndToEndParts, @unchecked Sendable {
         let nginx = try Nginx(configuration: configuration, readyURL: serverURL + "/healthz")
         defer {
             replicas.forEach { $0.kill() }
-            let secrets = ValidRepo.environment.values + ["identity-challenge-replicas", TestBackend.password(in: db)!]
+            let secrets = ValidRepo.environment.values + ["identity-challenge-replicas", password]
             for replica in replicas {
                 for secret in secrets { #expect(!replica.log.contains(secret), "a secret in \(replica.logPath)") }
             }

@@ -56,4 +56,33 @@ struct TokenCommandTests {
         for output in [list, again, revoked] { #expect(!output.stdout.contains(token) && !output.stderr.contains(token)) }
         for bytes in backend.contents(of: db) { #expect(!String(decoding: bytes, as: UTF8.self).contains(token)) }
     }
+
+    /// `serve --admin-listen`: the token reaches the admin API; `/metrics` leaves the device listener.
+    @Test func serveTakesTheTokenOnItsAdminListener() throws {
+        let db = work.path + "/state.db"
+        let repo = ValidRepo.make()
+        try #require(scepops(["apply", "--repo", repo.path, "--auto-approve", "--offline"], db: db).status == 0)
+        let token = scepops(["token", "create", "--name", "ops", "--role", "read"], db: db).stdout.trimmingCharacters(in: .newlines)
+        let admin = try FreePort.pick()
+        let serve = try ServeProcess(
+            db: db, arguments: ["--admin-listen", "127.0.0.1:\(admin)"], directory: work.path, environment: environment)
+        defer { serve.kill() }
+        func get(_ url: String, token: String? = nil) -> String {
+            Command.run(
+                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url]
+                    + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])).stdout
+        }
+        var answered = ""
+        for _ in 0..<50 where answered != "401" {
+            answered = get("http://127.0.0.1:\(admin)/v1/status")
+            if answered != "401" { usleep(100_000) }
+        }
+        #expect(answered == "401")
+        #expect(get("http://127.0.0.1:\(admin)/v1/status", token: token) == "200")
+        #expect(get("http://127.0.0.1:\(admin)/metrics", token: token) == "200")
+        #expect(get(serve.url + "/metrics") == "404", "not where devices are")
+        #expect(get(serve.url + "/healthz") == "200")
+        #expect(!serve.log.contains(token))
+        #expect(scepops(["token", "list", "--format", "json"], db: db).stdout.contains("\"last_used_at\" : \"20"))
+    }
 }

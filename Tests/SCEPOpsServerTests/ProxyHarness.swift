@@ -128,6 +128,8 @@ final class ProxyHarness: @unchecked Sendable {
         var status: Int
         var contentType: String?
         var body: [UInt8]
+        /// Every header, by lowercased name.
+        var headers: [String: String] = [:]
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
@@ -142,7 +144,8 @@ final class ProxyHarness: @unchecked Sendable {
         let bytes = try await response.body.collect(upTo: 8 << 20)
         return Answer(
             status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
-            body: Array(bytes.readableBytesView))
+            body: Array(bytes.readableBytesView),
+            headers: Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }) { first, _ in first })
     }
 
     /// Runs the harness's body and stops everything, whatever happens.

@@ -2,9 +2,10 @@ import Foundation
 import SCEPOpsCore
 import SCEPOpsStore
 
-/// Renders `StateStatus` as text or JSON.
-enum StatusReport {
-    static func text(_ status: StateStatus) -> String {
+/// Renders `StateStatus` as text or JSON: `scepops status` and the admin API's `/v1/status`
+/// give the same document.
+public enum StatusReport {
+    public static func text(_ status: StateStatus) -> String {
         var lines = ["State revision \(status.revision)"]
         if let last = status.lastApply {
             lines.append("Last apply: #\(last.id) \(last.result.rawValue) by \(last.actor) at \(last.finishedAt)" + (last.commit.map { ", commit \($0.prefix(12))" } ?? ""))
@@ -29,11 +30,11 @@ enum StatusReport {
     }
 
     /// Deliveries by status, every status named.
-    static func counts(_ counts: [DeliveryStatus: Int]) -> [String: Int] {
+    public static func counts(_ counts: [DeliveryStatus: Int]) -> [String: Int] {
         Dictionary(uniqueKeysWithValues: DeliveryStatus.allCases.map { ($0.rawValue, counts[$0] ?? 0) })
     }
 
-    static func json(_ status: StateStatus) -> String {
+    public static func json(_ status: StateStatus) -> String {
         let document: [String: Any] = [
             "format_version": "1",
             "revision": status.revision,

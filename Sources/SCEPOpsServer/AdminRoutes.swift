@@ -1,0 +1,102 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SCEPOpsCore
+import SCEPOpsStore
+import Synchronization
+
+/// The admin API, versioned under `/v1`, and `/metrics`: every call carries a bearer token
+/// whose role reaches it (`TokenAuthorization`). Failed attempts are counted per client
+/// address (`AuthFailureLimit`); an address past the limit gets 429 before its token is
+/// even looked up.
+final class AdminRoutes: Sendable {
+    let store: any StatusReader & TokenStore
+    let metrics: ServerMetrics
+    let limit: AuthFailureLimit
+    let logger: Logger
+    private let failures = Mutex<[String: [Date]]>([:])
+
+    init(store: any StatusReader & TokenStore, metrics: ServerMetrics, limit: AuthFailureLimit, logger: Logger) {
+        self.store = store
+        self.metrics = metrics
+        self.limit = limit
+        self.logger = logger
+    }
+
+    func add(to router: Router<AdminRequestContext>) {
+        router.get("/v1/status") { [self] request, context in
+            _ = try await authorize(request, context, .status)
+            return json(StatusReport.json(try await store.status()))
+        }
+        router.get("/metrics") { [self] request, context in
+            _ = try await authorize(request, context, .status)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        }
+    }
+
+    func json(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The token of a request that may make `call`; an `AdminError` otherwise.
+    func authorize(_ request: Request, _ context: AdminRequestContext, _ call: AdminCall) async throws -> APIToken {
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        let now = Date()
+        if let wait = failures.withLock({ limit.retryAfter($0[address] ?? [], now: now) }) {
+            throw AdminError(
+                status: .tooManyRequests, code: .rateLimited, message: "too many failed attempts from this address; try again later",
+                headers: [.retryAfter: String(Int(wait))])
+        }
+        let presented = Self.bearer(request.headers[.authorization])
+        var token: APIToken?
+        if let presented { token = try await store.useToken(digest: APITokenSecret.digest(presented), now: now) }
+        switch TokenAuthorization.decide(presented: presented != nil, token: token, call: call, now: now) {
+        case .allowed(let token):
+            return token
+        case .unauthorized(let reason):
+            failures.withLock { $0[address] = limit.recent($0[address] ?? [], now: now) + [now] }
+            metrics.adminRefusal(reason.rawValue)
+            logger.warning("admin request refused", metadata: ["reason": "\(reason.rawValue)", "client": "\(address)", "call": "\(call.rawValue)"])
+            throw AdminError(
+                status: .unauthorized, code: .unauthorized, message: "a valid bearer token is required (Authorization: Bearer …)",
+                headers: [.wwwAuthenticate: "Bearer"])
+        case .forbidden(let role, let call):
+            metrics.adminRefusal("forbidden")
+            logger.warning("admin request refused", metadata: ["reason": "forbidden", "token": "\(token?.name ?? "")", "call": "\(call.rawValue)"])
+            throw AdminError(
+                status: .forbidden, code: .forbidden, message: "a \(role.rawValue) token may not call \(call.rawValue)")
+        }
+    }
+
+    /// The token of an `Authorization: Bearer` header; nil for none or another scheme.
+    static func bearer(_ header: String?) -> String? {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}
+
+/// Every admin error as JSON: the API's own, a state that does not answer, and a route that
+/// does not exist.
+struct AdminErrorMiddleware: RouterMiddleware {
+    typealias Context = AdminRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as AdminError {
+            return error.response()
+        } catch let error as StoreError {
+            context.logger.warning("the state is not available", metadata: ["error": "\(error.code.rawValue)"])
+            return AdminError(
+                status: .serviceUnavailable, code: .stateUnavailable, message: "the state is not available; try again shortly",
+                headers: [.retryAfter: "5"]
+            ).response()
+        } catch let error as HTTPError where error.status == .notFound {
+            return AdminError(status: .notFound, code: .notFound, message: "no such call").response()
+        }
+    }
+}
