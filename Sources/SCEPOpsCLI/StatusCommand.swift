@@ -11,10 +11,15 @@ struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
+    @OptionGroup var remote: RemoteOptions
+
     @Option(help: "Output format.")
     var format: DataFormat = .text
 
     func run() async throws {
+        if remote.url != nil {
+            return Output.write(try await remote.get("/v1/status?format=\(format.rawValue)"))
+        }
         let (store, _) = try await state.openExisting()
         do {
             let status = try await store.status()

@@ -25,9 +25,12 @@ final class AdminRoutes: Sendable {
     }
 
     func add(to router: Router<AdminRequestContext>) {
+        // `?format=text` gives what `scepops status` prints: the CLI's remote mode shows it as is.
         router.get("/v1/status") { [self] request, context in
             _ = try await authorize(request, context, .status)
-            return json(StatusReport.json(try await store.status()))
+            let status = try await store.status()
+            return request.uri.queryParameters["format"] == "text"
+                ? text(StatusReport.text(status)) : json(StatusReport.json(status))
         }
         router.get("/metrics") { [self] request, context in
             _ = try await authorize(request, context, .status)
@@ -39,6 +42,10 @@ final class AdminRoutes: Sendable {
 
     func json(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func text(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// The token of a request that may make `call`; an `AdminError` otherwise.

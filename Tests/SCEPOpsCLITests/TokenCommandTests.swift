@@ -57,7 +57,8 @@ struct TokenCommandTests {
         for bytes in backend.contents(of: db) { #expect(!String(decoding: bytes, as: UTF8.self).contains(token)) }
     }
 
-    /// `serve --admin-listen`: the token reaches the admin API; `/metrics` leaves the device listener.
+    /// `serve --admin-listen`: the token reaches the admin API, `/metrics` leaves the device
+    /// listener, and `status --server` prints what local `status` prints.
     @Test func serveTakesTheTokenOnItsAdminListener() throws {
         let db = work.path + "/state.db"
         let repo = ValidRepo.make()
@@ -82,6 +83,19 @@ struct TokenCommandTests {
         #expect(get("http://127.0.0.1:\(admin)/metrics", token: token) == "200")
         #expect(get(serve.url + "/metrics") == "404", "not where devices are")
         #expect(get(serve.url + "/healthz") == "200")
+        // Remote mode: the same output as local mode, with no database and no key.
+        let remote = ["SCEPOPS_SERVER": "http://127.0.0.1:\(admin)", "SCEPOPS_TOKEN": token]
+        let elsewhere = TempRepo()
+        for format in ["text", "json"] {
+            let local = scepops(["status", "--format", format], db: db)
+            let far = Command.run(Command.scepops, ["status", "--format", format], directory: elsewhere.path, environment: remote)
+            #expect(far.status == 0 && far.stdout == local.stdout, "\(format): \(far.stderr)")
+        }
+        var wrong = remote
+        wrong["SCEPOPS_TOKEN"] = "scepops_wrong"
+        let refused = Command.run(Command.scepops, ["status"], directory: work.path, environment: wrong)
+        #expect(refused.status == 1 && refused.stdout.isEmpty)
+        #expect(refused.stderr.hasPrefix("error[unauthorized]: a valid bearer token is required"), "\(refused.stderr)")
         #expect(!serve.log.contains(token))
         #expect(scepops(["token", "list", "--format", "json"], db: db).stdout.contains("\"last_used_at\" : \"20"))
     }
