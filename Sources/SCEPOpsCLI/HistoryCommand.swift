@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SCEPOpsCore
+import SCEPOpsServer
 import SCEPOpsStore
 
 /// `scepops history`: the append-only record of applies, newest first.
@@ -10,6 +11,8 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
+    @OptionGroup var remote: RemoteOptions
+
     @Option(help: "Output format.")
     var format: DataFormat = .text
 
@@ -17,38 +20,17 @@ struct HistoryCommand: AsyncParsableCommand {
     var limit: Int = 20
 
     func run() async throws {
+        if remote.url != nil {
+            return Output.write(try await remote.get("/v1/history?format=\(format.rawValue)&limit=\(limit)"))
+        }
         let (store, _) = try await state.openExisting()
         let records: [ApplyRecord]
         do {
-            records = try await store.applies().reversed().prefix(limit > 0 ? limit : .max).map { $0 }
+            records = HistoryReport.newest(try await store.applies(), limit: limit)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
         }
-        switch format {
-        case .json: Output.write(JSONOutput.render(["format_version": "1", "applies": records.map(Self.json)]))
-        case .text:
-            guard !records.isEmpty else { return Output.write("No applies yet.\n") }
-            let lines = records.map { record in
-                var line = "#\(record.id)  \(record.finishedAt)  \(record.result.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  "
-                line += "\(record.commit.map { String($0.prefix(12)) } ?? "(no commit)")  \(record.actor)  "
-                line += "+\(record.counts[.create] ?? 0) ~\(record.counts[.update] ?? 0) -\(record.counts[.delete] ?? 0) -/+\(record.counts[.replace] ?? 0)"
-                if let detail = record.detail { line += "  (\(detail))" }
-                return line
-            }
-            Output.write(TextLines.render(lines))
-        }
-    }
-
-    static func json(_ record: ApplyRecord) -> [String: Any] {
-        [
-            "id": record.id, "commit": record.commit ?? NSNull(), "ref": record.ref ?? NSNull(), "actor": record.actor,
-            "result": record.result.rawValue, "started_at": record.startedAt, "finished_at": record.finishedAt,
-            "scepops_version": record.version, "plan_hash": record.planHash, "detail": record.detail ?? NSNull(),
-            "counts": [
-                "create": record.counts[.create] ?? 0, "update": record.counts[.update] ?? 0,
-                "delete": record.counts[.delete] ?? 0, "replace": record.counts[.replace] ?? 0,
-            ],
-        ]
+        Output.write(format == .json ? HistoryReport.json(records) : HistoryReport.text(records))
     }
 }

@@ -79,7 +79,7 @@ struct ShowCommand: AsyncParsableCommand {
         // The last successful apply of that commit: who merged the change, and when.
         let apply = applies.last { $0.result == .applied && $0.commit != nil && $0.commit == lastCommit }
         fields.append(("last_commit", lastCommit ?? NSNull()))
-        fields.append(("last_apply", apply.map(HistoryCommand.json) ?? NSNull()))
+        fields.append(("last_apply", apply.map(HistoryReport.record) ?? NSNull()))
 
         switch format {
         case .json:

@@ -11,13 +11,13 @@ import Synchronization
 /// address (`AuthFailureLimit`); an address past the limit gets 429 before its token is
 /// even looked up.
 final class AdminRoutes: Sendable {
-    let store: any StatusReader & TokenStore
+    let store: any StatusReader & ApplyHistoryReader & TokenStore
     let metrics: ServerMetrics
     let limit: AuthFailureLimit
     let logger: Logger
     private let failures = Mutex<[String: [Date]]>([:])
 
-    init(store: any StatusReader & TokenStore, metrics: ServerMetrics, limit: AuthFailureLimit, logger: Logger) {
+    init(store: any StatusReader & ApplyHistoryReader & TokenStore, metrics: ServerMetrics, limit: AuthFailureLimit, logger: Logger) {
         self.store = store
         self.metrics = metrics
         self.limit = limit
@@ -31,6 +31,13 @@ final class AdminRoutes: Sendable {
             let status = try await store.status()
             return request.uri.queryParameters["format"] == "text"
                 ? text(StatusReport.text(status)) : json(StatusReport.json(status))
+        }
+        router.get("/v1/history") { [self] request, context in
+            _ = try await authorize(request, context, .history)
+            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 20
+            let records = HistoryReport.newest(try await store.applies(), limit: limit)
+            return request.uri.queryParameters["format"] == "text"
+                ? text(HistoryReport.text(records)) : json(HistoryReport.json(records))
         }
         router.get("/metrics") { [self] request, context in
             _ = try await authorize(request, context, .status)

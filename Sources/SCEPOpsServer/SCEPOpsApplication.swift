@@ -122,7 +122,7 @@ extension SCEPOpsApplication.Settings {
 /// listener devices reach, so that neither is exposed where devices are.
 public enum AdminApplication {
     public static func make(
-        host: String, port: Int, tls: TLSConfiguration?, store: any StatusReader & TokenStore, metrics: ServerMetrics,
+        host: String, port: Int, tls: TLSConfiguration?, store: any StatusReader & ApplyHistoryReader & TokenStore, metrics: ServerMetrics,
         limit: AuthFailureLimit = AuthFailureLimit(), onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol & Service {
         var logger = Logger(label: "scepops.admin")

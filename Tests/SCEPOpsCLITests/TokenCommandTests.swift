@@ -58,7 +58,7 @@ struct TokenCommandTests {
     }
 
     /// `serve --admin-listen`: the token reaches the admin API, `/metrics` leaves the device
-    /// listener, and `status --server` prints what local `status` prints.
+    /// listener, and `status` and `history` with `--server` print what local mode prints.
     @Test func serveTakesTheTokenOnItsAdminListener() throws {
         let db = work.path + "/state.db"
         let repo = ValidRepo.make()
@@ -86,10 +86,13 @@ struct TokenCommandTests {
         // Remote mode: the same output as local mode, with no database and no key.
         let remote = ["SCEPOPS_SERVER": "http://127.0.0.1:\(admin)", "SCEPOPS_TOKEN": token]
         let elsewhere = TempRepo()
-        for format in ["text", "json"] {
-            let local = scepops(["status", "--format", format], db: db)
-            let far = Command.run(Command.scepops, ["status", "--format", format], directory: elsewhere.path, environment: remote)
-            #expect(far.status == 0 && far.stdout == local.stdout, "\(format): \(far.stderr)")
+        for command in ["status", "history"] {
+            for format in ["text", "json"] {
+                let local = scepops([command, "--format", format], db: db)
+                let far = Command.run(Command.scepops, [command, "--format", format], directory: elsewhere.path, environment: remote)
+                #expect(local.status == 0 && !local.stdout.isEmpty)
+                #expect(far.status == 0 && far.stdout == local.stdout, "\(command) \(format): \(far.stderr)")
+            }
         }
         var wrong = remote
         wrong["SCEPOPS_TOKEN"] = "scepops_wrong"
