@@ -71,7 +71,13 @@ final class AdminRoutes: Sendable {
         case .allowed(let token):
             return token
         case .unauthorized(let reason):
-            failures.withLock { $0[address] = limit.recent($0[address] ?? [], now: now) + [now] }
+            failures.withLock { failures in
+                failures[address] = limit.recent(failures[address] ?? [], now: now) + [now]
+                // Many addresses (a spread of IPv6 ones) must not grow this without bound.
+                if failures.count > Self.trackedAddresses {
+                    failures = failures.filter { !limit.recent($0.value, now: now).isEmpty }
+                }
+            }
             metrics.adminRefusal(reason.rawValue)
             logger.warning("admin request refused", metadata: ["reason": "\(reason.rawValue)", "client": "\(address)", "call": "\(call.rawValue)"])
             throw AdminError(
@@ -84,6 +90,9 @@ final class AdminRoutes: Sendable {
                 status: .forbidden, code: .forbidden, message: "a \(role.rawValue) token may not call \(call.rawValue)")
         }
     }
+
+    /// Addresses with failures kept before the ones outside the window are dropped.
+    static let trackedAddresses = 10_000
 
     /// The token of an `Authorization: Bearer` header; nil for none or another scheme.
     static func bearer(_ header: String?) -> String? {
