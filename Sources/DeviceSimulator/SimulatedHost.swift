@@ -144,7 +144,13 @@ final class SimulatedHost: @unchecked Sendable {
                 var report = await answer(request)
                 report["UDID"] = udid
                 report["CommandUUID"] = uuid
-                body = try await send(settings.serverURL, report, checkIn: false)
+                do {
+                    body = try await send(settings.serverURL, report, checkIn: false)
+                } catch {
+                    // The server may not have recorded the answer: it may offer the command again.
+                    events.record(udid, "report-lost", ["command_uuid": uuid])
+                    throw error
+                }
             }
         } catch {
             fail("command-channel", "\(error)")
