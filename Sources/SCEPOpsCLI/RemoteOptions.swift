@@ -42,7 +42,9 @@ struct RemoteOptions: ParsableArguments {
         guard status == 200 else {
             let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
             let detail = json?["error"] as? [String: Any]
-            Output.error("error[\(detail?["code"] as? String ?? "http-\(status)")]: \(detail?["message"] as? String ?? "the server answered HTTP \(status)")")
+            let message = detail?["message"] as? String ?? "the server answered HTTP \(status)"
+            // Nothing of that name: the words local mode uses.
+            Output.error(status == 404 ? "error: \(message)" : "error[\(detail?["code"] as? String ?? "http-\(status)")]: \(message)")
             throw ExitStatus.failure
         }
         return body

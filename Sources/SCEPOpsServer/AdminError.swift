@@ -11,6 +11,7 @@ public struct AdminError: Error, Sendable {
         case rateLimited = "rate_limited"
         case stateUnavailable = "state_unavailable"
         case notFound = "not_found"
+        case badRequest = "bad_request"
     }
 
     var status: HTTPResponse.Status

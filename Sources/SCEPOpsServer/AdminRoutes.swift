@@ -39,6 +39,17 @@ final class AdminRoutes: Sendable {
             return request.uri.queryParameters["format"] == "text"
                 ? text(HistoryReport.text(records)) : json(HistoryReport.json(records))
         }
+        router.get("/v1/show") { [self] request, context in
+            _ = try await authorize(request, context, .show)
+            let query = request.uri.queryParameters
+            guard let kind = query["kind"].flatMap({ ShowReport.Kind(rawValue: String($0)) }), let name = query["name"] else {
+                throw AdminError(status: .badRequest, code: .badRequest, message: "show takes kind=ca|team|profile and name=NAME")
+            }
+            switch ShowReport.render(kind, String(name), status: try await store.status(), applies: try await store.applies()) {
+            case .success(let shown): return query["format"] == "text" ? text(shown.text) : json(shown.json)
+            case .failure(let failure): throw AdminError(status: .notFound, code: .notFound, message: failure.message)
+            }
+        }
         router.get("/metrics") { [self] request, context in
             _ = try await authorize(request, context, .status)
             return Response(

@@ -58,7 +58,7 @@ struct TokenCommandTests {
     }
 
     /// `serve --admin-listen`: the token reaches the admin API, `/metrics` leaves the device
-    /// listener, and `status` and `history` with `--server` print what local mode prints.
+    /// listener, and `status`, `history` and `show` with `--server` print what local mode prints.
     @Test func serveTakesTheTokenOnItsAdminListener() throws {
         let db = work.path + "/state.db"
         let repo = ValidRepo.make()
@@ -86,13 +86,19 @@ struct TokenCommandTests {
         // Remote mode: the same output as local mode, with no database and no key.
         let remote = ["SCEPOPS_SERVER": "http://127.0.0.1:\(admin)", "SCEPOPS_TOKEN": token]
         let elsewhere = TempRepo()
-        for command in ["status", "history"] {
+        for command in [["status"], ["history"], ["show", "ca", "WIFI"], ["show", "profile", "Workstations/com.example.wifi"]] {
             for format in ["text", "json"] {
-                let local = scepops([command, "--format", format], db: db)
-                let far = Command.run(Command.scepops, [command, "--format", format], directory: elsewhere.path, environment: remote)
+                let local = scepops(command + ["--format", format], db: db)
+                let far = Command.run(Command.scepops, command + ["--format", format], directory: elsewhere.path, environment: remote)
                 #expect(local.status == 0 && !local.stdout.isEmpty)
                 #expect(far.status == 0 && far.stdout == local.stdout, "\(command) \(format): \(far.stderr)")
             }
+        }
+        // What is not there fails alike.
+        for command in [["show", "team", "Nope"], ["show", "profile", "com.example.wifi"]] {
+            let local = scepops(command, db: db)
+            let far = Command.run(Command.scepops, command, directory: elsewhere.path, environment: remote)
+            #expect(local.status == 1 && far.status == 1 && far.stderr == local.stderr, "\(command): \(far.stderr) vs \(local.stderr)")
         }
         var wrong = remote
         wrong["SCEPOPS_TOKEN"] = "scepops_wrong"
