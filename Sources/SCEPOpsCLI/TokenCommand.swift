@@ -72,21 +72,15 @@ struct TokenCommand: AsyncParsableCommand {
 
         static func stamp(_ date: Date?) -> String { date?.ISO8601Format() ?? "-" }
 
-        static func state(_ token: APIToken, now: Date = Date()) -> String {
-            if token.revokedAt != nil { return "revoked" }
-            if let expires = token.expiresAt, expires <= now { return "expired" }
-            return "active"
-        }
-
         static func row(_ token: APIToken) -> [String] {
-            [token.name, token.role.rawValue, stamp(token.createdAt), stamp(token.expiresAt), stamp(token.lastUsedAt), state(token)]
+            [token.name, token.role.rawValue, stamp(token.createdAt), stamp(token.expiresAt), stamp(token.lastUsedAt), token.state(at: Date()).rawValue]
         }
 
         static func json(_ token: APIToken) -> [String: Any] {
             [
                 "name": token.name, "role": token.role.rawValue, "created_at": stamp(token.createdAt),
                 "expires_at": token.expiresAt.map(stamp) ?? NSNull(), "revoked_at": token.revokedAt.map(stamp) ?? NSNull(),
-                "last_used_at": token.lastUsedAt.map(stamp) ?? NSNull(), "state": state(token),
+                "last_used_at": token.lastUsedAt.map(stamp) ?? NSNull(), "state": token.state(at: Date()).rawValue,
             ]
         }
 

@@ -25,19 +25,16 @@ final class AdminRoutes: Sendable {
     }
 
     func add(to router: Router<AdminRequestContext>) {
-        // `?format=text` gives what `scepops status` prints: the CLI's remote mode shows it as is.
         router.get("/v1/status") { [self] request, context in
             _ = try await authorize(request, context, .status)
             let status = try await store.status()
-            return request.uri.queryParameters["format"] == "text"
-                ? text(StatusReport.text(status)) : json(StatusReport.json(status))
+            return respond(request, text: StatusReport.text(status), json: StatusReport.json(status))
         }
         router.get("/v1/history") { [self] request, context in
             _ = try await authorize(request, context, .history)
             let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 20
             let records = HistoryReport.newest(try await store.applies(), limit: limit)
-            return request.uri.queryParameters["format"] == "text"
-                ? text(HistoryReport.text(records)) : json(HistoryReport.json(records))
+            return respond(request, text: HistoryReport.text(records), json: HistoryReport.json(records))
         }
         router.get("/v1/show") { [self] request, context in
             _ = try await authorize(request, context, .show)
@@ -46,7 +43,7 @@ final class AdminRoutes: Sendable {
                 throw AdminError(status: .badRequest, code: .badRequest, message: "show takes kind=ca|team|profile and name=NAME")
             }
             switch ShowReport.render(kind, String(name), status: try await store.status(), applies: try await store.applies()) {
-            case .success(let shown): return query["format"] == "text" ? text(shown.text) : json(shown.json)
+            case .success(let shown): return respond(request, text: shown.text, json: shown.json)
             case .failure(let failure): throw AdminError(status: .notFound, code: .notFound, message: failure.message)
             }
         }
@@ -58,12 +55,12 @@ final class AdminRoutes: Sendable {
         }
     }
 
-    func json(_ text: String) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    func text(_ text: String) -> Response {
-        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    /// `?format=text` gives what the CLI prints, JSON otherwise: remote mode shows either as is.
+    func respond(_ request: Request, text: @autoclosure () -> String, json: @autoclosure () -> String) -> Response {
+        let isText = request.uri.queryParameters["format"] == "text"
+        return Response(
+            status: .ok, headers: [.contentType: isText ? "text/plain; charset=utf-8" : "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: isText ? text() : json())))
     }
 
     /// The token of a request that may make `call`; an `AdminError` otherwise.

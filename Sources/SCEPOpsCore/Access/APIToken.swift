@@ -19,3 +19,19 @@ public struct APIToken: Sendable, Hashable {
         self.lastUsedAt = lastUsedAt
     }
 }
+
+/// Where a token stands: what `token list` shows, and what the server takes it for.
+public enum TokenState: String, Sendable, Hashable {
+    case active
+    case expired
+    case revoked
+}
+
+extension APIToken {
+    /// Revoked before expired: a revoked token stays revoked whatever its expiry says.
+    public func state(at now: Date) -> TokenState {
+        if revokedAt != nil { return .revoked }
+        if let expiresAt, expiresAt <= now { return .expired }
+        return .active
+    }
+}

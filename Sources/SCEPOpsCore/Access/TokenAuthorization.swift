@@ -21,8 +21,11 @@ public enum TokenAuthorization: Sendable, Hashable {
     public static func decide(presented: Bool, token: APIToken?, call: AdminCall, now: Date) -> TokenAuthorization {
         guard presented else { return .unauthorized(.missing) }
         guard let token else { return .unauthorized(.unknown) }
-        if token.revokedAt != nil { return .unauthorized(.revoked) }
-        if let expires = token.expiresAt, expires <= now { return .unauthorized(.expired) }
+        switch token.state(at: now) {
+        case .revoked: return .unauthorized(.revoked)
+        case .expired: return .unauthorized(.expired)
+        case .active: break
+        }
         guard token.role.allows(call) else { return .forbidden(role: token.role, call: call) }
         return .allowed(token)
     }
