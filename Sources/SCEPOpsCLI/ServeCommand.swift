@@ -43,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PKIOperations in flight at once to one CA; the rest wait. 1 suits micromdm's scepserver, which fails concurrent ones.")
     var upstreamConcurrency: Int = 1
 
-    @Option(help: "Seconds before a profile goes out again when its one-time token was spent and the CA failed; doubled for each later try (3 at most).")
+    @Option(help: "Seconds before a certificate profile goes out again with a fresh token when the CA failed after its token was spent, or the device reported the install failed; doubled for each later try (3 at most).")
     var redeliveryBackoff: Double = 30
 
     @Option(help: "Seconds after which a connection with nothing read or written is closed: idle keep-alives, stalled headers and bodies.")

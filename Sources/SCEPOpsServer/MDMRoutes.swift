@@ -22,7 +22,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     let renderer: CommandRenderer
     /// How devices reach this server: `https` when it serves TLS itself.
     let scheme: String
-    /// What becomes of an InstallProfile that fails after its token was spent.
+    /// What becomes of a certificate profile's InstallProfile that the device reports failed.
     let redelivery: RedeliveryPolicy
     let metrics: ServerMetrics
     let bodyTimeout: Duration

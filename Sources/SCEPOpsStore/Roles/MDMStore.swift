@@ -18,7 +18,8 @@ public protocol MDMStore: Sendable {
     /// CheckOut: the host leaves its team, and its identity may be replaced.
     func checkOut(host: String) async throws(StoreError)
     /// Records a command's result and returns the next command for the host, if any. An
-    /// InstallProfile that fails after its one-time token was spent goes as `policy` says.
+    /// InstallProfile of a certificate profile that the device reports failed goes out again
+    /// or fails as `policy` says.
     func report(host: String, commandUUID: String?, result: CommandResult, policy: RedeliveryPolicy)
         async throws(StoreError) -> Result<QueuedCommand?, MDMRefusal>
 }
