@@ -20,7 +20,7 @@ final class ReplicasEndToEndTests: EndToEndParts, @unchecked Sendable {
     }
 
     func devsimArguments(_ profile: String) -> [String] {
-        ["--enrollment-profile", profile, "--hosts", String(Self.hosts), "--settle", "3", "--timeout", "300", "--poll-interval", "1",
+        ["--enrollment-profile", profile, "--hosts", String(Self.hosts), "--settle", "3", "--timeout", "600", "--poll-interval", "1",
             "--concurrency", "8", "--state", work.path + "/devices", "--events", events, "--json"]
     }
 
