@@ -82,7 +82,8 @@ let package = Package(
             swiftSettings: settings
         ),
 
-        // The HTTP server and its background services: the SCEP proxy, health, the profile worker.
+        // The HTTP servers and what they run: the SCEP proxy, MDM, the profile worker, the admin
+        // API with the plan, apply and drift that the CLI also runs locally.
         .target(
             name: "SCEPOpsServer",
             dependencies: [
@@ -105,6 +106,7 @@ let package = Package(
             dependencies: [
                 "SCEPOpsCore", "SCEPOpsConfig", "SCEPOpsStore", "SCEP", "SCEPOpsServer", "MDM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: settings

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SCEPOpsCore
+import SCEPOpsServer
 import SCEPOpsStore
 
 /// `scepops apply`: plans and applies in one step, or applies a saved plan exactly.
@@ -35,10 +36,13 @@ struct ApplyCommand: AsyncParsableCommand {
     @Argument(help: "A plan saved with `scepops plan --out`.")
     var planFile: String?
 
+    @OptionGroup var remote: RemoteOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let reconciliation = Reconciliation(repo: repo, state: state, caCheck: caCheck, environment: environment)
         let saved = try planFile.map(Self.readPlanFile)
+        if remote.url != nil { return try await applyRemotely(reconciliation, saved: saved) }
         let opened: Reconciliation.Opened
         do {
             opened = try await reconciliation.open(create: true)
@@ -46,70 +50,70 @@ struct ApplyCommand: AsyncParsableCommand {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
         }
+        guard let store = opened.store else { throw ExitStatus.failure }
+        let actor = Actor.current(environment)
+        let host = ProcessInfo.processInfo.hostName
+        let lease = Lease(
+            owner: "\(actor)@\(host):\(getpid())", host: host, pid: getpid(), commit: nil, ttl: lockTTL, wait: lockTimeout)
+        let applied: Reconciler.Applied
         do {
-            guard let store = opened.store else { throw ExitStatus.failure }
-            // The lease comes first, as Terraform's lock does: the plan is made, shown,
-            // confirmed and written with no other apply in between.
-            let actor = Actor.current(environment)
-            let host = ProcessInfo.processInfo.hostName
-            let lease = Lease(
-                owner: "\(actor)@\(host):\(getpid())", host: host, pid: getpid(), commit: nil, ttl: lockTTL,
-                wait: lockTimeout)
-            let note = try await store.acquireLease(lease)
-            do {
-                let outcome = try await reconciliation.run(store: store, box: opened.box)
-                try await store.recordLeaseCommit(outcome.plan.source.commit, owner: lease.owner)
-                try await apply(outcome, store: store, saved: saved, actor: actor, note: note)
-            } catch {
-                try? await store.releaseLease(owner: lease.owner)
-                throw error
-            }
-            try? await store.releaseLease(owner: lease.owner)
-        } catch let error as StoreError {
-            // A first run that did not apply leaves no state and no key behind.
-            opened.removeIfCreated(state.path)
-            Output.error("error[\(error.code.rawValue)]: \(error.message)")
-            throw ExitStatus.failure
+            applied = try await reconciliation.reconciler.apply(
+                reconciliation.config(), store: store, box: opened.box,
+                options: .init(reviewed: saved?.binding, allowDestroy: allowDestroy, actor: actor, lease: lease),
+                show: { Output.write(PlanReport.render($0, .text)) },
+                approve: { _ in try saved != nil || autoApprove || Self.confirm() })
         } catch {
             opened.removeIfCreated(state.path)
             throw error
         }
+        // A first run that did not apply leaves no state and no key behind.
+        if !applied.succeeded { opened.removeIfCreated(state.path) }
+        let record = applied.result.record.map { (id: $0.id, revision: (applied.outcome?.plan.stateRevision ?? 0) + 1) }
+        try Self.report(
+            applied.result.refusal, notices: applied.notices, summary: applied.outcome?.document().summary, record: record,
+            failed: !applied.succeeded)
     }
 
-    private func apply(
-        _ outcome: Reconciliation.Outcome, store: any StateBackend, saved: PlanDocument?, actor: String, note: String?
-    ) async throws {
-        let plan = outcome.plan
-        Output.write(PlanText.render(plan, caCheck: outcome.caCheckNote))
-        guard !plan.hasErrors, let desired = outcome.desired, let binding = outcome.binding else {
-            throw ExitStatus.failure
+    /// Remote mode: the server plans and applies. Without a plan file or --auto-approve,
+    /// the plan is shown first and applied, once confirmed, only as it was shown.
+    private func applyRemotely(_ reconciliation: Reconciliation, saved: PlanDocument?) async throws {
+        let config = ConfigUpload(reconciliation.config())
+        let caCheck = reconciliation.reconciler.caCheck
+        var reviewed = saved?.binding
+        var shown = false
+        if saved == nil, !autoApprove {
+            let planned = try await remote.post(
+                "/v1/plan", AdminWire.PlanCall(config: config, caCheck: caCheck, format: .text), as: AdminWire.PlanAnswer.self)
+            Output.write(planned.rendered)
+            if planned.plan.hasErrors { throw ExitStatus.failure }
+            if planned.plan.changes.isEmpty { return }
+            if !(try Self.confirm()) { try Self.report(Reconciler.Applied.Result.cancelled.refusal, failed: true) }
+            reviewed = planned.plan.binding
+            shown = true
         }
-        if let saved { try Self.verify(saved, against: binding) }
-        guard plan.hasChanges else { return }
-        if !outcome.emptied.isEmpty, !allowDestroy {
-            Output.error(
-                "error[\(DiagnosticCode.destroysEverything.rawValue)]: the plan deletes every \(outcome.emptied.map(\.rawValue).joined(separator: ", ")) in the state. Nothing was applied. Check --repo; pass --allow-destroy if this is meant")
-            throw ExitStatus.failure
-        }
-        if saved == nil, !autoApprove, !(try Self.confirm()) {
-            Output.error("Apply cancelled; nothing was changed.")
-            throw ExitStatus.failure
-        }
+        let call = AdminWire.ApplyCall(
+            config: config, caCheck: caCheck, reviewed: reviewed, allowDestroy: allowDestroy,
+            actor: Actor.current(ProcessInfo.processInfo.environment), lockTimeout: lockTimeout, lockTTL: lockTTL)
+        let answer = try await remote.post("/v1/apply", call, accepted: [200, 409, 422, 503], as: AdminWire.ApplyAnswer.self)
+        if !shown, let rendered = answer.rendered { Output.write(rendered) }
+        let refusal = answer.error.map { (code: $0.code, message: $0.message) }
+        try Self.report(
+            refusal, notices: answer.notices, summary: answer.plan?.summary, record: answer.apply.map { ($0.id, $0.stateRevision) },
+            failed: answer.result == .invalid || answer.result == .refused)
+    }
 
-        let request = ApplyRequest(
-            plan: plan, desired: desired, certificates: outcome.certificates, planHash: binding.planHash, actor: actor,
-            version: SCEPOpsVersion.current, note: note)
-        let record: ApplyRecord
-        do {
-            record = try await store.apply(request)
-        } catch {
-            if error.code != .stalePlan { try? await store.recordFailure(request, detail: error.message) }
-            throw error
+    /// What follows the plan, in both modes: a refusal, the notices, the last line.
+    private static func report(
+        _ refusal: (code: String, message: String)?, notices: [String] = [], summary: PlanDocument.Summary? = nil,
+        record: (id: Int64, revision: Int)? = nil, failed: Bool
+    ) throws {
+        if let refusal {
+            // Terraform's words for a "no" at the prompt; every other refusal has its code.
+            Output.error(refusal.code == "cancelled" ? refusal.message : "error[\(refusal.code)]: \(refusal.message)")
         }
-        if let note { Output.error("scepops: \(note)") }
-        Output.write(
-            "\nApply complete: \(plan.count(.create)) created, \(plan.count(.update)) updated, \(plan.count(.delete)) deleted, \(plan.count(.replace)) replaced (apply #\(record.id), state revision \(plan.stateRevision + 1)).\n"
-        )
+        for notice in notices { Output.error(notice) }
+        if let record, let summary { Output.write(PlanReport.applied(summary, id: record.id, stateRevision: record.revision)) }
+        if failed { throw ExitStatus.failure }
     }
 
     static func readPlanFile(_ path: String) throws -> PlanDocument {
@@ -124,41 +128,6 @@ struct ApplyCommand: AsyncParsableCommand {
             throw ExitStatus.failure
         }
         return document
-    }
-
-    /// A saved plan is applied only if everything it was made from is still so.
-    static func verify(_ saved: PlanDocument, against now: PlanDocument.Binding) throws {
-        let was = saved.binding!
-        var problems: [String] = []
-        // A merge makes a new commit from the reviewed one: what must hold is the config
-        // it was made from, not the commit id.
-        if was.commit != now.commit, was.desiredFingerprint != now.desiredFingerprint {
-            problems.append(
-                "it was made from commit \(was.commit ?? "(none)"), and the config at \(now.commit ?? "(none)") differs from it")
-        }
-        if was.stateRevision != now.stateRevision {
-            problems.append("the state changed since (revision \(was.stateRevision), now \(now.stateRevision))")
-        }
-        let changedSecrets = Set(was.secretDigests.keys).union(now.secretDigests.keys).sorted().filter {
-            was.secretDigests[$0] != now.secretDigests[$0]
-        }
-        if !changedSecrets.isEmpty {
-            problems.append("these secrets differ from the ones it was made with: \(changedSecrets.joined(separator: ", "))")
-        }
-        if problems.isEmpty, was.commit == now.commit, was.desiredFingerprint != now.desiredFingerprint {
-            problems.append("the config differs from the one it was made from")
-        }
-        if problems.isEmpty, was.planHash != now.planHash {
-            problems.append("planning again gives different changes")
-        }
-        guard problems.isEmpty else {
-            Output.error("error[stale-plan]: the saved plan is stale: \(problems.joined(separator: "; ")). Nothing was applied; plan again.")
-            throw ExitStatus.failure
-        }
-        if was.commit != now.commit {
-            Output.error(
-                "scepops: the plan was made at commit \(was.commit ?? "(none)"); \(now.commit ?? "(none)") has the same config, so it applies as reviewed")
-        }
     }
 
     /// Terraform's question: only "yes" applies. Off a terminal, --auto-approve is required.

@@ -1,10 +1,8 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import SCEP
 import SCEPOpsConfig
 import SCEPOpsCore
+import SCEPOpsServer
 import SCEPOpsStore
 
 /// `scepops drift`: what differs between git, the state, the hosts and the CAs. Read-only:
@@ -45,66 +43,34 @@ struct DriftCommand: AsyncParsableCommand {
         }
     }
 
+    @OptionGroup var remote: RemoteOptions
+
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let now = Date()
         var notes: [String] = []
         let (rules, ruleDiagnostics) = ignore.map(DriftIgnoreFile.read) ?? ([], [])
         let previous = try since.map { try Self.previousFingerprints($0, notes: &notes) }
-
+        let run = DriftRun(
+            caCheck: .init(offline: caCheck.offline, timeout: caCheck.caTimeout), expiryDays: expiryDays,
+            unseenDays: unseenDays, rules: rules, ruleDiagnostics: ruleDiagnostics, since: previous, notes: notes)
+        let config = ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: ProcessInfo.processInfo.environment)
+        if remote.url != nil {
+            let answer = try await remote.post(
+                "/v1/drift", AdminWire.DriftCall(config: ConfigUpload(config), run: run, format: format),
+                as: AdminWire.DriftAnswer.self)
+            Output.write(answer.rendered)
+            if answer.exitCode != 0 { throw ExitCode(answer.exitCode) }
+            return
+        }
         let (store, box) = try await state.openExisting()
-        var reconciliation = Reconciliation(
-            repo: repo, state: state, caCheck: caCheck, environment: environment)
-        reconciliation.checksNewCAs = false
-        let findings: [DriftFinding]
-        let plan: Plan
+        let report: DriftReport
         do {
-            plan = try await reconciliation.run(store: store, box: box).plan
-            let authorities = try await store.status().certificateAuthorities
-            let health = caCheck.offline ? authorities.map { .init(name: $0.name, applied: $0.certificate, live: .unchecked) }
-                : await Self.checkHealth(authorities, timeout: caCheck.caTimeout)
-            if caCheck.offline { notes.append("CA health not checked (--offline): \(authorities.count) CA(s) not asked for GetCACert") }
-            findings = DriftAnalyzer(expiryDays: expiryDays, unseenDays: unseenDays).findings(
-                plan: plan, hosts: try await store.hostObservations(), authorities: health, now: now)
+            report = try await run.report(config, store: store, box: box)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
         }
-        let diagnostics = (plan.diagnostics + ruleDiagnostics).sorted()
-        let report = DriftReport(
-            source: plan.source, findings: diagnostics.hasErrors ? [] : findings, rules: rules, since: previous, notes: notes,
-            diagnostics: diagnostics, now: now)
-        switch format {
-        case .text: Output.write(DriftText.render(report))
-        case .markdown: Output.write(DriftMarkdown.render(report))
-        case .json: Output.write(DriftDocument(report).json())
-        }
+        Output.write(DriftRun.render(report, format))
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
-    }
-
-    /// GetCACert against every applied CA, all at once.
-    static func checkHealth(_ authorities: [StateStatus.CertificateAuthorityRow], timeout: Int) async
-        -> [CertificateAuthorityHealth]
-    {
-        let client = SCEPHTTPClient.makeHTTPClient()
-        let check = CACertificateCheck(client: client, timeout: .seconds(Int64(timeout)))
-        let health = await withTaskGroup(of: CertificateAuthorityHealth.self) { group in
-            for authority in authorities {
-                group.addTask {
-                    let live: CertificateAuthorityHealth.Live =
-                        switch await check.fetch(authority.url) {
-                        case .success(let certificate): .answered(certificate.summary)
-                        case .failure(let failure): .unreachable(failure.message)
-                        }
-                    return CertificateAuthorityHealth(name: authority.name, applied: authority.certificate, live: live)
-                }
-            }
-            var all: [CertificateAuthorityHealth] = []
-            for await one in group { all.append(one) }
-            return all
-        }
-        try? await client.shutdown()
-        return health
     }
 
     /// A missing file is a first run: nothing was reported before.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SCEPOpsCore
 
 /// `--format` of the commands that report data: for people, or for scripts.
 enum DataFormat: String, ExpressibleByArgument, CaseIterable {
@@ -7,8 +8,4 @@ enum DataFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// `--format` of plan and drift, which also write a pull-request comment or an issue.
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case text
-    case markdown
-    case json
-}
+extension ReportFormat: ExpressibleByArgument {}

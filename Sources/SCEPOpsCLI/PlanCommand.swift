@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SCEPOpsCore
+import SCEPOpsServer
 import SCEPOpsStore
 
 /// `scepops plan`: what apply would change, in order, without changing anything.
@@ -26,34 +27,41 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Exit 2 when there are changes (0: none, 1: error).")
     var detailedExitcode = false
 
+    @OptionGroup var remote: RemoteOptions
+
     func run() async throws {
         let reconciliation = Reconciliation(
             repo: repo, state: state, caCheck: caCheck, environment: ProcessInfo.processInfo.environment)
-        let outcome: Reconciliation.Outcome
-        do {
-            let opened = try await reconciliation.open(create: false)
-            outcome = try await reconciliation.run(store: opened.store, box: opened.box)
-        } catch {
-            Output.error("error[\(error.code.rawValue)]: \(error.message)")
-            throw ExitStatus.failure
-        }
-        let plan = outcome.plan
-        switch format {
-        case .text: Output.write(PlanText.render(plan, caCheck: outcome.caCheckNote))
-        case .markdown: Output.write(PlanMarkdown.render(plan, caCheck: outcome.caCheckNote))
-        case .json: Output.write(PlanDocument(plan, caCheck: outcome.caCheckNote).json())
-        }
-        if plan.hasErrors { throw ExitStatus.failure }
-        if let out, let binding = outcome.binding {
+        let document: PlanDocument
+        if remote.url != nil {
+            let call = AdminWire.PlanCall(
+                config: ConfigUpload(reconciliation.config()), caCheck: reconciliation.reconciler.caCheck, format: format)
+            let answer = try await remote.post("/v1/plan", call, as: AdminWire.PlanAnswer.self)
+            Output.write(answer.rendered)
+            document = answer.plan
+        } else {
+            let outcome: Reconciliation.Outcome
             do {
-                try Self.save(PlanDocument(plan, caCheck: outcome.caCheckNote, binding: binding).json(), to: out)
+                let opened = try await reconciliation.open(create: false)
+                outcome = try await reconciliation.run(store: opened.store, box: opened.box)
+            } catch {
+                Output.error("error[\(error.code.rawValue)]: \(error.message)")
+                throw ExitStatus.failure
+            }
+            Output.write(PlanReport.render(outcome, format))
+            document = outcome.document(bound: true)
+        }
+        if document.hasErrors { throw ExitStatus.failure }
+        if let out, document.binding != nil {
+            do {
+                try Self.save(document.json(), to: out)
             } catch {
                 Output.error("error: cannot write the plan file \(out): \(error.localizedDescription)")
                 throw ExitStatus.failure
             }
             Output.error("Saved the plan to \(out). Apply exactly this plan with: scepops apply \(out)")
         }
-        if detailedExitcode, plan.hasChanges { throw ExitStatus.changesPending }
+        if detailedExitcode, !document.changes.isEmpty { throw ExitStatus.changesPending }
     }
 
     /// Written to a temporary file and renamed: a reader never sees half a plan.

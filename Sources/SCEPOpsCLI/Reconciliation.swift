@@ -1,13 +1,11 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import SCEP
 import SCEPOpsConfig
 import SCEPOpsCore
+import SCEPOpsServer
 import SCEPOpsStore
 
-/// The steps plan and apply share: read the repo, open the state, plan, check the CAs
-/// live. The adapters are wired here, and only here.
+/// The steps plan, apply and drift share in local mode: read the repo, open the state, and
+/// plan with the `Reconciler` the admin API also runs.
 struct Reconciliation {
     let repo: RepoOptions
     let state: StateOptions
@@ -16,19 +14,15 @@ struct Reconciliation {
     /// GetCACert against new and changed CA URLs; drift checks every CA its own way.
     var checksNewCAs = true
 
-    struct Outcome {
-        var plan: Plan
-        var desired: DesiredState?
-        /// By CA name, from the live check.
-        var certificates: [String: CACertificate] = [:]
-        var caCheckNote: String?
-        var box: SecretBox
-        /// Kinds the plan deletes every one of (`DestroyGuard`).
-        var emptied: [PlannedChange.Kind] = []
+    typealias Outcome = Reconciler.Outcome
 
-        var binding: PlanDocument.Binding? {
-            desired.map { PlanBinding.make(plan, $0, box) }
-        }
+    var reconciler: Reconciler {
+        Reconciler(caCheck: .init(offline: caCheck.offline, timeout: caCheck.caTimeout), checksNewCAs: checksNewCAs)
+    }
+
+    /// The repo as read, with the secrets expanded from the environment.
+    func config() -> UnvalidatedConfig {
+        ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: environment)
     }
 
     /// Opens the state: read-only for plan (`create` false; without a state file nothing
@@ -80,64 +74,7 @@ struct Reconciliation {
 
     /// Plans against the state `open` gave (nil: an empty one that does not exist yet).
     func run(store: (any StateBackend)?, box: SecretBox) async throws(StoreError) -> Outcome {
-        let config = ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: environment)
-        let validation = ConfigValidator.validate(config)
-        let current = try await store?.currentState() ?? .empty
-
-        guard let desired = validation.state else {
-            var diagnostics = validation.diagnostics + CANameRule.violations(config, current: current)
-            diagnostics.sort()
-            let plan = Plan(
-                source: config.source, stateRevision: current.revision, changes: [], diagnostics: diagnostics,
-                unchanged: [:])
-            return Outcome(plan: plan, desired: nil, box: box)
-        }
-        var plan = Planner(secretDigest: box.digest).plan(desired, against: current)
-        plan.diagnostics = validation.diagnostics
-        let emptied = DestroyGuard.emptied(desired, current)
-        if let warning = DestroyGuard.warning(emptied, current) { plan.diagnostics.append(warning) }
-        var outcome = Outcome(plan: plan, desired: desired, box: box, emptied: emptied)
-        await checkCertificateAuthorities(&outcome)
-        outcome.plan.diagnostics.sort()
-        return outcome
-    }
-
-    /// GetCACert against each CA that is new or has a new URL (Fleet checks on every
-    /// add and URL edit). A failure is a diagnostic naming the CA's file.
-    private func checkCertificateAuthorities(_ outcome: inout Outcome) async {
-        let targets = outcome.plan.changes.indices.filter { index in
-            let change = outcome.plan.changes[index]
-            return change.kind == .certificateAuthority
-                && (change.action == .create || change.action == .replace
-                    || change.fields.contains { $0.path == "url" })
-        }
-        guard !targets.isEmpty, checksNewCAs else { return }
-        guard !caCheck.offline else {
-            outcome.caCheckNote = "CA check skipped (--offline): \(targets.count) CA URL(s) not checked with GetCACert"
-            return
-        }
-        let urls = Dictionary(
-            uniqueKeysWithValues: (outcome.desired?.certificateAuthorities ?? []).map { ($0.name, ($0.url, $0.file)) })
-        let client = SCEPHTTPClient.makeHTTPClient()
-        let check = CACertificateCheck(client: client, timeout: .seconds(Int64(caCheck.caTimeout)))
-        var checked = 0
-        for index in targets {
-            let name = outcome.plan.changes[index].name
-            guard let (url, file) = urls[name] else { continue }
-            switch await check.fetch(url) {
-            case .success(let certificate):
-                outcome.plan.changes[index].caCertificate = certificate.summary
-                outcome.certificates[name] = certificate
-                checked += 1
-            case .failure(let failure):
-                outcome.plan.diagnostics.append(
-                    .error(
-                        .caUnreachable, file: file,
-                        "Invalid SCEP URL. Please correct and try again. Certificate authority \"\(name)\": \(failure.message)"))
-            }
-        }
-        try? await client.shutdown()
-        outcome.caCheckNote = "CA check: GetCACert answered for \(checked) of \(targets.count) new or changed CA URL(s)"
+        try await reconciler.plan(config(), store: store, box: box)
     }
 }
 

@@ -2,7 +2,9 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOSSL
+import SCEPOpsServer
 
 /// Remote mode: the command runs against a server's admin API with a bearer token, and
 /// needs no database and no key.
@@ -17,6 +19,25 @@ struct RemoteOptions: ParsableArguments {
 
     /// GETs `path` from the admin API; the body, or an error said plainly and exit 1.
     func get(_ path: String) async throws -> String {
+        let (status, body) = try await send(.GET, path, body: nil)
+        guard status == 200 else { try Self.fail(status, body) }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// POSTs `call` as JSON; the answer decoded when the status is one of `accepted`.
+    func post<Answer: Decodable>(_ path: String, _ call: some Encodable, accepted: Set<Int> = [200], as: Answer.Type) async throws
+        -> Answer
+    {
+        let (status, body) = try await send(.POST, path, body: AdminWire.encode(call))
+        guard accepted.contains(status) else { try Self.fail(status, body) }
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: body) else {
+            Output.error("error: the server's answer to \(path) is not what this scepops expects (is it the same version?)")
+            throw ExitStatus.failure
+        }
+        return answer
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> (Int, Data) {
         guard let base = url, let parsed = URL(string: base), ["http", "https"].contains(parsed.scheme ?? "") else {
             Output.error("error: --server must be an http(s) URL of the admin API")
             throw ExitStatus.failure
@@ -28,26 +49,30 @@ struct RemoteOptions: ParsableArguments {
         let client = try makeClient()
         defer { Task { [client] in try? await client.shutdown() } }
         var request = HTTPClientRequest(url: base.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)
+        request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        let body: String
-        let status: Int
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: body))
+        }
         do {
-            let response = try await client.execute(request, timeout: .seconds(60))
-            status = Int(response.status.code)
-            body = String(buffer: try await response.body.collect(upTo: 64 << 20))
+            // A plan that checks a slow CA, or an apply that waits for the lock, takes a while.
+            let response = try await client.execute(request, timeout: .seconds(900))
+            return (Int(response.status.code), Data(buffer: try await response.body.collect(upTo: 256 << 20)))
         } catch {
             Output.error("error: the server \(base) cannot be reached: \(error)")
             throw ExitStatus.failure
         }
-        guard status == 200 else {
-            let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
-            let detail = json?["error"] as? [String: Any]
-            let message = detail?["message"] as? String ?? "the server answered HTTP \(status)"
-            // Nothing of that name: the words local mode uses.
-            Output.error(status == 404 ? "error: \(message)" : "error[\(detail?["code"] as? String ?? "http-\(status)")]: \(message)")
-            throw ExitStatus.failure
-        }
-        return body
+    }
+
+    /// An error answer said as local mode would say it.
+    private static func fail(_ status: Int, _ body: Data) throws -> Never {
+        let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+        let detail = json?["error"] as? [String: Any]
+        let message = detail?["message"] as? String ?? "the server answered HTTP \(status)"
+        // Nothing of that name: the words local mode uses.
+        Output.error(status == 404 ? "error: \(message)" : "error[\(detail?["code"] as? String ?? "http-\(status)")]: \(message)")
+        throw ExitStatus.failure
     }
 
     private func makeClient() throws -> HTTPClient {
@@ -59,6 +84,8 @@ struct RemoteOptions: ParsableArguments {
             }
             tls.trustRoots = .certificates(roots)
         }
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SCEPOpsCore
 
 /// The `scepops` command. Each subcommand parses its flags into a typed value, runs, and
 /// exits with a code from `ExitStatus`.
@@ -15,10 +16,6 @@ public struct SCEPOps: AsyncParsableCommand {
     )
 
     public init() {}
-}
-
-public enum SCEPOpsVersion {
-    public static let current = "0.1.0"
 }
 
 /// Exit codes (SPEC §3).

@@ -83,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = Self.split(listen)!
-        let (store, _) = try await state.openExisting(access: .readWrite)
+        let (store, box) = try await state.openExisting(access: .readWrite)
         var verifier: MDMSignatureVerifier?
         if let deviceCA {
             guard let pem = try? String(contentsOfFile: deviceCA, encoding: .utf8),
@@ -133,7 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var services: [any Service] = [worker]
         if let adminListen, let (adminHost, adminPort) = Self.split(adminListen) {
-            services.append(try AdminApplication.make(host: adminHost, port: adminPort, tls: tls, store: store, metrics: metrics))
+            services.append(try AdminApplication.make(host: adminHost, port: adminPort, tls: tls, store: store, box: box, metrics: metrics))
         }
         let app = try SCEPOpsApplication.make(
             settings: .init(

@@ -11,14 +11,17 @@ import Synchronization
 /// address (`AuthFailureLimit`); an address past the limit gets 429 before its token is
 /// even looked up.
 final class AdminRoutes: Sendable {
-    let store: any StatusReader & ApplyHistoryReader & TokenStore
+    let store: any StateBackend
+    /// The state's key: it digests secrets for plans. It never leaves the server.
+    let box: SecretBox
     let metrics: ServerMetrics
     let limit: AuthFailureLimit
     let logger: Logger
     private let failures = Mutex<[String: [Date]]>([:])
 
-    init(store: any StatusReader & ApplyHistoryReader & TokenStore, metrics: ServerMetrics, limit: AuthFailureLimit, logger: Logger) {
+    init(store: any StateBackend, box: SecretBox, metrics: ServerMetrics, limit: AuthFailureLimit, logger: Logger) {
         self.store = store
+        self.box = box
         self.metrics = metrics
         self.limit = limit
         self.logger = logger
@@ -47,6 +50,38 @@ final class AdminRoutes: Sendable {
             case .failure(let failure): throw AdminError(status: .notFound, code: .notFound, message: failure.message)
             }
         }
+        router.post("/v1/plan") { [self] request, context in
+            _ = try await authorize(request, context, .plan)
+            let call = try await decode(AdminWire.PlanCall.self, request, context)
+            let outcome = try await Reconciler(caCheck: Self.bounded(call.caCheck))
+                .plan(try config(call.config), store: store, box: box)
+            let answer = AdminWire.PlanAnswer(
+                plan: outcome.document(bound: !outcome.plan.hasErrors), rendered: PlanReport.render(outcome, call.format))
+            return json(.ok, answer)
+        }
+        router.post("/v1/apply") { [self] request, context in
+            let token = try await authorize(request, context, .apply)
+            let call = try await decode(AdminWire.ApplyCall.self, request, context)
+            let actor = "\(call.actor) (token \(token.name))"
+            let host = ProcessInfo.processInfo.hostName
+            let lease = Lease(owner: "\(actor)@\(host):\(getpid())", host: host, pid: getpid(), commit: nil,
+                ttl: min(max(call.lockTTL, 1), 86_400), wait: min(max(call.lockTimeout, 0), 600))
+            let applied = try await Reconciler(caCheck: Self.bounded(call.caCheck)).apply(
+                try config(call.config), store: store, box: box,
+                options: .init(reviewed: call.reviewed, allowDestroy: call.allowDestroy, actor: actor, lease: lease))
+            let answer = AdminWire.ApplyAnswer(applied)
+            if case .applied(let record) = applied.result {
+                logger.info("applied", metadata: ["apply": "\(record.id)", "token": "\(token.name)", "commit": "\(record.commit ?? "")"])
+            }
+            return json(answer.status, answer)
+        }
+        router.post("/v1/drift") { [self] request, context in
+            _ = try await authorize(request, context, .drift)
+            var call = try await decode(AdminWire.DriftCall.self, request, context)
+            call.run.caCheck = Self.bounded(call.run.caCheck)
+            let report = try await call.run.report(try config(call.config), store: store, box: box)
+            return json(.ok, AdminWire.DriftAnswer(rendered: DriftRun.render(report, call.format), exitCode: report.exitCode))
+        }
         router.get("/metrics") { [self] request, context in
             _ = try await authorize(request, context, .status)
             return Response(
@@ -61,6 +96,38 @@ final class AdminRoutes: Sendable {
         return Response(
             status: .ok, headers: [.contentType: isText ? "text/plain; charset=utf-8" : "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: isText ? text() : json())))
+    }
+
+    /// A call's JSON body, within `maximumBody`.
+    func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: AdminRequestContext) async throws -> Body {
+        let bytes = try await BoundedBody.collect(request, upTo: Self.maximumBody, timeout: .seconds(120))
+        do {
+            return try JSONDecoder().decode(Body.self, from: Data(buffer: bytes))
+        } catch {
+            // The decoder's words can quote the body, and the body holds secrets.
+            throw AdminError(status: .badRequest, code: .badRequest, message: "the request body is not a valid \(Body.self) document")
+        }
+    }
+
+    func config(_ upload: ConfigUpload) throws -> UnvalidatedConfig {
+        guard let config = upload.config() else {
+            throw AdminError(status: .badRequest, code: .badRequest, message: "the config in the request is malformed")
+        }
+        return config
+    }
+
+    func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(data: AdminWire.encode(value))))
+    }
+
+    /// A config of 10,000 profiles is some tens of MiB as JSON.
+    static let maximumBody = 256 << 20
+
+    /// A CA that does not answer holds the call for at most two minutes.
+    static func bounded(_ check: Reconciler.CACheck) -> Reconciler.CACheck {
+        Reconciler.CACheck(offline: check.offline, timeout: min(max(check.timeout, 1), 120))
     }
 
     /// The token of a request that may make `call`; an `AdminError` otherwise.

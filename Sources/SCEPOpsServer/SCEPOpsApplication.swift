@@ -122,7 +122,7 @@ extension SCEPOpsApplication.Settings {
 /// listener devices reach, so that neither is exposed where devices are.
 public enum AdminApplication {
     public static func make(
-        host: String, port: Int, tls: TLSConfiguration?, store: any StatusReader & ApplyHistoryReader & TokenStore, metrics: ServerMetrics,
+        host: String, port: Int, tls: TLSConfiguration?, store: any StateBackend, box: SecretBox, metrics: ServerMetrics,
         limit: AuthFailureLimit = AuthFailureLimit(), onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol & Service {
         var logger = Logger(label: "scepops.admin")
@@ -130,7 +130,7 @@ public enum AdminApplication {
         let router = Router(context: AdminRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: AdminErrorMiddleware())
-        AdminRoutes(store: store, metrics: metrics, limit: limit, logger: logger).add(to: router)
+        AdminRoutes(store: store, box: box, metrics: metrics, limit: limit, logger: logger).add(to: router)
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(60))
         return Application(
             router: router,

@@ -13,7 +13,7 @@ struct AdminAPITests {
     func withAdmin(_ harness: ProxyHarness, limit: AuthFailureLimit, _ body: (Int) async throws -> Void) async throws {
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try AdminApplication.make(
-            host: "127.0.0.1", port: 0, tls: nil, store: harness.store, metrics: ServerMetrics(), limit: limit,
+            host: "127.0.0.1", port: 0, tls: nil, store: harness.store, box: harness.box, metrics: ServerMetrics(), limit: limit,
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
         let server = Task { try await app.run() }
         defer { server.cancel() }

@@ -15,7 +15,7 @@ public struct DriftFinding: Sendable, Hashable, Comparable {
     }
 
     /// Stable codes: cron jobs and ignore files match on them.
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         case unappliedChange = "unapplied-change"
         case profileFailed = "profile-failed"
         case profileMissing = "profile-missing"

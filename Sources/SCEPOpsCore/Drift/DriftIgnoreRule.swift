@@ -2,7 +2,7 @@ import Foundation
 
 /// A rule of the drift ignore file: it hides the findings it matches until its date, with
 /// a reason that the report repeats. Past `until` it hides nothing.
-public struct DriftIgnoreRule: Sendable, Hashable {
+public struct DriftIgnoreRule: Sendable, Hashable, Codable {
     /// Matches one finding exactly.
     public var fingerprint: String?
     public var kind: DriftFinding.Kind?

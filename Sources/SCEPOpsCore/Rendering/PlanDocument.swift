@@ -181,6 +181,8 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         if let binding { try container.encode(binding, forKey: .binding) }
     }
 
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == Diagnostic.Severity.error.rawValue } }
+
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

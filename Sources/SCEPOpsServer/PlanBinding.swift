@@ -3,7 +3,7 @@ import SCEPOpsStore
 
 /// What binds a saved plan to the config and state it was made from, with secrets only
 /// as keyed digests.
-enum PlanBinding {
+public enum PlanBinding {
     static func secretDigests(_ desired: DesiredState, _ box: SecretBox) -> [String: String] {
         var digests: [String: String] = [:]
         for ca in desired.certificateAuthorities {
@@ -37,7 +37,7 @@ enum PlanBinding {
         return SecretBox.sha256(changes + Array("\u{0}\(fingerprint)\u{0}\(plan.stateRevision)".utf8))
     }
 
-    static func make(_ plan: Plan, _ desired: DesiredState, _ box: SecretBox) -> PlanDocument.Binding {
+    public static func make(_ plan: Plan, _ desired: DesiredState, _ box: SecretBox) -> PlanDocument.Binding {
         let fingerprint = fingerprint(desired, box)
         return PlanDocument.Binding(
             commit: plan.source.commit, desiredFingerprint: fingerprint, stateRevision: plan.stateRevision,

@@ -1,0 +1,144 @@
+import Foundation
+
+/// A config as remote mode sends it to the server: what the CLI read from the repo, with
+/// the secrets expanded from its own environment. The server validates and plans it with
+/// the same code as local mode, so both give the same findings at the same lines.
+///
+/// It holds secrets in the clear: it goes only to the admin API, and is never logged or
+/// saved.
+public struct ConfigUpload: Codable, Sendable {
+    public struct Position: Codable, Sendable, Hashable {
+        public var line: Int
+        public var column: Int
+    }
+
+    public struct Value: Codable, Sendable, Hashable {
+        public var value: String
+        public var at: Position?
+    }
+
+    public struct CertificateAuthority: Codable, Sendable {
+        public var file: String
+        public var name: Value?
+        public var url: Value?
+        public var challenge: Value?
+        public var challengeFromEnvironment: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case file, name, url, challenge
+            case challengeFromEnvironment = "challenge_from_environment"
+        }
+    }
+
+    public struct Team: Codable, Sendable {
+        public var file: String
+        public var name: Value?
+        public var enrollSecret: Value?
+        public var enrollSecretFromEnvironment: Bool
+        public var profiles: [Value]
+
+        enum CodingKeys: String, CodingKey {
+            case file, name, profiles
+            case enrollSecret = "enroll_secret"
+            case enrollSecretFromEnvironment = "enroll_secret_from_environment"
+        }
+    }
+
+    public struct ProfileFile: Codable, Sendable {
+        public var path: String
+        /// Base64; nil for a file the CLI could not read (its finding says why).
+        public var content: String?
+    }
+
+    public var source: PlanDocument.Source
+    public var certificateAuthorities: [CertificateAuthority]
+    public var teams: [Team]
+    public var profiles: [ProfileFile]
+    public var diagnostics: [JSONDiagnostic]
+
+    enum CodingKeys: String, CodingKey {
+        case source, teams, profiles, diagnostics
+        case certificateAuthorities = "certificate_authorities"
+    }
+
+    public init(_ config: UnvalidatedConfig) {
+        source = PlanDocument.Source(config.source)
+        certificateAuthorities = config.certificateAuthorities.map {
+            CertificateAuthority(
+                file: $0.file, name: $0.name.map(Self.value), url: $0.url.map(Self.value),
+                challenge: $0.challenge.map { Value(value: $0.value.revealed, at: $0.position.map(Self.position)) },
+                challengeFromEnvironment: $0.challengeFromEnvironment)
+        }
+        teams = config.teams.map {
+            Team(
+                file: $0.file, name: $0.name.map(Self.value),
+                enrollSecret: $0.enrollSecret.map { Value(value: $0.value.revealed, at: $0.position.map(Self.position)) },
+                enrollSecretFromEnvironment: $0.enrollSecretFromEnvironment, profiles: $0.profiles.map(Self.value))
+        }
+        profiles = config.profiles.map { ProfileFile(path: $0.path, content: $0.content.map { Data($0).base64EncodedString() }) }
+        diagnostics = config.diagnostics.map(JSONDiagnostic.init)
+    }
+
+    /// The config the CLI read; nil when the upload does not describe one (an unknown
+    /// source kind or diagnostic code, a profile that is not base64).
+    public func config() -> UnvalidatedConfig? {
+        guard let kind = ConfigSource.Kind(rawValue: source.kind) else { return nil }
+        var profileFiles: [SCEPOpsCore.ProfileFile] = []
+        for profile in profiles {
+            var content: [UInt8]?
+            if let encoded = profile.content {
+                guard let data = Data(base64Encoded: encoded) else { return nil }
+                content = [UInt8](data)
+            }
+            profileFiles.append(SCEPOpsCore.ProfileFile(path: profile.path, content: content))
+        }
+        var read: [Diagnostic] = []
+        for diagnostic in diagnostics {
+            guard let found = diagnostic.diagnostic() else { return nil }
+            read.append(found)
+        }
+        return UnvalidatedConfig(
+            source: ConfigSource(
+                kind: kind, repository: source.repository, ref: source.ref, commit: source.commit, dirty: source.dirty),
+            certificateAuthorities: certificateAuthorities.map {
+                CertificateAuthorityDocument(
+                    file: $0.file, name: $0.name.map(Self.located), url: $0.url.map(Self.located),
+                    challenge: $0.challenge.map { Located(Secret($0.value), at: $0.at.map(Self.position)) },
+                    challengeFromEnvironment: $0.challengeFromEnvironment)
+            },
+            teams: teams.map {
+                TeamDocument(
+                    file: $0.file, name: $0.name.map(Self.located),
+                    enrollSecret: $0.enrollSecret.map { Located(Secret($0.value), at: $0.at.map(Self.position)) },
+                    enrollSecretFromEnvironment: $0.enrollSecretFromEnvironment, profiles: $0.profiles.map(Self.located))
+            },
+            profiles: profileFiles, diagnostics: read)
+    }
+
+    private static func value(_ located: Located<String>) -> Value {
+        Value(value: located.value, at: located.position.map(position))
+    }
+
+    private static func position(_ position: SourcePosition) -> Position {
+        Position(line: position.line, column: position.column)
+    }
+
+    private static func position(_ position: Position) -> SourcePosition {
+        SourcePosition(line: position.line, column: position.column)
+    }
+
+    private static func located(_ value: Value) -> Located<String> {
+        Located(value.value, at: value.at.map(position))
+    }
+}
+
+extension JSONDiagnostic {
+    /// The diagnostic this was made from; nil for an unknown severity or code.
+    public func diagnostic() -> Diagnostic? {
+        guard let severity = Diagnostic.Severity(rawValue: severity), let code = DiagnosticCode(rawValue: code) else {
+            return nil
+        }
+        let position = line.map { SourcePosition(line: $0, column: column ?? 1) }
+        return Diagnostic(severity, code, file: file, at: position, message)
+    }
+}
