@@ -13,6 +13,8 @@ public struct CACertificateCheck: Sendable {
 
     let client: HTTPClient
     let timeout: TimeAmount
+    /// A CA certificate, or a bundle with its RA, is a few KiB.
+    public static let maximumBody = 1 << 20
 
     public init(client: HTTPClient, timeout: TimeAmount = .seconds(30)) {
         self.client = client
@@ -21,7 +23,8 @@ public struct CACertificateCheck: Sendable {
 
     public func fetch(_ url: String) async -> Result<CACertificate, Failure> {
         do {
-            let answer = try await SCEPHTTPClient(client: client, url: url, timeout: timeout).getCACert(message: nil)
+            let answer = try await SCEPHTTPClient(client: client, url: url, timeout: timeout, maximumBody: Self.maximumBody)
+                .getCACert(message: nil)
             let certificates = try CertificateParser.certificates(in: Array(answer.body.readableBytesView))
             return .success(certificates[0])
         } catch let error as CertificateParser.Failure {

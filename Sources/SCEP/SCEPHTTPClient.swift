@@ -10,22 +10,26 @@ public struct SCEPHTTPClient: SCEPService {
     let url: String
     let timeout: TimeAmount
     /// The largest answer taken from upstream.
-    static let maximumBody = 4 * 1024 * 1024
+    let maximumBody: Int
+    public static let defaultMaximumBody = 4 * 1024 * 1024
 
     /// An HTTP client for talking to CAs: `connections` per CA, and connection attempts
     /// retried for 3 s at most, so a CA that refuses is reported in seconds rather than
-    /// after the whole request timeout.
+    /// after the whole request timeout. A redirect is not followed: a CA URL, which a plan
+    /// token may name, must not lead the server anywhere else.
     public static func makeHTTPClient(connections: Int = 8) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connections)
         configuration.timeout.connect = .seconds(3)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    public init(client: HTTPClient, url: String, timeout: TimeAmount) {
+    public init(client: HTTPClient, url: String, timeout: TimeAmount, maximumBody: Int = defaultMaximumBody) {
         self.client = client
         self.url = url
         self.timeout = timeout
+        self.maximumBody = maximumBody
     }
 
     public func getCACaps() async throws(SCEPUpstreamError) -> SCEPMessage {
@@ -62,10 +66,12 @@ public struct SCEPHTTPClient: SCEPService {
             guard (200..<300).contains(response.status.code) else {
                 throw SCEPUpstreamError.failed("the CA answered HTTP \(response.status.code)")
             }
-            let answer = try await response.body.collect(upTo: Self.maximumBody)
+            let answer = try await response.body.collect(upTo: maximumBody)
             return SCEPMessage(contentType: response.headers.first(name: "Content-Type"), body: answer)
         } catch let error as SCEPUpstreamError {
             throw error
+        } catch is NIOTooManyBytesError {
+            throw .failed("the CA's answer is over \(maximumBody) bytes")
         } catch let error as HTTPClientError
             where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
         {

@@ -56,4 +56,44 @@ struct CACertificateCheckTests {
         #expect(!failure.message.contains("pw"))
         #expect(!failure.message.contains("127.0.0.1"))
     }
+
+    /// A plan token can name any URL, and the server makes the check: a redirect is not
+    /// followed, and an answer over 1 MiB is not read.
+    @Test func aRedirectIsNotFollowedAndAnOversizedAnswerIsNotRead() async throws {
+        let port = try FreePort.pick()
+        let script = """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def log_message(self, *a): pass
+                def do_GET(self):
+                    if self.path.startswith("/redirect"):
+                        self.send_response(302); self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+                        self.send_header("Content-Length", "0"); self.end_headers()
+                    else:
+                        body = b"0" * (2 << 20)
+                        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+                        self.wfile.write(body)
+            http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+            """
+        let server = try Command.start("/usr/bin/python3", ["-c", script, String(port)])
+        defer {
+            server.kill()
+            _ = server.wait()
+        }
+        let client = SCEPHTTPClient.makeHTTPClient()
+        for _ in 0..<50 {
+            if Command.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "--max-time", "1", "http://127.0.0.1:\(port)/redirect"]).status == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let check = CACertificateCheck(client: client, timeout: .seconds(5))
+        let redirected = await check.fetch("http://127.0.0.1:\(port)/redirect")
+        let oversized = await check.fetch("http://127.0.0.1:\(port)/big")
+        try await client.shutdown()
+        guard case .failure(let redirect) = redirected, case .failure(let big) = oversized else {
+            Issue.record("expected two failures")
+            return
+        }
+        #expect(redirect.message == "GetCACert failed: the CA answered HTTP 302", "\(redirect.message)")
+        #expect(big.message == "GetCACert failed: the CA's answer is over 1048576 bytes", "\(big.message)")
+    }
 }
