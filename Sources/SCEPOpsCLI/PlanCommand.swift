@@ -27,11 +27,15 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Exit 2 when there are changes (0: none, 1: error).")
     var detailedExitcode = false
 
+    @Flag(help: "Read no secret (for a pull request from a fork): each secret field is left unchecked and says so, and the plan file can never be applied.")
+    var withoutSecrets = false
+
     @OptionGroup var remote: RemoteOptions
 
     func run() async throws {
-        let reconciliation = Reconciliation(
+        var reconciliation = Reconciliation(
             repo: repo, state: state, caCheck: caCheck, environment: ProcessInfo.processInfo.environment)
+        reconciliation.readsSecrets = !withoutSecrets
         let document: PlanDocument
         if remote.url != nil {
             let call = AdminWire.PlanCall(
@@ -59,7 +63,10 @@ struct PlanCommand: AsyncParsableCommand {
                 Output.error("error: cannot write the plan file \(out): \(error.localizedDescription)")
                 throw ExitStatus.failure
             }
-            Output.error("Saved the plan to \(out). Apply exactly this plan with: scepops apply \(out)")
+            Output.error(
+                withoutSecrets
+                    ? "Saved the plan to \(out), for review only: made with --without-secrets, it can never be applied."
+                    : "Saved the plan to \(out). Apply exactly this plan with: scepops apply \(out)")
         }
         if detailedExitcode, !document.changes.isEmpty { throw ExitStatus.changesPending }
     }

@@ -13,6 +13,8 @@ struct Reconciliation {
     let environment: [String: String]
     /// GetCACert against new and changed CA URLs; drift checks every CA its own way.
     var checksNewCAs = true
+    /// False for `plan --without-secrets`.
+    var readsSecrets = true
 
     typealias Outcome = Reconciler.Outcome
 
@@ -22,7 +24,7 @@ struct Reconciliation {
 
     /// The repo as read, with the secrets expanded from the environment.
     func config() -> UnvalidatedConfig {
-        ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: environment)
+        ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: environment, readsSecrets: readsSecrets)
     }
 
     /// Opens the state: read-only for plan (`create` false; without a state file nothing

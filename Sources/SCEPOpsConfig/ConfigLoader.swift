@@ -9,29 +9,36 @@ public enum ConfigLoader {
     public static let maximumFileBytes = 10 * 1024 * 1024
 
     /// Opens `repo` (its working tree, or the commit `ref` names) and reads it. A repo
-    /// that cannot be opened is reported as a diagnostic, like any other finding.
-    public static func load(repo: String, ref: String?, environment: [String: String]) -> UnvalidatedConfig {
+    /// that cannot be opened is reported as a diagnostic, like any other finding. Without
+    /// `readsSecrets`, secret fields are left unread (`plan --without-secrets`).
+    public static func load(repo: String, ref: String?, environment: [String: String], readsSecrets: Bool = true)
+        -> UnvalidatedConfig
+    {
         do {
             let tree: any ConfigTree = if let ref { try GitCommitTree(repository: repo, ref: ref) }
                 else { try WorkingTree(repository: repo) }
-            return load(tree, environment: environment)
+            return load(tree, environment: environment, readsSecrets: readsSecrets)
         } catch {
             let source = ConfigSource(kind: ref == nil ? .workingTree : .commit, repository: repo, ref: ref)
             return UnvalidatedConfig(source: source, diagnostics: [.error(error.code, file: nil, error.message)])
         }
     }
 
-    public static func load(_ tree: any ConfigTree, environment: [String: String]) -> UnvalidatedConfig {
+    public static func load(_ tree: any ConfigTree, environment: [String: String], readsSecrets: Bool = true)
+        -> UnvalidatedConfig
+    {
         var config = UnvalidatedConfig(source: tree.source)
         let expander = EnvironmentExpander(environment: environment)
         do {
             for (entry, text) in try yamlFiles(tree, certificateAuthoritiesFolder, &config.diagnostics) {
                 var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                reader.readsSecrets = readsSecrets
                 if let document = reader.readCertificateAuthority(text) { config.certificateAuthorities.append(document) }
                 config.diagnostics += reader.diagnostics
             }
             for (entry, text) in try yamlFiles(tree, teamsFolder, &config.diagnostics) {
                 var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                reader.readsSecrets = readsSecrets
                 if let document = reader.readTeam(text) { config.teams.append(document) }
                 config.diagnostics += reader.diagnostics
             }

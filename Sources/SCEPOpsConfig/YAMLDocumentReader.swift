@@ -7,6 +7,9 @@ import Yams
 struct YAMLDocumentReader {
     let file: String
     let expander: EnvironmentExpander
+    /// False for `plan --without-secrets`: a secret field is not expanded, and its value is
+    /// `Secret.unchecked`.
+    var readsSecrets = true
     var diagnostics: [Diagnostic] = []
     /// Scalar bytes the walk may still read. Without aliases a walk reads no more than the
     /// file holds; an anchor referenced over and over (a "billion laughs") reads it many
@@ -28,9 +31,9 @@ struct YAMLDocumentReader {
         var document = CertificateAuthorityDocument(file: file)
         document.name = fields["name"].flatMap { string($0, key: "name", sensitive: false)?.value }
         document.url = fields["url"].flatMap { string($0, key: "url", sensitive: false)?.value }
-        if let node = fields["challenge"], let challenge = string(node, key: "challenge", sensitive: true) {
-            document.challenge = Located(Secret(challenge.value.value), at: challenge.value.position)
-            document.challengeFromEnvironment = challenge.substituted
+        if let node = fields["challenge"], let challenge = secret(node, key: "challenge") {
+            document.challenge = challenge.value
+            document.challengeFromEnvironment = challenge.fromEnvironment
         }
         return document
     }
@@ -39,9 +42,9 @@ struct YAMLDocumentReader {
         guard let fields = mapping(text, allowed: Self.teamKeys, required: ["name", "enroll_secret"]) else { return nil }
         var document = TeamDocument(file: file)
         document.name = fields["name"].flatMap { string($0, key: "name", sensitive: false)?.value }
-        if let node = fields["enroll_secret"], let secret = string(node, key: "enroll_secret", sensitive: true) {
-            document.enrollSecret = Located(Secret(secret.value.value), at: secret.value.position)
-            document.enrollSecretFromEnvironment = secret.substituted
+        if let node = fields["enroll_secret"], let secret = secret(node, key: "enroll_secret") {
+            document.enrollSecret = secret.value
+            document.enrollSecretFromEnvironment = secret.fromEnvironment
         }
         if let node = fields["profiles"] {
             document.profiles = stringList(node, key: "profiles")
@@ -139,6 +142,21 @@ struct YAMLDocumentReader {
         }
         guard ok else { return nil }
         return ExpandedString(value: Located(result.value, at: position(node)), substituted: result.substituted)
+    }
+
+    /// A secret field: expanded, or left unread when `readsSecrets` is off (then whether it
+    /// names a variable is all that is known of it).
+    private mutating func secret(_ node: Node, key: String) -> (value: Located<Secret>, fromEnvironment: Bool)? {
+        guard readsSecrets else {
+            guard case .scalar(let scalar) = node else {
+                diagnostics.append(
+                    .error(.wrongType, file: file, at: position(node), "\"\(key)\" must be a string, found \(describe(node))"))
+                return nil
+            }
+            return (Located(.unchecked, at: position(node)), scalar.string.contains("$"))
+        }
+        guard let expanded = string(node, key: key, sensitive: true) else { return nil }
+        return (Located(Secret(expanded.value.value), at: expanded.value.position), expanded.substituted)
     }
 
     private mutating func stringList(_ node: Node, key: String) -> [Located<String>] {

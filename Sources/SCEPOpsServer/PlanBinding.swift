@@ -6,10 +6,12 @@ import SCEPOpsStore
 public enum PlanBinding {
     static func secretDigests(_ desired: DesiredState, _ box: SecretBox) -> [String: String] {
         var digests: [String: String] = [:]
-        for ca in desired.certificateAuthorities {
+        for ca in desired.certificateAuthorities where !ca.challenge.isUnchecked {
             digests["certificate_authority/\(ca.name)/challenge"] = box.digest(ca.challenge)
         }
-        for team in desired.teams { digests["team/\(team.name)/enroll_secret"] = box.digest(team.enrollSecret) }
+        for team in desired.teams where !team.enrollSecret.isUnchecked {
+            digests["team/\(team.name)/enroll_secret"] = box.digest(team.enrollSecret)
+        }
         return digests
     }
 
@@ -42,6 +44,6 @@ public enum PlanBinding {
         return PlanDocument.Binding(
             commit: plan.source.commit, desiredFingerprint: fingerprint, stateRevision: plan.stateRevision,
             planHash: planHash(plan, fingerprint: fingerprint), scepopsVersion: SCEPOpsVersion.current,
-            secretDigests: secretDigests(desired, box))
+            secretDigests: secretDigests(desired, box), uncheckedSecrets: desired.hasUncheckedSecrets ? true : nil)
     }
 }

@@ -168,6 +168,12 @@ public struct Reconciler: Sendable {
             return Applied(outcome: outcome, result: .invalid)
         }
         var notices: [String] = []
+        // Nothing is written from a secret that was never read.
+        if options.reviewed?.uncheckedSecrets == true || desired.hasUncheckedSecrets {
+            let message =
+                "the plan was made with --without-secrets: it checked no secret, so it can never be applied. Nothing was applied; plan again with the secrets"
+            return Applied(outcome: outcome, result: .refused(code: DiagnosticCode.planWithoutSecrets.rawValue, message: message))
+        }
         if let reviewed = options.reviewed {
             switch SavedPlanCheck.decide(saved: reviewed, now: binding) {
             case .stale(let message):

@@ -123,4 +123,63 @@ struct RemoteModeTests {
             #expect(!planFile.contains(secret))
         }
     }
+
+    /// A pull request from a fork has no secrets: `plan --without-secrets` reads none, says
+    /// so on each secret field, and its plan file is refused by apply in both modes.
+    @Test func planWithoutSecretsReadsNoneAndItsPlanFileIsNeverApplied() async throws {
+        let db = work.path + "/state.db"
+        let repo = ValidRepo.make()
+        let applied = await run(["apply", "--repo", repo.path, "--auto-approve", "--offline"], db: db)
+        try #require(applied.status == 0, "\(applied.stderr)")
+        let planToken = await run(["token", "create", "--name", "fork", "--role", "plan"], db: db).stdout.trimmingCharacters(in: .newlines)
+        let applyToken = await run(["token", "create", "--name", "main", "--role", "apply"], db: db).stdout.trimmingCharacters(in: .newlines)
+        let admin = try FreePort.pick()
+        let serve = try ServeProcess(
+            db: db, arguments: ["--admin-listen", "127.0.0.1:\(admin)"], directory: work.path, environment: environment)
+        defer { serve.kill() }
+        let server = "http://127.0.0.1:\(admin)"
+        // The fork's job: the key and no secret at all (local), or the plan token (remote).
+        let fork = ["SCEPOPS_SECRET_KEY": ReconcileCommandTests.key]
+        func forkRun(_ arguments: [String], remote: Bool) async -> Command.Result {
+            await Command.runDetached(
+                Command.scepops, arguments + (remote ? [] : ["--db", db]), directory: work.path,
+                environment: remote ? ["SCEPOPS_SERVER": server, "SCEPOPS_TOKEN": planToken] : fork)
+        }
+
+        let withSecrets = await forkRun(["plan", "--repo", repo.path, "--offline"], remote: false)
+        #expect(withSecrets.status == 1 && withSecrets.stdout.contains("env-unset"), "without the flag, an unset secret is an error")
+
+        repo.write("profiles/kiosk-vpn.mobileconfig", ValidRepo.profile(
+            challenge: "$FLEET_VAR_CUSTOM_SCEP_CHALLENGE_VPN", url: "$FLEET_VAR_CUSTOM_SCEP_PROXY_URL_VPN",
+            identifier: "com.example.kiosk-vpn"))
+        var results: [Command.Result] = []
+        for remote in [false, true] {
+            let planned = await forkRun(
+                ["plan", "--repo", repo.path, "--offline", "--without-secrets", "--detailed-exitcode", "--out", work.path + "/fork-\(remote).plan"],
+                remote: remote)
+            results.append(planned)
+            #expect(planned.status == 2, "\(planned.stderr)")
+            #expect(planned.stderr.contains("for review only: made with --without-secrets, it can never be applied"))
+            let unchecked = planned.stdout.split(separator: "\n").filter { $0.contains("secret-unchecked") }
+            #expect(unchecked.count == 4, "one per secret field: \(planned.stdout)")
+            for (file, line) in [("certificate_authorities/wifi.yml", 3), ("certificate_authorities/vpn.yml", 3), ("teams/workstations.yml", 2), ("teams/kiosks.yml", 2)] {
+                #expect(unchecked.contains { $0.contains("\(file):\(line):") }, "\(file):\(line) in \(unchecked)")
+            }
+            #expect(!planned.stdout.contains("(sensitive value changed)"), "an unread secret is never a change")
+            let planFile = try String(contentsOfFile: work.path + "/fork-\(remote).plan", encoding: .utf8)
+            #expect(planFile.contains("\"unchecked_secrets\" : true"))
+        }
+        #expect(results[0].stdout == results[1].stdout, "remote prints what local prints")
+
+        // On merge, with every secret and an apply token: still refused, and nothing changes.
+        for remote in [false, true] {
+            let refused = await run(
+                ["apply", work.path + "/fork-\(remote).plan", "--repo", repo.path, "--offline"], db: remote ? nil : db,
+                token: remote ? applyToken : nil, server: remote ? server : nil)
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.hasPrefix("error[plan-without-secrets]: the plan was made with --without-secrets"), "\(refused.stderr)")
+        }
+        #expect(await run(["status"], db: db).stdout.hasPrefix("State revision 1\n"))
+        for secret in Array(ValidRepo.environment.values) + [planToken, applyToken] { #expect(!serve.log.contains(secret)) }
+    }
 }

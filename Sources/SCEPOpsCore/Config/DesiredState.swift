@@ -41,4 +41,10 @@ public struct DesiredState: Sendable {
     public var teams: [Team]
     /// Sorted by path.
     public var profiles: [Profile]
+
+    /// Whether a secret was left unread (`plan --without-secrets`): such a state is planned,
+    /// never applied.
+    public var hasUncheckedSecrets: Bool {
+        certificateAuthorities.contains { $0.challenge.isUnchecked } || teams.contains { $0.enrollSecret.isUnchecked }
+    }
 }

@@ -5,10 +5,23 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     CustomReflectable
 {
     public let revealed: String
+    /// Not read at all (`plan --without-secrets`): its value is unknown, so nothing may be
+    /// compared with it or written from it.
+    public let isUnchecked: Bool
 
-    public init(_ value: String) { self.revealed = value }
+    public init(_ value: String) {
+        revealed = value
+        isUnchecked = false
+    }
 
-    public var isEmpty: Bool { revealed.isEmpty }
+    private init(unchecked: Void) {
+        revealed = ""
+        isUnchecked = true
+    }
+
+    public static let unchecked = Secret(unchecked: ())
+
+    public var isEmpty: Bool { revealed.isEmpty && !isUnchecked }
     public var description: String { "(sensitive value)" }
     public var debugDescription: String { "(sensitive value)" }
     public var customMirror: Mirror { Mirror(self, children: [:]) }

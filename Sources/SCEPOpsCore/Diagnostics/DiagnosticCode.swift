@@ -33,6 +33,8 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case envUnset = "env-unset"
     case envSyntax = "env-syntax"
     case secretInRepo = "secret-in-repo"
+    /// `plan --without-secrets` did not read this secret.
+    case secretUnchecked = "secret-unchecked"
 
     // Certificate authorities.
     case caNameEmpty = "ca-name-empty"
@@ -80,6 +82,8 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case caUnreachable = "ca-unreachable"
     /// The plan deletes every CA, team or profile the state has (apply needs --allow-destroy).
     case destroysEverything = "destroys-everything"
+    /// A plan made with `--without-secrets` was given to apply.
+    case planWithoutSecrets = "plan-without-secrets"
 
     // The drift ignore file.
     case ignoreRuleInvalid = "ignore-rule-invalid"

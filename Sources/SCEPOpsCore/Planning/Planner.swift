@@ -101,7 +101,7 @@ public struct Planner: Sendable {
     private func caFields(_ old: CertificateAuthorityState, _ new: CertificateAuthority) -> [FieldChange] {
         var fields: [FieldChange] = []
         if old.url != new.url { fields.append(FieldChange(path: "url", before: old.url, after: new.url)) }
-        if old.challengeDigest != secretDigest(new.challenge) {
+        if !new.challenge.isUnchecked, old.challengeDigest != secretDigest(new.challenge) {
             fields.append(FieldChange(path: "challenge", before: nil, after: nil, sensitive: true))
         }
         if old.file != new.file { fields.append(FieldChange(path: "file", before: old.file, after: new.file)) }
@@ -129,7 +129,7 @@ public struct Planner: Sendable {
                 continue
             }
             var fields: [FieldChange] = []
-            if old.enrollSecretDigest != secretDigest(new.enrollSecret) {
+            if !new.enrollSecret.isUnchecked, old.enrollSecretDigest != secretDigest(new.enrollSecret) {
                 fields.append(FieldChange(path: "enroll_secret", before: nil, after: nil, sensitive: true))
             }
             if old.file != new.file { fields.append(FieldChange(path: "file", before: old.file, after: new.file)) }

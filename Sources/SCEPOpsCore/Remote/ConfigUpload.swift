@@ -15,6 +15,8 @@ public struct ConfigUpload: Codable, Sendable {
     public struct Value: Codable, Sendable, Hashable {
         public var value: String
         public var at: Position?
+        /// For a secret `plan --without-secrets` did not read.
+        public var unchecked: Bool?
     }
 
     public struct CertificateAuthority: Codable, Sendable {
@@ -66,13 +68,13 @@ public struct ConfigUpload: Codable, Sendable {
         certificateAuthorities = config.certificateAuthorities.map {
             CertificateAuthority(
                 file: $0.file, name: $0.name.map(Self.value), url: $0.url.map(Self.value),
-                challenge: $0.challenge.map { Value(value: $0.value.revealed, at: $0.position.map(Self.position)) },
+                challenge: $0.challenge.map(Self.secret),
                 challengeFromEnvironment: $0.challengeFromEnvironment)
         }
         teams = config.teams.map {
             Team(
                 file: $0.file, name: $0.name.map(Self.value),
-                enrollSecret: $0.enrollSecret.map { Value(value: $0.value.revealed, at: $0.position.map(Self.position)) },
+                enrollSecret: $0.enrollSecret.map(Self.secret),
                 enrollSecretFromEnvironment: $0.enrollSecretFromEnvironment, profiles: $0.profiles.map(Self.value))
         }
         profiles = config.profiles.map { ProfileFile(path: $0.path, content: $0.content.map { Data($0).base64EncodedString() }) }
@@ -103,13 +105,13 @@ public struct ConfigUpload: Codable, Sendable {
             certificateAuthorities: certificateAuthorities.map {
                 CertificateAuthorityDocument(
                     file: $0.file, name: $0.name.map(Self.located), url: $0.url.map(Self.located),
-                    challenge: $0.challenge.map { Located(Secret($0.value), at: $0.at.map(Self.position)) },
+                    challenge: $0.challenge.map(Self.secret),
                     challengeFromEnvironment: $0.challengeFromEnvironment)
             },
             teams: teams.map {
                 TeamDocument(
                     file: $0.file, name: $0.name.map(Self.located),
-                    enrollSecret: $0.enrollSecret.map { Located(Secret($0.value), at: $0.at.map(Self.position)) },
+                    enrollSecret: $0.enrollSecret.map(Self.secret),
                     enrollSecretFromEnvironment: $0.enrollSecretFromEnvironment, profiles: $0.profiles.map(Self.located))
             },
             profiles: profileFiles, diagnostics: read)
@@ -125,6 +127,15 @@ public struct ConfigUpload: Codable, Sendable {
 
     private static func position(_ position: Position) -> SourcePosition {
         SourcePosition(line: position.line, column: position.column)
+    }
+
+    private static func secret(_ located: Located<Secret>) -> Value {
+        Value(
+            value: located.value.revealed, at: located.position.map(position), unchecked: located.value.isUnchecked ? true : nil)
+    }
+
+    private static func secret(_ value: Value) -> Located<Secret> {
+        Located(value.unchecked == true ? .unchecked : Secret(value.value), at: value.at.map(position))
     }
 
     private static func located(_ value: Value) -> Located<String> {

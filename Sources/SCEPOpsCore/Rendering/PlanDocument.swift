@@ -96,10 +96,12 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         public var scepopsVersion: String
         /// Keyed digests (HMAC) of each secret the plan was made with: `kind/name/field`.
         public var secretDigests: [String: String]
+        /// True for a plan made with `--without-secrets`: apply refuses it.
+        public var uncheckedSecrets: Bool?
 
         public init(
             commit: String?, desiredFingerprint: String, stateRevision: Int, planHash: String, scepopsVersion: String,
-            secretDigests: [String: String]
+            secretDigests: [String: String], uncheckedSecrets: Bool? = nil
         ) {
             self.commit = commit
             self.desiredFingerprint = desiredFingerprint
@@ -107,6 +109,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
             self.planHash = planHash
             self.scepopsVersion = scepopsVersion
             self.secretDigests = secretDigests
+            self.uncheckedSecrets = uncheckedSecrets
         }
 
         enum CodingKeys: String, CodingKey {
@@ -116,6 +119,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
             case planHash = "plan_hash"
             case scepopsVersion = "scepops_version"
             case secretDigests = "secret_digests"
+            case uncheckedSecrets = "unchecked_secrets"
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -126,6 +130,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
             try container.encode(planHash, forKey: .planHash)
             try container.encode(scepopsVersion, forKey: .scepopsVersion)
             try container.encode(secretDigests, forKey: .secretDigests)
+            if uncheckedSecrets == true { try container.encode(true, forKey: .uncheckedSecrets) }
         }
     }
 

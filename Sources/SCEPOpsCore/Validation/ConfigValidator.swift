@@ -121,7 +121,12 @@ public enum ConfigValidator {
                 }
             }
             if let challenge = document.challenge {
-                if challenge.value.isEmpty || challenge.value.revealed == maskedSecret {
+                if challenge.value.isUnchecked {
+                    diagnostics.append(
+                        .warning(
+                            .secretUnchecked, file: file, at: challenge.position,
+                            "challenge not checked (--without-secrets): a change to it does not show in this plan, and the plan can never be applied"))
+                } else if challenge.value.isEmpty || challenge.value.revealed == maskedSecret {
                     error(.caChallengeEmpty, challenge.position, "Custom SCEP Proxy challenge cannot be empty")
                 } else if !document.challengeFromEnvironment {
                     diagnostics.append(
@@ -176,7 +181,12 @@ public enum ConfigValidator {
                 }
             }
             if let secret = document.enrollSecret {
-                if secret.value.isEmpty || secret.value.revealed == maskedSecret {
+                if secret.value.isUnchecked {
+                    diagnostics.append(
+                        .warning(
+                            .secretUnchecked, file: file, at: secret.position,
+                            "enroll_secret not checked (--without-secrets): a change to it does not show in this plan, and the plan can never be applied"))
+                } else if secret.value.isEmpty || secret.value.revealed == maskedSecret {
                     error(.teamEnrollSecretEmpty, secret.position, "enroll_secret cannot be empty")
                 } else if let other = bySecret[secret.value] {
                     error(
