@@ -36,6 +36,13 @@ struct ApplyCommand: AsyncParsableCommand {
     @Argument(help: "A plan saved with `scepops plan --out`.")
     var planFile: String?
 
+    @Flag(help: "With PLANFILE: when it is stale, plan again and apply only if the changes are exactly the plan file's (error[reviewed-changes-differ] otherwise). For the merge of a reviewed pull request.")
+    var sameChanges = false
+
+    func validate() throws {
+        if sameChanges, planFile == nil { throw ValidationError("--same-changes goes with a PLANFILE: the plan that was reviewed") }
+    }
+
     @OptionGroup var remote: RemoteOptions
 
     func run() async throws {
@@ -59,7 +66,9 @@ struct ApplyCommand: AsyncParsableCommand {
         do {
             applied = try await reconciliation.reconciler.apply(
                 reconciliation.config(), store: store, box: opened.box,
-                options: .init(reviewed: saved?.binding, allowDestroy: allowDestroy, actor: actor, lease: lease),
+                options: .init(
+                    reviewed: saved?.binding, sameChanges: sameChanges ? saved?.changes : nil, allowDestroy: allowDestroy,
+                    actor: actor, lease: lease),
                 show: { Output.write(PlanReport.render($0, .text)) },
                 approve: { _ in try saved != nil || autoApprove || Self.confirm() })
         } catch {
@@ -92,7 +101,8 @@ struct ApplyCommand: AsyncParsableCommand {
             shown = true
         }
         let call = AdminWire.ApplyCall(
-            config: config, caCheck: caCheck, reviewed: reviewed, allowDestroy: allowDestroy,
+            config: config, caCheck: caCheck, reviewed: reviewed, sameChanges: sameChanges ? saved?.changes : nil,
+            allowDestroy: allowDestroy,
             actor: Actor.current(ProcessInfo.processInfo.environment), lockTimeout: lockTimeout, lockTTL: lockTTL)
         let answer = try await remote.post("/v1/apply", call, accepted: [200, 409, 422, 503], as: AdminWire.ApplyAnswer.self)
         if !shown, let rendered = answer.rendered { Output.write(rendered) }

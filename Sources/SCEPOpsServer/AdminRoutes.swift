@@ -68,7 +68,9 @@ final class AdminRoutes: Sendable {
                 ttl: min(max(call.lockTTL, 1), 86_400), wait: min(max(call.lockTimeout, 0), 600))
             let applied = try await Reconciler(caCheck: Self.bounded(call.caCheck)).apply(
                 try config(call.config), store: store, box: box,
-                options: .init(reviewed: call.reviewed, allowDestroy: call.allowDestroy, actor: actor, lease: lease))
+                options: .init(
+                    reviewed: call.reviewed, sameChanges: call.reviewed == nil ? nil : call.sameChanges, allowDestroy: call.allowDestroy,
+                    actor: actor, lease: lease))
             let answer = AdminWire.ApplyAnswer(applied)
             if case .applied(let record) = applied.result {
                 logger.info("applied", metadata: ["apply": "\(record.id)", "token": "\(token.name)", "commit": "\(record.commit ?? "")"])

@@ -35,6 +35,8 @@ public enum AdminWire {
         /// The binding of the plan that was reviewed (a plan file's): applied only if it is
         /// still what planning gives. Nil applies what planning gives now.
         public var reviewed: PlanDocument.Binding?
+        /// The reviewed plan's changes, for `apply --same-changes`.
+        public var sameChanges: [PlanDocument.Change]?
         public var allowDestroy: Bool
         /// Who asked, as the CI system names them; the history adds the token's name.
         public var actor: String
@@ -44,12 +46,13 @@ public enum AdminWire {
         public var lockTTL: Double
 
         public init(
-            config: ConfigUpload, caCheck: Reconciler.CACheck, reviewed: PlanDocument.Binding?, allowDestroy: Bool, actor: String,
-            lockTimeout: Double, lockTTL: Double
+            config: ConfigUpload, caCheck: Reconciler.CACheck, reviewed: PlanDocument.Binding?,
+            sameChanges: [PlanDocument.Change]?, allowDestroy: Bool, actor: String, lockTimeout: Double, lockTTL: Double
         ) {
             self.config = config
             self.caCheck = caCheck
             self.reviewed = reviewed
+            self.sameChanges = sameChanges
             self.allowDestroy = allowDestroy
             self.actor = actor
             self.lockTimeout = lockTimeout
@@ -60,6 +63,7 @@ public enum AdminWire {
             case config, reviewed, actor
             case caCheck = "ca_check"
             case allowDestroy = "allow_destroy"
+            case sameChanges = "same_changes"
             case lockTimeout = "lock_timeout"
             case lockTTL = "lock_ttl"
         }

@@ -75,12 +75,20 @@ public struct Reconciler: Sendable {
         /// The binding of the plan that was reviewed: a plan file's, or the one shown before
         /// a confirmation. Nil applies what planning gives now.
         public var reviewed: PlanDocument.Binding?
+        /// With `reviewed`: the changes of the reviewed plan. A stale plan then gives way to
+        /// a new one with exactly these changes (the merge of a reviewed pull request);
+        /// other changes are refused.
+        public var sameChanges: [PlanDocument.Change]?
         public var allowDestroy: Bool
         public var actor: String
         public var lease: Lease
 
-        public init(reviewed: PlanDocument.Binding?, allowDestroy: Bool, actor: String, lease: Lease) {
+        public init(
+            reviewed: PlanDocument.Binding?, sameChanges: [PlanDocument.Change]? = nil, allowDestroy: Bool, actor: String,
+            lease: Lease
+        ) {
             self.reviewed = reviewed
+            self.sameChanges = sameChanges
             self.allowDestroy = allowDestroy
             self.actor = actor
             self.lease = lease
@@ -176,8 +184,26 @@ public struct Reconciler: Sendable {
         }
         if let reviewed = options.reviewed {
             switch SavedPlanCheck.decide(saved: reviewed, now: binding) {
-            case .stale(let message):
-                return Applied(outcome: outcome, result: .refused(code: StoreError.Code.stalePlan.rawValue, message: message))
+            case .stale(let because):
+                guard let sameChanges = options.sameChanges else {
+                    let message = "the saved plan is stale: \(because). Nothing was applied; plan again."
+                    return Applied(outcome: outcome, result: .refused(code: StoreError.Code.stalePlan.rawValue, message: message))
+                }
+                // What was reviewed is already there (applied by someone else): nothing unreviewed is applied.
+                if !plan.hasChanges {
+                    notices.append("scepops: the reviewed plan is stale, and the state is already as the config wants it")
+                    return Applied(outcome: outcome, result: .noChanges, notices: notices)
+                }
+                if let difference = SavedPlanCheck.changeDifference(reviewed: sameChanges, now: outcome.document().changes) {
+                    return Applied(
+                        outcome: outcome,
+                        result: .refused(
+                            code: DiagnosticCode.reviewedChangesDiffer.rawValue,
+                            message:
+                                "the saved plan is stale: \(because), and planning again gives other changes than the reviewed ones: \(difference). Nothing was applied; review a new plan."))
+                }
+                notices.append(
+                    "scepops: the reviewed plan is stale, but planning again gives exactly its \(sameChanges.count) change(s): applying those")
             case .applies(let notice):
                 if let notice { notices.append(notice) }
             }

@@ -84,6 +84,8 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case destroysEverything = "destroys-everything"
     /// A plan made with `--without-secrets` was given to apply.
     case planWithoutSecrets = "plan-without-secrets"
+    /// A stale reviewed plan, and planning again gives other changes (`apply --same-changes`).
+    case reviewedChangesDiffer = "reviewed-changes-differ"
 
     // The drift ignore file.
     case ignoreRuleInvalid = "ignore-rule-invalid"

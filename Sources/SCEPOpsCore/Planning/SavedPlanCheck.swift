@@ -1,9 +1,35 @@
 /// Whether a saved plan may be applied now: only if everything it was made from is still so.
+/// On merge, a stale plan may give way to a new one whose changes are exactly the reviewed
+/// ones (`sameChanges`): then what is applied is still what was reviewed.
 public enum SavedPlanCheck {
     public enum Decision: Sendable, Hashable {
         /// It applies as reviewed; the notice says why a new commit does not matter.
         case applies(notice: String?)
-        case stale(String)
+        /// Why, as "the state changed since (…); …".
+        case stale(because: String)
+    }
+
+    /// Nil when `now` makes exactly the `reviewed` changes; else what differs first. The
+    /// hosts a change reaches are not part of it: hosts enroll between review and merge.
+    public static func changeDifference(reviewed: [PlanDocument.Change], now: [PlanDocument.Change]) -> String? {
+        func comparable(_ change: PlanDocument.Change) -> PlanDocument.Change {
+            var change = change
+            change.hostsAffected = 0
+            change.reason = nil
+            return change
+        }
+        for (index, (old, new)) in zip(reviewed, now).enumerated() where comparable(old) != comparable(new) {
+            return "change \(index + 1) was \(old.action) \(old.kind) \"\(old.name)\" and is now \(new.action) \(new.kind) \"\(new.name)\"\(old.name == new.name && old.action == new.action ? " with other fields" : "")"
+        }
+        if reviewed.count < now.count {
+            let extra = now[reviewed.count]
+            return "it adds \(now.count - reviewed.count) change(s), the first \(extra.action) \(extra.kind) \"\(extra.name)\""
+        }
+        if reviewed.count > now.count {
+            let gone = reviewed[now.count]
+            return "\(reviewed.count - now.count) reviewed change(s) are no longer in it, the first \(gone.action) \(gone.kind) \"\(gone.name)\""
+        }
+        return nil
     }
 
     public static func decide(saved was: PlanDocument.Binding, now: PlanDocument.Binding) -> Decision {
@@ -30,7 +56,7 @@ public enum SavedPlanCheck {
             problems.append("planning again gives different changes")
         }
         guard problems.isEmpty else {
-            return .stale("the saved plan is stale: \(problems.joined(separator: "; ")). Nothing was applied; plan again.")
+            return .stale(because: problems.joined(separator: "; "))
         }
         guard was.commit != now.commit else { return .applies(notice: nil) }
         return .applies(

@@ -35,6 +35,13 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         public var after: String?
         public var sensitive: Bool
 
+        public init(path: String, before: String?, after: String?, sensitive: Bool) {
+            self.path = path
+            self.before = before
+            self.after = after
+            self.sensitive = sensitive
+        }
+
         public func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(path, forKey: .path)
@@ -55,6 +62,22 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         public var reason: String?
         public var fields: [Field]
         public var caCertificate: CACertificateSummary?
+
+        public init(
+            order: Int, action: String, kind: String, name: String, previousName: String?, file: String?, hostsAffected: Int,
+            reason: String?, fields: [Field], caCertificate: CACertificateSummary?
+        ) {
+            self.order = order
+            self.action = action
+            self.kind = kind
+            self.name = name
+            self.previousName = previousName
+            self.file = file
+            self.hostsAffected = hostsAffected
+            self.reason = reason
+            self.fields = fields
+            self.caCertificate = caCertificate
+        }
 
         enum CodingKeys: String, CodingKey {
             case order, action, kind, name, file, reason, fields
