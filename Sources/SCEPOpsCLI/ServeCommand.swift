@@ -83,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = Self.split(listen)!
-        let (store, box) = try await state.openExisting(access: .readWrite)
+        let (store, box) = try await state.openExisting(access: .readWrite, creating: true)
         var verifier: MDMSignatureVerifier?
         if let deviceCA {
             guard let pem = try? String(contentsOfFile: deviceCA, encoding: .utf8),

@@ -41,16 +41,21 @@ struct StateOptions: ParsableArguments {
     }
 
     /// Opens a state that must exist already (read-only for the commands that only read
-    /// it); says what is wrong and exits 1 otherwise.
-    func openExisting(access: StateAccess = .readOnly) async throws -> (any StateBackend, SecretBox) {
+    /// it); says what is wrong and exits 1 otherwise. With `creating`, a state that is not
+    /// there yet is created empty, with its key: serve may come first, and remote mode's
+    /// first apply fills it.
+    func openExisting(access: StateAccess = .readOnly, creating: Bool = false) async throws -> (any StateBackend, SecretBox) {
         do {
             let location = try location()
-            guard location.exists else {
+            let exists = location.exists
+            guard exists || creating else {
                 Output.error("error: there is no state at \(location); `scepops apply` creates it")
                 throw ExitStatus.failure
             }
-            let box = try loadKey(location, create: false, notice: { _ in })
-            return (try await location.open(box: box, access: access), box)
+            let box = try loadKey(location, create: !exists, notice: { Output.error($0) })
+            let store = try await location.open(box: box, access: access)
+            if !exists { Output.error("scepops: created an empty state at \(location)") }
+            return (store, box)
         } catch let error as StoreError {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure

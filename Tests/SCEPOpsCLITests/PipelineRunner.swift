@@ -6,8 +6,9 @@ import Yams
 /// Runs the `run:` steps of a GitHub workflow job and the `script:` of a GitLab job from
 /// ci/pipelines with bash on this machine, as the CI would: `uses:` steps are skipped,
 /// `${{ … }}` expressions come from a table the test gives (a missing one fails the test),
-/// step outputs go through $GITHUB_OUTPUT, and `gh` and `curl` are stubs on PATH that log
-/// their calls and answer from STUB_* variables.
+/// step outputs go through $GITHUB_OUTPUT, later steps see what $GITHUB_ENV and $GITHUB_PATH
+/// add, and `gh` and `curl` are stubs on PATH that log their calls and answer from STUB_*
+/// variables.
 struct PipelineRunner {
     struct Step {
         var name: String
@@ -41,6 +42,7 @@ struct PipelineRunner {
         self.environment["PATH"] = "\(stubs.path)/bin:\(scepops):/usr/local/bin:/usr/bin:/bin"
         self.environment["STUB_LOG"] = log
         self.environment["HOME"] = stubs.path
+        self.environment["RUNNER_TEMP"] = stubs.path
     }
 
     static func pipeline(_ relative: String) throws -> Node {
@@ -80,6 +82,8 @@ struct PipelineRunner {
         }
         let jobEnvironment = variables(job["env"])
         var result = Job(steps: [], uses: [:])
+        var added: [String: String] = [:]
+        var paths: [String] = []
         for step in job["steps"]?.sequence ?? [] {
             if let action = step["uses"]?.string {
                 result.uses[action] = variables(step["with"])
@@ -87,10 +91,18 @@ struct PipelineRunner {
             }
             guard let script = step["run"]?.string else { continue }
             let output = stubs.path + "/github-output"
-            try? FileManager.default.removeItem(atPath: output)
-            _ = FileManager.default.createFile(atPath: output, contents: nil)
-            var env = environment.merging(answers) { $1 }.merging(jobEnvironment) { $1 }.merging(variables(step["env"])) { $1 }
+            let envFile = stubs.path + "/github-env"
+            let pathFile = stubs.path + "/github-path"
+            for file in [output, envFile, pathFile] {
+                try? FileManager.default.removeItem(atPath: file)
+                _ = FileManager.default.createFile(atPath: file, contents: nil)
+            }
+            var env = environment.merging(answers) { $1 }.merging(jobEnvironment) { $1 }.merging(added) { $1 }
+                .merging(variables(step["env"])) { $1 }
             env["GITHUB_OUTPUT"] = output
+            env["GITHUB_ENV"] = envFile
+            env["GITHUB_PATH"] = pathFile
+            env["PATH"] = (paths.reversed() + [env["PATH"] ?? ""]).joined(separator: ":")
             // GitHub's `shell: bash`.
             let run = Command.run(
                 "/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], directory: checkout, environment: env)
@@ -100,6 +112,10 @@ struct PipelineRunner {
                     line.firstIndex(of: "=").map { (String(line[..<$0]), String(line[line.index(after: $0)...])) }
                 }) { $1 }
             }
+            for line in ((try? String(contentsOfFile: envFile, encoding: .utf8)) ?? "").split(separator: "\n") {
+                if let equals = line.firstIndex(of: "=") { added[String(line[..<equals])] = String(line[line.index(after: equals)...]) }
+            }
+            paths += ((try? String(contentsOfFile: pathFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
             result.steps.append(Step(name: step["name"]?.string ?? "run", status: run.status, stdout: run.stdout, stderr: run.stderr))
             if run.status != 0 { break }
         }
@@ -124,7 +140,8 @@ struct PipelineRunner {
         printf 'gh %s\\n' "$*" >> "$STUB_LOG"
         case "$*" in
           "api repos/"*"/comments --paginate"*) echo "${STUB_COMMENT_ID:-}" ;;
-          "api repos/"*"/pulls --jq"*) echo "${STUB_PR_HEAD:-}" ;;
+          "api repos/"*"/pulls --jq .[0].number"*) echo "${STUB_PR_NUMBER:-}" ;;
+          "api repos/"*"/pulls --jq .[0].head.sha"*) echo "${STUB_PR_HEAD:-}" ;;
           "issue list"*) echo "${STUB_ISSUE:-}" ;;
           "run download"*)
             [ -n "${STUB_REVIEWED_PLAN:-}" ] || { echo "no artifact" >&2; exit 1; }

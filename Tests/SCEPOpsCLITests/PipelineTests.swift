@@ -3,8 +3,9 @@ import SCEPOpsTestSupport
 import Testing
 
 /// The pipelines users copy from ci/pipelines, run step by step against a real git
-/// checkout of examples/basic, a real state file and a real scepserver, so that they
-/// cannot rot: the exit codes, the comment and issue bodies, and the API calls made.
+/// checkout of examples/basic, a real state, a real scepserver and, for remote mode, a live
+/// `scepops serve` with its admin API over TLS on loopback, so that they cannot rot: the exit
+/// codes, the comment and issue bodies, and the API calls made.
 @Suite("CI pipelines in ci/pipelines", .serialized)
 struct PipelineTests {
     let server: SCEPServer
@@ -12,6 +13,7 @@ struct PipelineTests {
     let state = TempRepo()
     let secrets: [String: String]
     var db: String { state.path + "/scepops.db" }
+    let key = ["SCEPOPS_SECRET_KEY": ReconcileCommandTests.key]
 
     init() throws {
         server = try SCEPServer()
@@ -41,8 +43,7 @@ struct PipelineTests {
     }
 
     func history() throws -> [[String: Any]] {
-        let result = Command.run(
-            Command.scepops, ["history", "--format", "json", "--db", db], environment: ["SCEPOPS_SECRET_KEY": ReconcileCommandTests.key])
+        let result = Command.run(Command.scepops, ["history", "--format", "json", "--db", db], environment: key)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         return document["applies"] as? [[String: Any]] ?? []
     }
@@ -61,88 +62,175 @@ struct PipelineTests {
         checkout.commitAll("kiosks: Wi-Fi only")
     }
 
-    func applyDirectly() {
+    func applyDirectly(ref: String = "HEAD") {
         let result = Command.run(
-            Command.scepops, ["apply", "--ref", "HEAD", "--auto-approve", "--db", db], directory: checkout.path,
-            environment: secrets.merging(["SCEPOPS_SECRET_KEY": ReconcileCommandTests.key]) { $1 })
+            Command.scepops, ["apply", "--ref", ref, "--auto-approve", "--db", db], directory: checkout.path,
+            environment: secrets.merging(key) { $1 })
         #expect(result.status == 0, "\(result.stderr)")
     }
 
-    func expectNoSecrets(_ runner: PipelineRunner, _ jobs: [PipelineRunner.Job]) {
-        let texts = jobs.map(\.output) + runner.calls() + ["comment.md", "plan.md", "drift.md", "scepops.plan"].map(read)
-        for secret in secrets.values + [ReconcileCommandTests.key] {
+    func expectNoSecrets(_ runner: PipelineRunner, _ jobs: [PipelineRunner.Job], tokens: [String] = [], log: String = "") {
+        let texts = jobs.map(\.output) + runner.calls() + ["comment.md", "plan.md", "drift.md", "replan.md", "scepops.plan"].map(read) + [log]
+        for secret in secrets.values + [ReconcileCommandTests.key] + tokens {
             #expect(!texts.contains { $0.contains(secret) }, "a secret reached CI output")
         }
     }
 
-    @Test func githubPlanCommentsOnceApplyTakesTheReviewedPlanAndDriftKeepsOneIssue() throws {
+    /// A certificate for 127.0.0.1, its own CA: what SCEPOPS_SERVER_CA_PEM holds.
+    func serverCertificate() throws -> (certificate: String, key: String) {
+        let made = Command.run(
+            "/usr/bin/openssl",
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "admin.key", "-out", "admin.pem", "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], directory: state.path)
+        #expect(made.status == 0, "\(made.stderr)")
+        return (state.path + "/admin.pem", state.path + "/admin.key")
+    }
+
+    func token(_ role: String) -> String {
+        Command.run(Command.scepops, ["token", "create", "--name", "ci-\(role)", "--role", role, "--db", db], environment: key)
+            .stdout.trimmingCharacters(in: .newlines)
+    }
+
+    /// GitHub-hosted runners in remote mode: plan with a plan token (and without secrets for
+    /// a fork), apply on merge with an apply token and only what was reviewed, drift with a
+    /// read token. No database and no key on the runner.
+    @Test func githubHostedRunnersPlanApplyOnlyWhatWasReviewedAndKeepOneDriftIssue() throws {
+        let tls = try serverCertificate()
+        let admin = try FreePort.pick()
+        let serve = try ServeProcess(
+            db: db, arguments: ["--admin-listen", "127.0.0.1:\(admin)"], directory: state.path, environment: key, tls: tls)
+        defer { serve.kill() }
+        let tokens = ["read": token("read"), "plan": token("plan"), "apply": token("apply")]
         var head = checkout.git("rev-parse", "HEAD")
         var expressions = Dictionary(uniqueKeysWithValues: secrets.map { ("secrets.\($0.key)", $0.value) })
-        expressions["secrets.SCEPOPS_SECRET_KEY"] = ReconcileCommandTests.key
-        expressions["vars.SCEPOPS_DB"] = db
+        expressions["vars.SCEPOPS_SERVER"] = "https://127.0.0.1:\(admin)"
+        expressions["vars.SCEPOPS_SERVER_CA_PEM"] = try String(contentsOfFile: tls.certificate, encoding: .utf8)
+        expressions["vars.SCEPOPS_RELEASE_URL"] = "https://releases.example.invalid/scepops.tar.gz"
+        expressions["secrets.SCEPOPS_PLAN_TOKEN"] = tokens["plan"]
+        expressions["secrets.SCEPOPS_APPLY_TOKEN"] = tokens["apply"]
+        expressions["secrets.SCEPOPS_READ_TOKEN"] = tokens["read"]
         expressions["github.token"] = "stub-token"
         expressions["github.actor"] = "octocat"
         expressions["github.event.pull_request.number"] = "7"
         expressions["github.event.pull_request.head.sha"] = head
+        expressions["github.event.pull_request.head.repo.fork"] = "false"
         var runner = PipelineRunner(checkout: checkout.path, environment: ["GITHUB_REPOSITORY": "acme/certs", "GITHUB_SHA": head])
         var jobs: [PipelineRunner.Job] = []
+        func applyJob(pr: String, head: String, plan: String?) throws -> PipelineRunner.Job {
+            runner.resetLog()
+            let job = try runner.github(
+                "scepops-apply.yml", job: "apply", expressions: expressions,
+                answers: ["STUB_PR_NUMBER": pr, "STUB_PR_HEAD": head, "STUB_REVIEWED_PLAN": plan ?? ""])
+            jobs.append(job)
+            return job
+        }
 
         // The pull request: a plan with changes, posted as a new comment, the plan file kept.
         let plan = try runner.github("scepops-plan.yml", job: "plan", expressions: expressions)
         jobs.append(plan)
         #expect(plan.status == 0, "\(plan.output)")
-        #expect(plan.steps.map(\.name) == ["Plan", "Post or update the plan comment", "Result"])
+        #expect(plan.steps.map(\.name) == ["Install scepops", "Plan", "Post or update the plan comment", "Result"])
+        #expect(plan.uses["actions/checkout@v4"]?["ref"] == head, "the pull request's head, not the base")
         #expect(read("comment.md").hasPrefix("<!-- scepops-plan -->\n"))
-        #expect(read("comment.md").contains("to create"))
+        #expect(read("comment.md").contains("8 to create"), "\(read("comment.md"))")
         #expect(runner.calls().last == "gh api -X POST repos/acme/certs/issues/7/comments -F body=@comment.md")
         let upload = try #require(plan.uses["actions/upload-artifact@v4"])
         #expect(upload["name"] == "scepops-plan-\(head)")
-        #expect(FileManager.default.fileExists(atPath: checkout.path + "/" + upload["path"]!))
         let reviewed = try keepPlan("reviewed.plan")
+        #expect(try history().isEmpty, "a plan changes nothing")
 
         // Another push to the pull request: the same comment is edited, not a second one.
         runner.resetLog()
         jobs.append(try runner.github("scepops-plan.yml", job: "plan", expressions: expressions, answers: ["STUB_COMMENT_ID": "991"]))
         #expect(runner.calls().last == "gh api -X PATCH repos/acme/certs/issues/comments/991 -F body=@comment.md")
 
+        // A plan token cannot apply.
+        var planOnly = expressions
+        planOnly["secrets.SCEPOPS_APPLY_TOKEN"] = tokens["plan"]
+        let refused = try runner.github(
+            "scepops-apply.yml", job: "apply", expressions: planOnly, answers: ["STUB_PR_NUMBER": "7", "STUB_PR_HEAD": head, "STUB_REVIEWED_PLAN": reviewed])
+        jobs.append(refused)
+        #expect(refused.status == 1 && refused.output.contains("error[forbidden]: a plan token may not call apply"), "\(refused.output)")
+
         // The merge: a new commit with the reviewed config applies the reviewed plan.
         checkout.write("README.md", "merged\n")
         checkout.commitAll("Merge pull request #7")
         runner.environment["GITHUB_SHA"] = checkout.git("rev-parse", "HEAD")
-        let apply = try runner.github(
-            "scepops-apply.yml", job: "apply", expressions: expressions,
-            answers: ["STUB_PR_HEAD": head, "STUB_REVIEWED_PLAN": reviewed])
-        jobs.append(apply)
+        let apply = try applyJob(pr: "7", head: head, plan: reviewed)
         #expect(apply.status == 0, "\(apply.output)")
-        #expect(apply.output.contains("The reviewed plan: scepops-plan-\(head)"))
+        #expect(apply.output.contains("The reviewed plan: scepops-plan-\(head) (pull request #7)"))
         #expect(apply.output.contains("the plan was made at commit \(head)"))
         #expect(apply.output.contains("Apply complete: 8 created"))
-        #expect(try history().map { $0["actor"] as? String } == ["octocat"])
+        #expect(try history().map { $0["actor"] as? String } == ["octocat (token ci-apply)"])
 
-        // A reviewed plan that went stale: apply says so, plans again from main, and succeeds.
+        // Stale but the same: pull request #8 changes the Kiosks; meanwhile another change
+        // (the Workstations) is applied from a branch and merged first. Planning again on
+        // the merge gives exactly #8's change, so that is applied.
+        let base = checkout.git("rev-parse", "HEAD")
         changeKiosks()
         head = checkout.git("rev-parse", "HEAD")
-        runner.environment["GITHUB_SHA"] = head
+        expressions["github.event.pull_request.number"] = "8"
         expressions["github.event.pull_request.head.sha"] = head
         #expect(try runner.github("scepops-plan.yml", job: "plan", expressions: expressions).status == 0)
-        let stale = try keepPlan("stale.plan")
+        let kiosks = try keepPlan("kiosks.plan")
+        checkout.git("checkout", "-q", "-b", "workstations", base)
+        checkout.write("teams/workstations.yml", "name: Workstations\nenroll_secret: ${WORKSTATIONS_ENROLL_SECRET}\nprofiles:\n  - profiles/wifi.mobileconfig\n")
+        checkout.commitAll("workstations: Wi-Fi only")
         applyDirectly()
-        let again = try runner.github(
-            "scepops-apply.yml", job: "apply", expressions: expressions, answers: ["STUB_PR_HEAD": head, "STUB_REVIEWED_PLAN": stale])
-        jobs.append(again)
-        #expect(again.status == 0, "\(again.output)")
-        #expect(again.output.contains("error[stale-plan]"))
-        #expect(again.output.contains("::warning::The reviewed plan is stale"))
-        #expect(again.output.contains("No changes."))
-        #expect(try history().count == 2, "the re-plan found nothing left to apply")
+        checkout.git("checkout", "-q", "main")
+        checkout.git("merge", "-q", "--no-edit", "workstations")
+        runner.environment["GITHUB_SHA"] = checkout.git("rev-parse", "HEAD")
+        let same = try applyJob(pr: "8", head: head, plan: kiosks)
+        #expect(same.status == 0, "\(same.output)")
+        #expect(same.output.contains("the reviewed plan is stale, but planning again gives exactly its 1 change(s)"), "\(same.output)")
+        #expect(try history().count == 3)
 
-        // Drift on a schedule: the CA is down, so the job fails and opens an issue …
+        // Stale and different: #9 is reviewed, then main gets a change nobody reviewed. The
+        // merge applies nothing, fails, and asks on #9 for a new plan.
+        checkout.write(
+            "teams/workstations.yml",
+            "name: Workstations\nenroll_secret: ${WORKSTATIONS_ENROLL_SECRET}\nprofiles:\n  - profiles/seed-sample.mobileconfig\n  - profiles/wifi.mobileconfig\n")
+        checkout.commitAll("workstations: the seed profile again")
+        head = checkout.git("rev-parse", "HEAD")
+        expressions["github.event.pull_request.number"] = "9"
+        expressions["github.event.pull_request.head.sha"] = head
+        #expect(try runner.github("scepops-plan.yml", job: "plan", expressions: expressions).status == 0)
+        let vpn = try keepPlan("vpn.plan")
+        checkout.write("teams/kiosks.yml", "name: Kiosks\nenroll_secret: ${KIOSKS_ENROLL_SECRET}\nprofiles: []\n")
+        checkout.commitAll("kiosks: nothing, unreviewed")
+        runner.environment["GITHUB_SHA"] = checkout.git("rev-parse", "HEAD")
+        let differs = try applyJob(pr: "9", head: head, plan: vpn)
+        #expect(differs.status == 1)
+        #expect(differs.output.contains("error[reviewed-changes-differ]"), "\(differs.output)")
+        #expect(runner.calls().last == "gh api -X POST repos/acme/certs/issues/9/comments -F body=@replan.md")
+        #expect(read("replan.md").contains("planning again gives other changes than the reviewed ones"))
+        #expect(try history().count == 3, "nothing applied")
+
+        // A push without a pull request applies nothing.
+        let unreviewed = try applyJob(pr: "", head: "", plan: nil)
+        #expect(unreviewed.status == 1 && unreviewed.output.contains("::error::No reviewed plan for"), "\(unreviewed.output)")
+        #expect(unreviewed.steps.map(\.name) == ["Install scepops", "Fetch the reviewed plan"])
+
+        // A fork's pull request: planned without a single secret, and its plan never applies.
+        expressions["github.event.pull_request.number"] = "10"
+        expressions["github.event.pull_request.head.repo.fork"] = "true"
+        let fork = try runner.github("scepops-plan.yml", job: "plan", expressions: expressions)
+        jobs.append(fork)
+        #expect(fork.status == 0, "\(fork.output)")
+        #expect(read("comment.md").contains("secret-unchecked"), "\(read("comment.md"))")
+        let forkPlan = try keepPlan("fork.plan")
+        let forkApply = try applyJob(pr: "10", head: head, plan: forkPlan)
+        #expect(forkApply.status == 1 && forkApply.output.contains("error[plan-without-secrets]"), "\(forkApply.output)")
+        #expect(try history().count == 3)
+
+        // Drift on a schedule, with a read token: the CA is down, so the job fails and opens an issue …
+        applyDirectly()
         server.stop()
         runner.resetLog()
         let down = try runner.github("scepops-drift.yml", job: "drift", expressions: expressions)
         jobs.append(down)
         #expect(down.status == 1)
-        #expect(down.steps.map(\.name) == ["Drift", "Open, update or close the drift issue", "Result"])
+        #expect(down.steps.map(\.name) == ["Install scepops", "Drift", "Open, update or close the drift issue", "Result"])
         #expect(read("drift.md").contains("ca-unreachable"))
         #expect(
             runner.calls().last
@@ -158,10 +246,13 @@ struct PipelineTests {
         jobs.append(clean)
         #expect(clean.status == 0, "\(clean.output)")
         #expect(runner.calls().last == "gh issue close 12 --repo acme/certs --comment scepops drift is clean again.")
-        expectNoSecrets(runner, jobs)
+        #expect(!runner.calls().contains { $0.contains("releases.example.invalid") }, "scepops was on PATH: nothing installed")
+        expectNoSecrets(runner, jobs, tokens: Array(tokens.values), log: serve.log)
     }
 
-    @Test func gitlabPlanApplyAndDrift() throws {
+    /// The GitLab pipeline in its self-hosted variant: local mode on the state's host
+    /// (SCEPOPS_DB and the key instead of a server and tokens), with the same scripts.
+    @Test func gitlabSelfHostedPlanApplyOnlyWhatWasReviewedAndDrift() throws {
         let head = checkout.git("rev-parse", "HEAD")
         var variables = secrets
         variables["SCEPOPS_DB"] = db
@@ -212,7 +303,29 @@ struct PipelineTests {
             "scepops.gitlab-ci.yml", job: "scepops-apply", variables: variables,
             answers: ["STUB_MERGE_REQUESTS": #"[{"iid": 8}]"#, "STUB_REVIEWED_PLAN": stale])
         #expect(again.status == 0, "\(again.output)")
-        #expect(again.output.contains("The reviewed plan is stale"))
+        #expect(again.output.contains("the reviewed plan is stale, and the state is already as the config wants it"), "\(again.output)")
+
+        // Reviewed, then changed on the default branch without review: nothing is applied,
+        // and the merge request is asked for a new plan.
+        checkout.write("teams/kiosks.yml", "name: Kiosks\nenroll_secret: ${KIOSKS_ENROLL_SECRET}\nprofiles: []\n")
+        checkout.commitAll("kiosks: nothing")
+        #expect(try runner.gitlab("scepops.gitlab-ci.yml", job: "scepops-plan", variables: variables).status == 0)
+        let reviewedEmpty = try keepPlan("empty.plan")
+        checkout.write("teams/workstations.yml", "name: Workstations\nenroll_secret: ${WORKSTATIONS_ENROLL_SECRET}\nprofiles:\n  - profiles/wifi.mobileconfig\n")
+        checkout.commitAll("workstations: Wi-Fi only, unreviewed")
+        variables["CI_COMMIT_SHA"] = checkout.git("rev-parse", "HEAD")
+        runner.resetLog()
+        let applies = try history().count
+        let differs = try runner.gitlab(
+            "scepops.gitlab-ci.yml", job: "scepops-apply", variables: variables,
+            answers: ["STUB_MERGE_REQUESTS": #"[{"iid": 9}]"#, "STUB_REVIEWED_PLAN": reviewedEmpty])
+        jobs.append(differs)
+        #expect(differs.status == 1 && differs.output.contains("error[reviewed-changes-differ]"), "\(differs.output)")
+        #expect(runner.calls().last?.hasSuffix("--data-urlencode body@replan.md https://gitlab.example.com/api/v4/projects/42/merge_requests/9/notes") == true)
+        #expect(try history().count == applies, "nothing applied")
+        let unreviewed = try runner.gitlab("scepops.gitlab-ci.yml", job: "scepops-apply", variables: variables)
+        #expect(unreviewed.status == 1 && unreviewed.output.contains("No reviewed plan for"), "\(unreviewed.output)")
+        applyDirectly()
 
         // Drift: an issue opened, then updated, then closed.
         let issues = "https://gitlab.example.com/api/v4/projects/42/issues"

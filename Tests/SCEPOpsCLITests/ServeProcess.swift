@@ -7,20 +7,28 @@ final class ServeProcess: @unchecked Sendable {
     let port: Int
     let logPath: String
     private let process: Command.Running
-    var url: String { "http://127.0.0.1:\(port)" }
+    private let scheme: String
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     var isRunning: Bool { process.process.isRunning }
 
-    /// Starts serve on `db` with `arguments` and waits until its /healthz answers.
-    init(db: String, arguments: [String], directory: String, environment: [String: String], log name: String = "serve.log") throws {
+    /// Starts serve on `db` with `arguments` and waits until its /healthz answers. With
+    /// `tls` (a certificate for 127.0.0.1 and its key), both listeners speak TLS.
+    init(
+        db: String, arguments: [String], directory: String, environment: [String: String], log name: String = "serve.log",
+        tls: (certificate: String, key: String)? = nil
+    ) throws {
         port = try FreePort.pick()
         logPath = directory + "/" + name
+        scheme = tls == nil ? "http" : "https"
+        let tlsArguments = tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []
         process = try Command.start(
             "/bin/bash",
             ["-c", "exec \"$@\" > \"$0\" 2>&1", logPath, Command.scepops, "serve", "--db", db, "--listen", "127.0.0.1:\(port)"]
-                + arguments, directory: directory, environment: environment)
+                + tlsArguments + arguments, directory: directory, environment: environment)
+        let trust = tls.map { ["--cacert", $0.certificate] } ?? []
         for _ in 0..<150 {
-            if Command.run("/usr/bin/curl", ["-sf", "--max-time", "1", "-o", "/dev/null", url + "/healthz"]).status == 0 { return }
+            if Command.run("/usr/bin/curl", ["-sf", "--max-time", "1", "-o", "/dev/null"] + trust + [url + "/healthz"]).status == 0 { return }
             guard process.process.isRunning else { break }
             usleep(100_000)
         }
