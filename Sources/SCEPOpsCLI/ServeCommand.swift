@@ -25,6 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Also serve the admin API and /metrics on HOST:PORT, with bearer tokens (`scepops token create`); TLS as --tls-cert. Without it /metrics stays on --listen.")
     var adminListen: String?
 
+    @Option(help: "Failed token attempts a client address may make per minute on the admin listener before it gets 429.")
+    var adminFailureLimit = 10
+
     @Option(help: "Serve TLS with this certificate chain (PEM) instead of plain HTTP.")
     var tlsCert: String?
 
@@ -76,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--admin-listen must be HOST:PORT, e.g. 127.0.0.1:8443")
         }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard adminFailureLimit > 0 else { throw ValidationError("--admin-failure-limit must be positive") }
         guard workerInterval > 0 else { throw ValidationError("--worker-interval must be positive") }
         guard idleTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--idle-timeout and --body-timeout must be positive") }
         guard (maxConnections ?? 1) > 0 else { throw ValidationError("--max-connections must be positive") }
@@ -133,7 +137,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var services: [any Service] = [worker]
         if let adminListen, let (adminHost, adminPort) = Self.split(adminListen) {
-            services.append(try AdminApplication.make(host: adminHost, port: adminPort, tls: tls, store: store, box: box, metrics: metrics))
+            services.append(try AdminApplication.make(host: adminHost, port: adminPort, tls: tls, store: store, box: box, metrics: metrics,
+                    limit: AuthFailureLimit(maximum: adminFailureLimit)))
         }
         let app = try SCEPOpsApplication.make(
             settings: .init(

@@ -11,7 +11,10 @@ public struct AdminError: Error, Sendable {
         case rateLimited = "rate_limited"
         case stateUnavailable = "state_unavailable"
         case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
         case badRequest = "bad_request"
+        case tooLarge = "too_large"
+        case timeout
     }
 
     var status: HTTPResponse.Status

@@ -31,13 +31,16 @@ final class AdminRoutes: Sendable {
         router.get("/v1/status") { [self] request, context in
             _ = try await authorize(request, context, .status)
             let status = try await store.status()
-            return respond(request, text: StatusReport.text(status), json: StatusReport.json(status))
+            return try respond(request, text: StatusReport.text(status), json: StatusReport.json(status))
         }
         router.get("/v1/history") { [self] request, context in
             _ = try await authorize(request, context, .history)
-            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 20
+            let given = request.uri.queryParameters["limit"].map(String.init)
+            guard let limit = given.map({ Int($0) }) ?? 20, limit >= 0 else {
+                throw AdminError(status: .badRequest, code: .badRequest, message: "limit is a whole number, 0 for all")
+            }
             let records = HistoryReport.newest(try await store.applies(), limit: limit)
-            return respond(request, text: HistoryReport.text(records), json: HistoryReport.json(records))
+            return try respond(request, text: HistoryReport.text(records), json: HistoryReport.json(records))
         }
         router.get("/v1/show") { [self] request, context in
             _ = try await authorize(request, context, .show)
@@ -46,7 +49,7 @@ final class AdminRoutes: Sendable {
                 throw AdminError(status: .badRequest, code: .badRequest, message: "show takes kind=ca|team|profile and name=NAME")
             }
             switch ShowReport.render(kind, String(name), status: try await store.status(), applies: try await store.applies()) {
-            case .success(let shown): return respond(request, text: shown.text, json: shown.json)
+            case .success(let shown): return try respond(request, text: shown.text, json: shown.json)
             case .failure(let failure): throw AdminError(status: .notFound, code: .notFound, message: failure.message)
             }
         }
@@ -80,6 +83,9 @@ final class AdminRoutes: Sendable {
         router.post("/v1/drift") { [self] request, context in
             _ = try await authorize(request, context, .drift)
             var call = try await decode(AdminWire.DriftCall.self, request, context)
+            guard call.run.ruleDiagnostics.allSatisfy({ $0.diagnostic() != nil }) else {
+                throw AdminError(status: .badRequest, code: .badRequest, message: "a rule diagnostic in the request is malformed")
+            }
             call.run.caCheck = Self.bounded(call.run.caCheck)
             let report = try await call.run.report(try config(call.config), store: store, box: box)
             return json(.ok, AdminWire.DriftAnswer(rendered: DriftRun.render(report, call.format), exitCode: report.exitCode))
@@ -93,8 +99,12 @@ final class AdminRoutes: Sendable {
     }
 
     /// `?format=text` gives what the CLI prints, JSON otherwise: remote mode shows either as is.
-    func respond(_ request: Request, text: @autoclosure () -> String, json: @autoclosure () -> String) -> Response {
-        let isText = request.uri.queryParameters["format"] == "text"
+    func respond(_ request: Request, text: @autoclosure () -> String, json: @autoclosure () -> String) throws -> Response {
+        let format = request.uri.queryParameters["format"].map(String.init)
+        guard format == nil || format == "text" || format == "json" else {
+            throw AdminError(status: .badRequest, code: .badRequest, message: "format is text or json")
+        }
+        let isText = format == "text"
         return Response(
             status: .ok, headers: [.contentType: isText ? "text/plain; charset=utf-8" : "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: isText ? text() : json())))
@@ -123,6 +133,12 @@ final class AdminRoutes: Sendable {
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(data: AdminWire.encode(value))))
     }
+
+    /// Each call's one method: another method on its path is 405, not 404.
+    static let methods: [String: String] = [
+        "/v1/status": "GET", "/v1/history": "GET", "/v1/show": "GET", "/metrics": "GET",
+        "/v1/plan": "POST", "/v1/apply": "POST", "/v1/drift": "POST",
+    ]
 
     /// A config of 10,000 profiles is some tens of MiB as JSON.
     static let maximumBody = 256 << 20
@@ -195,8 +211,28 @@ struct AdminErrorMiddleware: RouterMiddleware {
                 status: .serviceUnavailable, code: .stateUnavailable, message: "the state is not available; try again shortly",
                 headers: [.retryAfter: "5"]
             ).response()
-        } catch let error as HTTPError where error.status == .notFound {
-            return AdminError(status: .notFound, code: .notFound, message: "no such call").response()
+        } catch let error as HTTPError where error.status == .notFound && AdminRoutes.methods[request.uri.path] != nil {
+            return AdminError(
+                status: .methodNotAllowed, code: .methodNotAllowed, message: "the call takes \(AdminRoutes.methods[request.uri.path]!)",
+                headers: [.allow: AdminRoutes.methods[request.uri.path]!]
+            ).response()
+        } catch let error as HTTPError {
+            // The router's and the body reader's refusals, in the API's own shape.
+            let code: AdminError.Code =
+                switch error.status {
+                case .notFound: .notFound
+                case .methodNotAllowed: .methodNotAllowed
+                case .contentTooLarge: .tooLarge
+                case .requestTimeout: .timeout
+                default: .badRequest
+                }
+            let message =
+                switch code {
+                case .notFound: "no such call"
+                case .methodNotAllowed: "the call takes another method"
+                default: error.body ?? "the request is malformed"
+                }
+            return AdminError(status: error.status, code: code, message: message, headers: error.headers).response()
         }
     }
 }
