@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Failed token attempts a client address may make per minute on the admin listener before it gets 429.")
     var adminFailureLimit = 10
 
+    @Option(help: "A load balancer's address (repeatable): from it, X-Forwarded-For names the client that failed attempts count against.")
+    var adminTrustedProxy: [String] = []
+
     @Option(help: "Serve TLS with this certificate chain (PEM) instead of plain HTTP.")
     var tlsCert: String?
 
@@ -138,7 +141,7 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = [worker]
         if let adminListen, let (adminHost, adminPort) = Self.split(adminListen) {
             services.append(try AdminApplication.make(host: adminHost, port: adminPort, tls: tls, store: store, box: box, metrics: metrics,
-                    limit: AuthFailureLimit(maximum: adminFailureLimit)))
+                    limit: AuthFailureLimit(maximum: adminFailureLimit, trustedProxies: Set(adminTrustedProxy))))
         }
         let app = try SCEPOpsApplication.make(
             settings: .init(

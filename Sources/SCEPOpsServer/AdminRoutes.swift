@@ -134,6 +134,8 @@ final class AdminRoutes: Sendable {
             body: .init(byteBuffer: ByteBuffer(data: AdminWire.encode(value))))
     }
 
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+
     /// Each call's one method: another method on its path is 405, not 404.
     static let methods: [String: String] = [
         "/v1/status": "GET", "/v1/history": "GET", "/v1/show": "GET", "/metrics": "GET",
@@ -150,7 +152,8 @@ final class AdminRoutes: Sendable {
 
     /// The token of a request that may make `call`; an `AdminError` otherwise.
     func authorize(_ request: Request, _ context: AdminRequestContext, _ call: AdminCall) async throws -> APIToken {
-        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        let address = limit.client(
+            peer: context.remoteAddress?.ipAddress ?? "unknown", forwardedFor: request.headers[Self.forwardedFor])
         let now = Date()
         if let wait = failures.withLock({ limit.retryAfter($0[address] ?? [], now: now) }) {
             throw AdminError(

@@ -46,3 +46,17 @@ struct TokenAuthorizationTests {
         for bad in ["", "bad name", "ünï", "a/b", String(repeating: "a", count: 65), "x\n"] { #expect(TokenName.problem(bad) != nil, "\(bad)") }
     }
 }
+
+@Suite("The client address failed attempts count against")
+struct ClientAddressTests {
+    @Test func aTrustedProxyNamesTheClientAndNoOneElseCan() {
+        let proxy: Set<String> = ["10.0.0.5"]
+        #expect(ClientAddress.resolve(peer: "10.0.0.5", forwardedFor: "203.0.113.7", trusted: proxy) == "203.0.113.7")
+        // The proxy appends what it saw; what the client wrote before it counts for nothing.
+        #expect(ClientAddress.resolve(peer: "10.0.0.5", forwardedFor: "1.2.3.4, 203.0.113.7", trusted: proxy) == "203.0.113.7")
+        #expect(ClientAddress.resolve(peer: "198.51.100.9", forwardedFor: "203.0.113.7", trusted: proxy) == "198.51.100.9")
+        #expect(ClientAddress.resolve(peer: "10.0.0.5", forwardedFor: nil, trusted: proxy) == "10.0.0.5")
+        #expect(ClientAddress.resolve(peer: "10.0.0.5", forwardedFor: " , ", trusted: proxy) == "10.0.0.5")
+        #expect(ClientAddress.resolve(peer: "10.0.0.5", forwardedFor: "203.0.113.7", trusted: []) == "10.0.0.5")
+    }
+}

@@ -83,4 +83,35 @@ struct AdminAPITests {
             }
         }
     }
+
+    /// Behind a load balancer named as trusted, each client is limited on its own; the same
+    /// header from anyone else changes nothing.
+    @Test func behindATrustedProxyEachClientIsLimitedOnItsOwn() async throws {
+        try await ProxyHarness.with { harness in
+            let read = try await token(harness, "reader", .read)
+            try await withAdmin(harness, limit: AuthFailureLimit(maximum: 2, window: 60, trustedProxies: ["127.0.0.1"])) { port in
+                let status = "http://127.0.0.1:\(port)/v1/status"
+                for _ in 0..<2 {
+                    let refused = try await harness.request(
+                        status, headers: ["Authorization": "Bearer wrong", "X-Forwarded-For": "203.0.113.7"])
+                    #expect(refused.status == 401)
+                }
+                let limited = try await harness.request(
+                    status, headers: ["Authorization": "Bearer \(read)", "X-Forwarded-For": "203.0.113.7"])
+                #expect(limited.status == 429)
+                let other = try await harness.request(
+                    status, headers: ["Authorization": "Bearer \(read)", "X-Forwarded-For": "203.0.113.8"])
+                #expect(other.status == 200, "another client behind the same proxy is not held up")
+            }
+            try await withAdmin(harness, limit: AuthFailureLimit(maximum: 2, window: 60)) { port in
+                let status = "http://127.0.0.1:\(port)/v1/status"
+                for client in ["203.0.113.1", "203.0.113.2"] {
+                    _ = try await harness.request(status, headers: ["Authorization": "Bearer wrong", "X-Forwarded-For": client])
+                }
+                let spoofed = try await harness.request(
+                    status, headers: ["Authorization": "Bearer \(read)", "X-Forwarded-For": "203.0.113.3"])
+                #expect(spoofed.status == 429, "from an untrusted peer the header is ignored")
+            }
+        }
+    }
 }

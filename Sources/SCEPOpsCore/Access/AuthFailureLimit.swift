@@ -6,10 +6,18 @@ import Foundation
 public struct AuthFailureLimit: Sendable, Hashable {
     public var maximum: Int
     public var window: TimeInterval
+    /// Load balancers whose X-Forwarded-For names the client (`ClientAddress`).
+    public var trustedProxies: Set<String>
 
-    public init(maximum: Int = 10, window: TimeInterval = 60) {
+    public init(maximum: Int = 10, window: TimeInterval = 60, trustedProxies: Set<String> = []) {
         self.maximum = maximum
         self.window = window
+        self.trustedProxies = trustedProxies
+    }
+
+    /// The address a request's failures count against.
+    public func client(peer: String, forwardedFor: String?) -> String {
+        ClientAddress.resolve(peer: peer, forwardedFor: forwardedFor, trusted: trustedProxies)
     }
 
     /// The failures still inside the window at `now`.
