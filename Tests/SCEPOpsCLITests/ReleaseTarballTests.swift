@@ -53,7 +53,7 @@ struct ReleaseTarballTests {
                 return (String(parts[0]), String(parts[1]))
             }) { $1 }
         environment["SCEPOPS_SECRET_KEY"] = ReconcileCommandTests.key
-        let validated = withoutSwift(toolchain, [binary, "validate", "--repo", example])
+        let validated = withoutSwift(toolchain, [binary, "validate", "--repo", example], environment: environment)
         #expect(validated.status == 0, "\(validated.stdout)\(validated.stderr)")
         let applied = withoutSwift(
             toolchain, [binary, "apply", "--repo", example, "--offline", "--auto-approve", "--db", work.path + "/state.db"],
