@@ -86,13 +86,14 @@ struct ApplyCommand: AsyncParsableCommand {
     /// Remote mode: the server plans and applies. Without a plan file or --auto-approve,
     /// the plan is shown first and applied, once confirmed, only as it was shown.
     private func applyRemotely(_ reconciliation: Reconciliation, saved: PlanDocument?) async throws {
-        let config = ConfigUpload(reconciliation.config())
+        let read = reconciliation.config()
+        let config = ConfigUpload(read, embedsContent: false)
         let caCheck = reconciliation.reconciler.caCheck
         var reviewed = saved?.binding
         var shown = false
         if saved == nil, !autoApprove {
             let planned = try await remote.post(
-                "/v1/plan", AdminWire.PlanCall(config: config, caCheck: caCheck, format: .text), as: AdminWire.PlanAnswer.self)
+                "/v1/plan", AdminWire.PlanCall(config: config, caCheck: caCheck, format: .text), config: read, as: AdminWire.PlanAnswer.self)
             Output.write(planned.rendered)
             if planned.plan.hasErrors { throw ExitStatus.failure }
             if planned.plan.changes.isEmpty { return }
@@ -104,7 +105,7 @@ struct ApplyCommand: AsyncParsableCommand {
             config: config, caCheck: caCheck, reviewed: reviewed, sameChanges: sameChanges ? saved?.changes : nil,
             allowDestroy: allowDestroy,
             actor: Actor.current(ProcessInfo.processInfo.environment), lockTimeout: lockTimeout, lockTTL: lockTTL)
-        let answer = try await remote.post("/v1/apply", call, accepted: [200, 409, 422, 503], as: AdminWire.ApplyAnswer.self)
+        let answer = try await remote.post("/v1/apply", call, config: read, accepted: [200, 409, 422, 503], as: AdminWire.ApplyAnswer.self)
         if !shown, let rendered = answer.rendered { Output.write(rendered) }
         let refusal = answer.error.map { (code: $0.code, message: $0.message) }
         try Self.report(

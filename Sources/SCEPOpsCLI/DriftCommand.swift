@@ -55,7 +55,8 @@ struct DriftCommand: AsyncParsableCommand {
         let config = ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: ProcessInfo.processInfo.environment)
         if remote.url != nil {
             let answer = try await remote.post(
-                "/v1/drift", AdminWire.DriftCall(config: ConfigUpload(config), run: run, format: format),
+                "/v1/drift", AdminWire.DriftCall(config: ConfigUpload(config, embedsContent: false), run: run, format: format),
+                config: config,
                 as: AdminWire.DriftAnswer.self)
             Output.write(answer.rendered)
             if answer.exitCode != 0 { throw ExitCode(answer.exitCode) }

@@ -38,9 +38,10 @@ struct PlanCommand: AsyncParsableCommand {
         reconciliation.readsSecrets = !withoutSecrets
         let document: PlanDocument
         if remote.url != nil {
+            let read = reconciliation.config()
             let call = AdminWire.PlanCall(
-                config: ConfigUpload(reconciliation.config()), caCheck: reconciliation.reconciler.caCheck, format: format)
-            let answer = try await remote.post("/v1/plan", call, as: AdminWire.PlanAnswer.self)
+                config: ConfigUpload(read, embedsContent: false), caCheck: reconciliation.reconciler.caCheck, format: format)
+            let answer = try await remote.post("/v1/plan", call, config: read, as: AdminWire.PlanAnswer.self)
             Output.write(answer.rendered)
             document = answer.plan
         } else {

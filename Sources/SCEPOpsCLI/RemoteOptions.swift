@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import SCEPOpsCore
 import SCEPOpsServer
 
 /// Remote mode: the command runs against a server's admin API with a bearer token, and
@@ -24,11 +25,12 @@ struct RemoteOptions: ParsableArguments {
         return String(decoding: body, as: UTF8.self)
     }
 
-    /// POSTs `call` as JSON; the answer decoded when the status is one of `accepted`.
-    func post<Answer: Decodable>(_ path: String, _ call: some Encodable, accepted: Set<Int> = [200], as: Answer.Type) async throws
-        -> Answer
-    {
-        let (status, body) = try await send(.POST, path, body: AdminWire.encode(call))
+    /// POSTs `call` with the config it carries, framed (`AdminWire.Framed`); the answer
+    /// decoded when the status is one of `accepted`.
+    func post<Answer: Decodable, Call: AdminWire.CarriesConfig>(
+        _ path: String, _ call: Call, config: UnvalidatedConfig, accepted: Set<Int> = [200], as: Answer.Type
+    ) async throws -> Answer {
+        let (status, body) = try await send(.POST, path, body: AdminWire.Framed.encode(call, config))
         guard accepted.contains(status) else { try Self.fail(status, body) }
         guard let answer = try? JSONDecoder().decode(Answer.self, from: body) else {
             Output.error("error: the server's answer to \(path) is not what this scepops expects (is it the same version?)")
@@ -52,7 +54,7 @@ struct RemoteOptions: ParsableArguments {
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: AdminWire.Framed.contentType)
             request.body = .bytes(ByteBuffer(data: body))
         }
         do {

@@ -111,8 +111,14 @@ final class AdminRoutes: Sendable {
     }
 
     /// A call's JSON body, within `maximumBody`.
-    func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: AdminRequestContext) async throws -> Body {
+    func decode<Body: AdminWire.CarriesConfig>(_ type: Body.Type, _ request: Request, _ context: AdminRequestContext) async throws -> Body {
         let bytes = try await BoundedBody.collect(request, upTo: Self.maximumBody, timeout: .seconds(120))
+        if request.headers[.contentType] == AdminWire.Framed.contentType {
+            guard let call = AdminWire.Framed.decode(Body.self, Data(buffer: bytes)) else {
+                throw AdminError(status: .badRequest, code: .badRequest, message: "the request body is not a valid framed \(Body.self)")
+            }
+            return call
+        }
         do {
             return try JSONDecoder().decode(Body.self, from: Data(buffer: bytes))
         } catch {

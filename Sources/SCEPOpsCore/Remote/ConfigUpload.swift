@@ -48,8 +48,14 @@ public struct ConfigUpload: Codable, Sendable {
 
     public struct ProfileFile: Codable, Sendable {
         public var path: String
-        /// Base64; nil for a file the CLI could not read (its finding says why).
+        /// Base64; nil for a file the CLI could not read (its finding says why), or when the
+        /// bytes travel raw after the JSON (`Framed`), with their `length`.
         public var content: String?
+        public var length: Int?
+        /// The bytes as `Framed` carries them; not part of the JSON.
+        public var raw: [UInt8]?
+
+        enum CodingKeys: String, CodingKey { case path, content, length }
     }
 
     public var source: PlanDocument.Source
@@ -63,7 +69,8 @@ public struct ConfigUpload: Codable, Sendable {
         case certificateAuthorities = "certificate_authorities"
     }
 
-    public init(_ config: UnvalidatedConfig) {
+    /// Without `embedsContent`, profile bytes are left for the framing to carry.
+    public init(_ config: UnvalidatedConfig, embedsContent: Bool = true) {
         source = PlanDocument.Source(config.source)
         certificateAuthorities = config.certificateAuthorities.map {
             CertificateAuthority(
@@ -77,7 +84,9 @@ public struct ConfigUpload: Codable, Sendable {
                 enrollSecret: $0.enrollSecret.map(Self.secret),
                 enrollSecretFromEnvironment: $0.enrollSecretFromEnvironment, profiles: $0.profiles.map(Self.value))
         }
-        profiles = config.profiles.map { ProfileFile(path: $0.path, content: $0.content.map { Data($0).base64EncodedString() }) }
+        profiles = config.profiles.map {
+            ProfileFile(path: $0.path, content: embedsContent ? $0.content.map { Data($0).base64EncodedString() } : nil)
+        }
         diagnostics = config.diagnostics.map(JSONDiagnostic.init)
     }
 
@@ -87,8 +96,8 @@ public struct ConfigUpload: Codable, Sendable {
         guard let kind = ConfigSource.Kind(rawValue: source.kind) else { return nil }
         var profileFiles: [SCEPOpsCore.ProfileFile] = []
         for profile in profiles {
-            var content: [UInt8]?
-            if let encoded = profile.content {
+            var content = profile.raw
+            if content == nil, let encoded = profile.content {
                 guard let data = Data(base64Encoded: encoded) else { return nil }
                 content = [UInt8](data)
             }
