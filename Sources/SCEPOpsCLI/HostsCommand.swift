@@ -1,12 +1,51 @@
 import ArgumentParser
 import Foundation
 import SCEPOpsCore
+import SCEPOpsServer
 import SCEPOpsStore
 
-/// `scepops hosts`: what an operator does about one host.
+/// `scepops hosts`: the hosts the state knows, and what an operator does about one.
 struct HostsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hosts", abstract: "Act on enrolled hosts.", subcommands: [AllowReenroll.self])
+        commandName: "hosts", abstract: "List enrolled hosts, or act on one.", subcommands: [List.self, AllowReenroll.self],
+        defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "List hosts: serial, UDID, team, last seen, deliveries by status.",
+            discussion: """
+                Examples:
+                  scepops hosts
+                  scepops hosts --team Kiosks --format json
+                  SCEPOPS_TOKEN=… scepops hosts --server https://scepops.example.com:8443
+                """)
+
+        @OptionGroup var state: StateOptions
+
+        @OptionGroup var remote: RemoteOptions
+
+        @Option(help: "Only the hosts of this team.")
+        var team: String?
+
+        @Option(help: "Output format.")
+        var format: DataFormat = .text
+
+        func run() async throws {
+            if remote.url != nil {
+                return Output.write(try await remote.get("/v1/hosts", query: ["team": team, "format": format.rawValue]))
+            }
+            let (store, _) = try await state.openExisting()
+            let hosts: [HostSummary]
+            do {
+                hosts = HostsReport.filter(try await store.hosts(), team: team)
+            } catch {
+                Output.error("error[\(error.code.rawValue)]: \(error.message)")
+                throw ExitStatus.failure
+            }
+            Output.write(format == .json ? HostsReport.json(hosts) : HostsReport.text(hosts))
+        }
+    }
 
     /// A host that comes back with a new device identity (wiped, or its MDM profile
     /// reinstalled without a CheckOut) is refused while its old identity stands: anyone with

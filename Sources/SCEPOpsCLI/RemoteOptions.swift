@@ -19,6 +19,14 @@ struct RemoteOptions: ParsableArguments {
     var url: String? { server ?? ProcessInfo.processInfo.environment["SCEPOPS_SERVER"].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// GETs `path` from the admin API; the body, or an error said plainly and exit 1.
+    /// GETs `path` with `query` (each value percent-encoded, nil ones left out).
+    func get(_ path: String, query: KeyValuePairs<String, String?>) async throws -> String {
+        let encoded = query.compactMap { key, value in
+            value.map { "\(key)=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+        }
+        return try await get(encoded.isEmpty ? path : path + "?" + encoded.joined(separator: "&"))
+    }
+
     func get(_ path: String) async throws -> String {
         let (status, body) = try await send(.GET, path, body: nil)
         guard status == 200 else { try Self.fail(status, body) }

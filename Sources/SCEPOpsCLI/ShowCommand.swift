@@ -26,9 +26,7 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         if remote.url != nil {
-            let query = [("kind", kind.rawValue), ("name", name), ("format", format.rawValue)]
-                .map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
-            return Output.write(try await remote.get("/v1/show?" + query))
+            return Output.write(try await remote.get("/v1/show", query: ["kind": kind.rawValue, "name": name, "format": format.rawValue]))
         }
         let (store, _) = try await state.openExisting()
         let status: StateStatus

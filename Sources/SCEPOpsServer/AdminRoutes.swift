@@ -53,6 +53,11 @@ final class AdminRoutes: Sendable {
             case .failure(let failure): throw AdminError(status: .notFound, code: .notFound, message: failure.message)
             }
         }
+        router.get("/v1/hosts") { [self] request, context in
+            _ = try await authorize(request, context, .hosts)
+            let hosts = HostsReport.filter(try await store.hosts(), team: request.uri.queryParameters["team"].map(String.init))
+            return try respond(request, text: HostsReport.text(hosts), json: HostsReport.json(hosts))
+        }
         router.post("/v1/plan") { [self] request, context in
             _ = try await authorize(request, context, .plan)
             let call = try await decode(AdminWire.PlanCall.self, request, context)
@@ -144,7 +149,7 @@ final class AdminRoutes: Sendable {
 
     /// Each call's one method: another method on its path is 405, not 404.
     static let methods: [String: String] = [
-        "/v1/status": "GET", "/v1/history": "GET", "/v1/show": "GET", "/metrics": "GET",
+        "/v1/status": "GET", "/v1/history": "GET", "/v1/show": "GET", "/v1/hosts": "GET", "/metrics": "GET",
         "/v1/plan": "POST", "/v1/apply": "POST", "/v1/drift": "POST",
     ]
 

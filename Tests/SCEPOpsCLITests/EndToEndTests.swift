@@ -109,6 +109,14 @@ final class EndToEndTests: EndToEndParts, @unchecked Sendable {
         }
         #expect(try profileStatus("Workstations/com.example.wifi")["verified"] == Self.hosts)
         #expect(try profileStatus("Workstations/com.example.vpn")["verified"] == Self.hosts)
+        // `scepops hosts` lists each one: its serial, team, a check-in, both profiles verified.
+        let listed = scepops(["hosts", "--format", "json"])
+        let hosts = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])?["hosts"] as? [[String: Any]])
+        #expect(hosts.count == Self.hosts, "\(listed.stderr)")
+        #expect(Set(hosts.compactMap { $0["serial"] as? String }).count == Self.hosts)
+        #expect(hosts.allSatisfy { $0["team"] as? String == "Workstations" && $0["last_seen_at"] is String })
+        #expect(hosts.allSatisfy { $0["deliveries"] as? [String: Int] == ["pending": 0, "sent": 0, "verified": 2, "failed": 0] })
+        #expect(scepops(["hosts", "--team", "Kiosks"]).stdout == "No hosts.\n")
         let oldURLs = installs(log, "com.example.wifi").flatMap { $0["scep_urls"] as? [String] ?? [] }
         #expect(oldURLs.count == Self.hosts && oldURLs.allSatisfy { $0.contains("%2CWIFI%2C") })
 

@@ -17,6 +17,24 @@ extension PostgresStore: HostStore {
         }
     }
 
+    public func hosts() async throws(StoreError) -> [HostSummary] {
+        try await read { connection in
+            var counts: [String: [DeliveryStatus: Int]] = [:]
+            for row in try await connection.rows(PostgresQuery(unsafeSQL: HostSummary.deliveryCounts), postgresLog) {
+                counts[try row.get("host_uuid", String.self), default: [:]][try row.get("status", DeliveryStatus.self)] =
+                    Int(try row.get("n", Int64.self))
+            }
+            return HostSummary.ordered(
+                try await connection.rows(PostgresQuery(unsafeSQL: HostSummary.hostColumns), postgresLog).map { row in
+                    let uuid = try row.get("uuid", String.self)
+                    return HostSummary(
+                        uuid: uuid, serial: try row.get("serial"), team: try row.get("team"),
+                        enrolledAt: Self.date(try row.get("enrolled_at", String.self)) ?? Date(timeIntervalSince1970: 0),
+                        lastSeen: Self.date(try row.get("last_seen_at", String?.self)), deliveries: counts[uuid] ?? [:])
+                })
+        }
+    }
+
     public func queuedCommands(host uuid: String) async throws(StoreError) -> [QueuedCommand] {
         try await read { connection in
             try await connection.rows(

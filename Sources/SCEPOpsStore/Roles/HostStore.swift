@@ -6,4 +6,6 @@ public protocol HostStore: Sendable {
     func queuedCommands(host uuid: String) async throws(StoreError) -> [QueuedCommand]
     /// Managed profiles the host reported that the state did not deliver.
     func unexpectedProfiles(host uuid: String) async throws(StoreError) -> [String]
+    /// Every host the state knows, checked-out ones too, with its deliveries by status.
+    func hosts() async throws(StoreError) -> [HostSummary]
 }

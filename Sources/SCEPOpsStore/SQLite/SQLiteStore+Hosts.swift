@@ -17,6 +17,22 @@ extension SQLiteStore: HostStore {
         }
     }
 
+    public func hosts() async throws(StoreError) -> [HostSummary] {
+        try await read { db in
+            var counts: [String: [DeliveryStatus: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: HostSummary.deliveryCounts) {
+                counts[row["host_uuid"], default: [:]][row["status"] as DeliveryStatus] = row["n"]
+            }
+            return HostSummary.ordered(
+                try Row.fetchAll(db, sql: HostSummary.hostColumns).map { row in
+                    HostSummary(
+                        uuid: row["uuid"], serial: row["serial"], team: row["team"],
+                        enrolledAt: Self.date(row["enrolled_at"]) ?? Date(timeIntervalSince1970: 0), lastSeen: Self.date(row["last_seen_at"]),
+                        deliveries: counts[row["uuid"]] ?? [:])
+                })
+        }
+    }
+
     public func queuedCommands(host uuid: String) async throws(StoreError) -> [QueuedCommand] {
         try await read { db in
             try Row.fetchAll(
