@@ -100,7 +100,13 @@ struct ConfigExport {
         for ca in state.certificateAuthorities.values.sorted(by: { $0.name < $1.name }) {
             let name = variable("SCEPOPS_CA", ca.name, "CHALLENGE")
             placeholders.append(Placeholder(variable: name, owner: "challenge of certificate authority \(ca.name)"))
-            add(ca.file, "name: \(Self.quoted(ca.name))\nurl: \(Self.quoted(ca.url))\nchallenge: ${\(name)}\n")
+            var renewal: [String] = []
+            if let before = ca.renewal.before { renewal.append("  before: \(DurationText.format(before))\n") }
+            if let limit = ca.renewal.maximumPerHour { renewal.append("  max_per_hour: \(limit)\n") }
+            add(
+                ca.file,
+                "name: \(Self.quoted(ca.name))\nurl: \(Self.quoted(ca.url))\nchallenge: ${\(name)}\n"
+                    + (renewal.isEmpty ? "" : "renewal:\n" + renewal.joined()))
         }
         for team in state.teams.values.sorted(by: { $0.name < $1.name }) {
             let name = variable("SCEPOPS_TEAM", team.name, "ENROLL_SECRET")

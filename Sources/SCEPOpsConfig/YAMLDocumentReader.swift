@@ -22,11 +22,13 @@ struct YAMLDocumentReader {
         self.expander = expander
     }
 
-    static let certificateAuthorityKeys = ["name", "url", "challenge"]
+    static let certificateAuthorityKeys = ["name", "url", "challenge", "renewal"]
+    static let requiredCertificateAuthorityKeys = ["name", "url", "challenge"]
+    static let renewalKeys = ["before", "max_per_hour"]
     static let teamKeys = ["name", "enroll_secret", "profiles"]
 
     mutating func readCertificateAuthority(_ text: String) -> CertificateAuthorityDocument? {
-        guard let fields = mapping(text, allowed: Self.certificateAuthorityKeys, required: Self.certificateAuthorityKeys)
+        guard let fields = mapping(text, allowed: Self.certificateAuthorityKeys, required: Self.requiredCertificateAuthorityKeys)
         else { return nil }
         var document = CertificateAuthorityDocument(file: file)
         document.name = fields["name"].flatMap { string($0, key: "name", sensitive: false)?.value }
@@ -35,7 +37,36 @@ struct YAMLDocumentReader {
             document.challenge = challenge.value
             document.challengeFromEnvironment = challenge.fromEnvironment
         }
+        if let node = fields["renewal"] { document.renewal = renewal(node) }
         return document
+    }
+
+    /// `renewal: {before: DURATION, max_per_hour: N}`; each malformed field reported at its
+    /// line and left at its default.
+    private mutating func renewal(_ node: Node) -> RenewalSettings {
+        var settings = RenewalSettings()
+        guard node.null == nil, let fields = fields(of: node, allowed: Self.renewalKeys, required: []) else { return settings }
+        if let before = fields["before"] {
+            if case .scalar(let scalar) = before, let seconds = DurationText.seconds(scalar.string, plainNumbers: false),
+                seconds <= RenewalSettings.longestBefore
+            {
+                settings.before = seconds
+            } else {
+                diagnostics.append(
+                    .error(.caRenewalInvalid, file: file, at: position(before),
+                        "\"renewal.before\" must be a duration such as 30d, 12h or 23h58m, found \(shown(before))"))
+            }
+        }
+        if let limit = fields["max_per_hour"] {
+            if let text = limit.scalar?.string, let count = Int(text), count >= 1, count <= RenewalSettings.maximumPerHourLimit {
+                settings.maximumPerHour = count
+            } else {
+                diagnostics.append(
+                    .error(.caRenewalInvalid, file: file, at: position(limit),
+                        "\"renewal.max_per_hour\" must be a whole number from 1 to \(RenewalSettings.maximumPerHourLimit), found \(shown(limit))"))
+            }
+        }
+        return settings
     }
 
     mutating func readTeam(_ text: String) -> TeamDocument? {
@@ -215,6 +246,12 @@ struct YAMLDocumentReader {
 
     func position(_ node: Node) -> SourcePosition? {
         node.mark.map { SourcePosition(line: $0.line, column: $0.column) }
+    }
+
+    /// A scalar by its value (a field that holds no secret), anything else by its kind.
+    func shown(_ node: Node) -> String {
+        guard case .scalar(let scalar) = node, node.null == nil else { return describe(node) }
+        return "\"\(TextLines.escape(String(scalar.string.prefix(40))))\""
     }
 
     func describe(_ node: Node) -> String {

@@ -33,7 +33,7 @@ public enum ShowReport {
             fields = [
                 ("name", ca.name), ("url", ca.url), ("file", ca.file), ("challenge", "(sensitive)"),
                 ("certificate", ca.certificate.map { ["subject": $0.subject, "fingerprint": $0.fingerprint, "not_after": $0.notAfter] } ?? NSNull()),
-                ("profiles", users), ("updated_at", ca.updatedAt),
+                ("profiles", users), ("renewal", renewal(ca.renewal)), ("updated_at", ca.updatedAt),
             ]
             lastCommit = ca.lastCommit
         case .team:
@@ -75,12 +75,20 @@ public enum ShowReport {
         return .success((TextLines.render(lines), json))
     }
 
+    /// A CA's renewal settings as given; null: the default (the text says which).
+    private static func renewal(_ settings: RenewalSettings) -> [String: Any] {
+        ["before": settings.before.map(DurationText.format) ?? NSNull(), "max_per_hour": settings.maximumPerHour ?? NSNull()]
+    }
+
     private static func describe(_ value: Any) -> String {
         switch value {
         case is NSNull: "(none)"
         case let list as [String]: list.isEmpty ? "(none)" : list.joined(separator: ", ")
         case let map as [String: Int]: map.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         case let map as [String: String]: map.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        case let renewal as [String: Any] where renewal["max_per_hour"] != nil:
+            "before \(renewal["before"] as? String ?? "(30 days, or half of a shorter validity)"), max_per_hour \(renewal["max_per_hour"] as? Int ?? RenewalPacer.defaultPerHour)"
+                + (renewal["max_per_hour"] is Int ? "" : " (default)")
         default: "\(value)"
         }
     }

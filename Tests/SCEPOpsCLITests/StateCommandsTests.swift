@@ -14,7 +14,34 @@ struct StateCommandsTests {
     init() {
         // A name and a URL that YAML and the variable expansion must carry through export.
         repo.write("certificate_authorities/vpn.yml", ValidRepo.vpnCA.replacingOccurrences(of: "/scep", with: "/scep?x=a\\$b#\"q\""))
+        // Renewal settings, which export writes back and `state copy` carries.
+        repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA + "renewal:\n  before: 23h58m\n  max_per_hour: 120\n")
         repo.commitAll()
+    }
+
+    @Test func aCAsRenewalSettingsPlanAsAnUpdateAndShowInShow() throws {
+        #expect(scepops(["apply", "--repo", repo.path, "--offline", "--auto-approve"]).status == 0)
+        let shown = scepops(["show", "ca", "WIFI"])
+        #expect(shown.stdout.contains("renewal: before 23h58m, max_per_hour 120\n"), "\(shown.stdout)")
+        let vpn = scepops(["show", "ca", "VPN"])
+        #expect(vpn.stdout.contains("renewal: before (30 days, or half of a shorter validity), max_per_hour 600 (default)\n"), "\(vpn.stdout)")
+        let document = try json(scepops(["show", "ca", "WIFI", "--format", "json"]))
+        let renewal = try #require(document["renewal"] as? [String: Any])
+        #expect(renewal["before"] as? String == "23h58m" && renewal["max_per_hour"] as? Int == 120)
+
+        repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA + "renewal:\n  before: 7d\n")
+        repo.commitAll("renew a week ahead, at the default pace")
+        let plan = scepops(["plan", "--repo", repo.path, "--offline", "--detailed-exitcode"])
+        #expect(plan.status == 2, "\(plan.stderr)")
+        #expect(plan.stdout.contains("""
+               1 ~ certificate_authority "WIFI"  [certificate_authorities/wifi.yml]
+                   ~ renewal.before: 23h58m → 7d
+                   - renewal.max_per_hour: 120
+
+            Plan: 0 to create, 1 to update, 0 to delete, 0 to replace; 7 unchanged.
+            """), "\(plan.stdout)")
+        #expect(scepops(["apply", "--repo", repo.path, "--offline", "--auto-approve"]).status == 0)
+        #expect(scepops(["show", "ca", "WIFI"]).stdout.contains("renewal: before 7d, max_per_hour 600 (default)\n"))
     }
 
     func scepops(_ arguments: [String], environment: [String: String]? = nil) -> Command.Result {

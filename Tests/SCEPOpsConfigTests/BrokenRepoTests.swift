@@ -29,6 +29,11 @@ struct BrokenRepo: Sendable, CustomTestStringConvertible {
         { $0.write(ca, "name: \(name)\nurl: \(url)\nchallenge: \(challenge)\n") }
     }
 
+    /// The Wi-Fi CA with a `renewal:` block after its three lines (so at line 4 on).
+    static func wifiRenewal(_ block: String) -> @Sendable (TempRepo) -> Void {
+        { $0.write(wifi, "name: WIFI\nurl: https://scep.example.com/scep\nchallenge: ${WIFI_CHALLENGE}\n" + block) }
+    }
+
     static func wifiProfile(_ content: String) -> @Sendable (TempRepo) -> Void {
         { $0.write(profile, content) }
     }
@@ -76,6 +81,20 @@ struct BrokenRepo: Sendable, CustomTestStringConvertible {
             change: extraCA(name: "EXTRA", challenge: "\"********\"")),
         .init(name: "malformed variable reference", code: .envSyntax, file: ca, line: 3,
             change: extraCA(name: "EXTRA", challenge: "${VPN_CHALLENGE")),
+        .init(name: "renewal before as a plain number", code: .caRenewalInvalid, file: wifi, line: 5,
+            change: wifiRenewal("renewal:\n  before: 30\n")),
+        .init(name: "renewal before not a duration", code: .caRenewalInvalid, file: wifi, line: 5,
+            change: wifiRenewal("renewal:\n  before: soon\n")),
+        .init(name: "renewal before over ten years", code: .caRenewalInvalid, file: wifi, line: 5,
+            change: wifiRenewal("renewal:\n  before: 4000d\n")),
+        .init(name: "renewal max_per_hour zero", code: .caRenewalInvalid, file: wifi, line: 6,
+            change: wifiRenewal("renewal:\n  before: 1d\n  max_per_hour: 0\n")),
+        .init(name: "renewal max_per_hour not a number", code: .caRenewalInvalid, file: wifi, line: 5,
+            change: wifiRenewal("renewal:\n  max_per_hour: [1]\n")),
+        .init(name: "renewal misspelt key", code: .unknownKey, file: wifi, line: 5,
+            change: wifiRenewal("renewal:\n  befor: 1d\n")),
+        .init(name: "renewal not a mapping", code: .wrongType, file: wifi, line: 4,
+            change: wifiRenewal("renewal: 1d\n")),
 
         // Teams
         .init(name: "team without enroll secret", code: .missingKey, file: "teams/extra.yml", line: 1,

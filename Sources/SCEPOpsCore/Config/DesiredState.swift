@@ -5,6 +5,7 @@ public struct CertificateAuthority: Sendable, Hashable {
     public var challenge: Secret
     /// The file that defines it, repo-relative.
     public var file: String
+    public var renewal = RenewalSettings()
 }
 
 /// A team that passed validation, with its profile globs resolved to files.

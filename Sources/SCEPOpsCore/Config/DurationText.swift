@@ -26,4 +26,16 @@ public enum DurationText {
         guard digits.isEmpty, total > 0 else { return nil }
         return total
     }
+
+    /// Seconds as the YAML writes them: `23h58m`, `30d`, `90s` (whole seconds).
+    public static func format(_ seconds: TimeInterval) -> String {
+        var left = Int(seconds.rounded())
+        guard left > 0 else { return "0s" }
+        var text = ""
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] where left >= size {
+            text += "\(left / size)\(unit)"
+            left %= size
+        }
+        return text
+    }
 }

@@ -33,16 +33,19 @@ public struct CertificateAuthorityDocument: Sendable, Hashable {
     public var challenge: Located<Secret>?
     /// Whether the challenge came from an environment variable rather than the file.
     public var challengeFromEnvironment: Bool
+    /// `renewal:`, as read (the reader reports a malformed one and leaves it out).
+    public var renewal: RenewalSettings
 
     public init(
         file: String, name: Located<String>? = nil, url: Located<String>? = nil, challenge: Located<Secret>? = nil,
-        challengeFromEnvironment: Bool = true
+        challengeFromEnvironment: Bool = true, renewal: RenewalSettings = RenewalSettings()
     ) {
         self.file = file
         self.name = name
         self.url = url
         self.challenge = challenge
         self.challengeFromEnvironment = challengeFromEnvironment
+        self.renewal = renewal
     }
 }
 

@@ -44,6 +44,8 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case caURLInvalid = "ca-url-invalid"
     case caURLScheme = "ca-url-scheme"
     case caChallengeEmpty = "ca-challenge-empty"
+    /// `renewal: {before, max_per_hour}` that is not a duration or a positive whole number.
+    case caRenewalInvalid = "ca-renewal-invalid"
 
     // Teams.
     case teamNameEmpty = "team-name-empty"

@@ -27,12 +27,14 @@ public struct CertificateAuthorityState: Sendable, Hashable {
     public var url: String
     public var challengeDigest: String
     public var file: String
+    public var renewal: RenewalSettings
 
-    public init(name: String, url: String, challengeDigest: String, file: String) {
+    public init(name: String, url: String, challengeDigest: String, file: String, renewal: RenewalSettings = RenewalSettings()) {
         self.name = name
         self.url = url
         self.challengeDigest = challengeDigest
         self.file = file
+        self.renewal = renewal
     }
 }
 

@@ -105,6 +105,12 @@ public struct Planner: Sendable {
             fields.append(FieldChange(path: "challenge", before: nil, after: nil, sensitive: true))
         }
         if old.file != new.file { fields.append(FieldChange(path: "file", before: old.file, after: new.file)) }
+        if old.renewal.before != new.renewal.before {
+            fields.append(FieldChange(path: "renewal.before", before: old.renewal.before.map(DurationText.format), after: new.renewal.before.map(DurationText.format)))
+        }
+        if old.renewal.maximumPerHour != new.renewal.maximumPerHour {
+            fields.append(FieldChange(path: "renewal.max_per_hour", before: old.renewal.maximumPerHour.map(String.init), after: new.renewal.maximumPerHour.map(String.init)))
+        }
         return fields
     }
 

@@ -25,10 +25,15 @@ public struct ConfigUpload: Codable, Sendable {
         public var url: Value?
         public var challenge: Value?
         public var challengeFromEnvironment: Bool
+        /// `renewal.before` in seconds, and `renewal.max_per_hour`.
+        public var renewalBefore: Double?
+        public var renewalMaxPerHour: Int?
 
         enum CodingKeys: String, CodingKey {
             case file, name, url, challenge
             case challengeFromEnvironment = "challenge_from_environment"
+            case renewalBefore = "renewal_before"
+            case renewalMaxPerHour = "renewal_max_per_hour"
         }
     }
 
@@ -76,7 +81,8 @@ public struct ConfigUpload: Codable, Sendable {
             CertificateAuthority(
                 file: $0.file, name: $0.name.map(Self.value), url: $0.url.map(Self.value),
                 challenge: $0.challenge.map(Self.secret),
-                challengeFromEnvironment: $0.challengeFromEnvironment)
+                challengeFromEnvironment: $0.challengeFromEnvironment, renewalBefore: $0.renewal.before,
+                renewalMaxPerHour: $0.renewal.maximumPerHour)
         }
         teams = config.teams.map {
             Team(
@@ -115,7 +121,8 @@ public struct ConfigUpload: Codable, Sendable {
                 CertificateAuthorityDocument(
                     file: $0.file, name: $0.name.map(Self.located), url: $0.url.map(Self.located),
                     challenge: $0.challenge.map(Self.secret),
-                    challengeFromEnvironment: $0.challengeFromEnvironment)
+                    challengeFromEnvironment: $0.challengeFromEnvironment,
+                    renewal: RenewalSettings(before: $0.renewalBefore, maximumPerHour: $0.renewalMaxPerHour))
             },
             teams: teams.map {
                 TeamDocument(

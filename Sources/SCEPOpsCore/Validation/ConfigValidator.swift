@@ -136,8 +136,16 @@ public enum ConfigValidator {
                         ))
                 }
             }
+            // The reader refuses malformed values at their line; a config from the wire is checked again.
+            if let before = document.renewal.before, !(before.isFinite && before >= 1 && before <= RenewalSettings.longestBefore) {
+                error(.caRenewalInvalid, nil, "\"renewal.before\" must be a duration from 1s to \(DurationText.format(RenewalSettings.longestBefore))")
+            }
+            if let limit = document.renewal.maximumPerHour, !(1...RenewalSettings.maximumPerHourLimit).contains(limit) {
+                error(.caRenewalInvalid, nil, "\"renewal.max_per_hour\" must be a whole number from 1 to \(RenewalSettings.maximumPerHourLimit)")
+            }
             if ok, let name = document.name, let url = document.url, let challenge = document.challenge {
-                valid.append(CertificateAuthority(name: name.value, url: url.value, challenge: challenge.value, file: file))
+                valid.append(
+                    CertificateAuthority(name: name.value, url: url.value, challenge: challenge.value, file: file, renewal: document.renewal))
             }
         }
         return valid

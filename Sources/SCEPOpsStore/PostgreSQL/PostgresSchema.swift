@@ -179,5 +179,6 @@ enum PostgresSchema {
             """
         ),
         ("v2-api-tokens", Schema.apiTokenTable),
+        ("v3-renewal", Schema.renewalColumns),
     ]
 }

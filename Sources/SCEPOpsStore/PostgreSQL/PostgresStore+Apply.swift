@@ -134,9 +134,9 @@ extension PostgresStore: ApplyWriter {
                 try await connection.run(
                     """
                     INSERT INTO certificate_authority (name, url, challenge_sealed, challenge_digest, file, ca_certificate,
-                        ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at)
+                        ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at, renewal_before, renewal_max_per_hour)
                     VALUES (\(name), \(ca.url), \(sealed), \(digest), \(ca.file), \(der), \(summary?.subject),
-                        \(summary?.fingerprint), \(summary?.notAfter), \(commit), \(now))
+                        \(summary?.fingerprint), \(summary?.notAfter), \(commit), \(now), \(ca.renewal.before.map { Int($0) }), \(ca.renewal.maximumPerHour))
                     """, postgresLog)
             } else {
                 // A certificate is only fetched for a new URL: keep the one on record otherwise.
@@ -146,7 +146,8 @@ extension PostgresStore: ApplyWriter {
                         file = \(ca.file), ca_certificate = COALESCE(\(der), ca_certificate),
                         ca_subject = COALESCE(\(summary?.subject), ca_subject),
                         ca_fingerprint = COALESCE(\(summary?.fingerprint), ca_fingerprint),
-                        ca_not_after = COALESCE(\(summary?.notAfter), ca_not_after), last_commit = \(commit), updated_at = \(now)
+                        ca_not_after = COALESCE(\(summary?.notAfter), ca_not_after), last_commit = \(commit), updated_at = \(now),
+                        renewal_before = \(ca.renewal.before.map { Int($0) }), renewal_max_per_hour = \(ca.renewal.maximumPerHour)
                     WHERE name = \(name)
                     """, postgresLog)
             }

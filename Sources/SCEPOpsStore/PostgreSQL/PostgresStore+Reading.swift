@@ -6,10 +6,15 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
     public func currentState() async throws(StoreError) -> CurrentState {
         try await read { connection in
             var state = CurrentState(revision: try await Self.revision(connection, postgresLog))
-            for row in try await connection.rows("SELECT name, url, challenge_digest, file FROM certificate_authority", postgresLog) {
+            for row in try await connection.rows(
+                "SELECT name, url, challenge_digest, file, renewal_before, renewal_max_per_hour FROM certificate_authority", postgresLog)
+            {
                 let name = try row.get("name", String.self)
                 state.certificateAuthorities[name] = CertificateAuthorityState(
-                    name: name, url: try row.get("url"), challengeDigest: try row.get("challenge_digest"), file: try row.get("file"))
+                    name: name, url: try row.get("url"), challengeDigest: try row.get("challenge_digest"), file: try row.get("file"),
+                    renewal: RenewalSettings(
+                        before: try row.get("renewal_before", Int?.self).map(Double.init),
+                        maximumPerHour: try row.get("renewal_max_per_hour", Int?.self)))
             }
             for row in try await connection.rows("SELECT name, enroll_secret_digest, file FROM team", postgresLog) {
                 let name = try row.get("name", String.self)
@@ -81,15 +86,20 @@ extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
     public func status() async throws(StoreError) -> StateStatus {
         try await read { connection in
             let authorities = try await connection.rows(
-                "SELECT name, url, file, ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at FROM certificate_authority ORDER BY name",
-                postgresLog
+                """
+                SELECT name, url, file, ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at, renewal_before,
+                    renewal_max_per_hour
+                FROM certificate_authority ORDER BY name
+                """, postgresLog
             ).map { row in
                 let subject = try row.get("ca_subject", String?.self)
                 return StateStatus.CertificateAuthorityRow(
                     name: try row.get("name"), url: try row.get("url"), file: try row.get("file"),
                     certificate: try subject.map {
                         CACertificateSummary(subject: $0, fingerprint: try row.get("ca_fingerprint"), notAfter: try row.get("ca_not_after"))
-                    }, lastCommit: try row.get("last_commit"), updatedAt: try row.get("updated_at"))
+                    }, lastCommit: try row.get("last_commit"), updatedAt: try row.get("updated_at"),
+                    renewal: RenewalSettings(
+                        before: try row.get("renewal_before", Int?.self).map(Double.init), maximumPerHour: try row.get("renewal_max_per_hour", Int?.self)))
             }
             let teams = try await connection.rows(
                 """

@@ -54,14 +54,14 @@ extension SQLiteStore: ApplyWriter {
             let values: [(any DatabaseValueConvertible)?] = [
                 ca.url, Data(box.seal(ca.challenge)), box.digest(ca.challenge), ca.file,
                 certificate.map { Data($0.der) }, certificate?.summary.subject, certificate?.summary.fingerprint,
-                certificate?.summary.notAfter, commit, now, name,
+                certificate?.summary.notAfter, commit, now, ca.renewal.before.map { Int($0) }, ca.renewal.maximumPerHour, name,
             ]
             if insert {
                 try db.execute(
                     sql: """
                         INSERT INTO certificate_authority (url, challenge_sealed, challenge_digest, file, ca_certificate,
-                            ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at, name)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at, renewal_before, renewal_max_per_hour, name)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: StatementArguments(values))
             } else {
                 // A certificate is only fetched for a new URL: keep the one on record otherwise.
@@ -70,7 +70,7 @@ extension SQLiteStore: ApplyWriter {
                         UPDATE certificate_authority SET url = ?, challenge_sealed = ?, challenge_digest = ?, file = ?,
                             ca_certificate = COALESCE(?, ca_certificate), ca_subject = COALESCE(?, ca_subject),
                             ca_fingerprint = COALESCE(?, ca_fingerprint), ca_not_after = COALESCE(?, ca_not_after),
-                            last_commit = ?, updated_at = ?
+                            last_commit = ?, updated_at = ?, renewal_before = ?, renewal_max_per_hour = ?
                         WHERE name = ?
                         """, arguments: StatementArguments(values))
             }

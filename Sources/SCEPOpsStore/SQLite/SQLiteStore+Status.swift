@@ -10,14 +10,19 @@ extension SQLiteStore: ApplyHistoryReader, StatusReader {
     public func status() async throws(StoreError) -> StateStatus {
         try await read { db in
             let authorities = try Row.fetchAll(
-                db, sql: "SELECT name, url, file, ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at FROM certificate_authority ORDER BY name"
+                db, sql: """
+                    SELECT name, url, file, ca_subject, ca_fingerprint, ca_not_after, last_commit, updated_at, renewal_before,
+                        renewal_max_per_hour
+                    FROM certificate_authority ORDER BY name
+                    """
             ).map { row in
                 let subject: String? = row["ca_subject"]
                 return StateStatus.CertificateAuthorityRow(
                     name: row["name"], url: row["url"], file: row["file"],
                     certificate: subject.map {
                         CACertificateSummary(subject: $0, fingerprint: row["ca_fingerprint"], notAfter: row["ca_not_after"])
-                    }, lastCommit: row["last_commit"], updatedAt: row["updated_at"])
+                    }, lastCommit: row["last_commit"], updatedAt: row["updated_at"],
+                    renewal: RenewalSettings(before: (row["renewal_before"] as Int?).map(Double.init), maximumPerHour: row["renewal_max_per_hour"]))
             }
             let teams = try Row.fetchAll(
                 db,

@@ -172,10 +172,13 @@ extension SQLiteStore: StateReader {
     public func currentState() async throws(StoreError) -> CurrentState {
         try await read { db in
             var state = CurrentState(revision: try Self.revision(db))
-            for row in try Row.fetchAll(db, sql: "SELECT name, url, challenge_digest, file FROM certificate_authority") {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT name, url, challenge_digest, file, renewal_before, renewal_max_per_hour FROM certificate_authority")
+            {
                 let name: String = row["name"]
                 state.certificateAuthorities[name] = CertificateAuthorityState(
-                    name: name, url: row["url"], challengeDigest: row["challenge_digest"], file: row["file"])
+                    name: name, url: row["url"], challengeDigest: row["challenge_digest"], file: row["file"],
+                    renewal: RenewalSettings(before: (row["renewal_before"] as Int?).map(Double.init), maximumPerHour: row["renewal_max_per_hour"]))
             }
             for row in try Row.fetchAll(db, sql: "SELECT name, enroll_secret_digest, file FROM team") {
                 let name: String = row["name"]

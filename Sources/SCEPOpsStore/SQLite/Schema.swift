@@ -301,8 +301,22 @@ enum Schema {
         migrator.registerMigration("v13-api-tokens") { db in
             try db.execute(sql: Self.apiTokenTable)
         }
+        migrator.registerMigration("v14-renewal") { db in
+            try db.execute(sql: Self.renewalColumns)
+        }
         return migrator
     }
+
+    /// A CA's `renewal:` settings, and what renewal reads of each certificate a host lists:
+    /// its serial, its start, and the profile whose renewal id its Subject carries (nil:
+    /// unmanaged). The same on both backends; `renewal_before` in whole seconds.
+    static let renewalColumns = """
+        ALTER TABLE certificate_authority ADD COLUMN renewal_before INTEGER;
+        ALTER TABLE certificate_authority ADD COLUMN renewal_max_per_hour INTEGER;
+        ALTER TABLE host_certificate ADD COLUMN serial TEXT;
+        ALTER TABLE host_certificate ADD COLUMN not_before TEXT;
+        ALTER TABLE host_certificate ADD COLUMN profile_uuid TEXT;
+        """
 
     /// The admin API's tokens, by digest (never the token); the same on both backends.
     static let apiTokenTable = """

@@ -22,7 +22,7 @@ public struct StateSnapshot: Sendable {
             name: "certificate_authority",
             columns: [
                 "name", "url", "challenge_sealed", "challenge_digest", "file", "ca_certificate", "ca_subject", "ca_fingerprint",
-                "ca_not_after", "last_commit", "updated_at",
+                "ca_not_after", "last_commit", "updated_at", "renewal_before", "renewal_max_per_hour",
             ]),
         Table(name: "profile", columns: ["uuid", "team", "identifier", "path", "content", "checksum", "last_commit", "updated_at"]),
         Table(name: "profile_certificate_authority", columns: ["profile_uuid", "ca_name"]),
@@ -54,7 +54,8 @@ public struct StateSnapshot: Sendable {
         Table(name: "device_identity", columns: ["fingerprint", "host_uuid", "bound_at", "checked_out_at"]),
         Table(name: "host_unexpected_profile", columns: ["host_uuid", "identifier", "seen_at"]),
         Table(
-            name: "host_certificate", columns: ["host_uuid", "fingerprint", "subject", "not_after", "is_identity", "seen_at"],
+            name: "host_certificate",
+            columns: ["host_uuid", "fingerprint", "subject", "not_after", "is_identity", "seen_at", "serial", "not_before", "profile_uuid"],
             booleans: ["is_identity"]),
         Table(name: "api_token", columns: ["name", "role", "digest", "created_at", "expires_at", "revoked_at", "last_used_at"]),
     ]

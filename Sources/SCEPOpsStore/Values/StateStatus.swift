@@ -9,6 +9,7 @@ public struct StateStatus: Sendable, Hashable {
         public var certificate: CACertificateSummary?
         public var lastCommit: String?
         public var updatedAt: String
+        public var renewal = RenewalSettings()
     }
 
     public struct TeamRow: Sendable, Hashable {
