@@ -41,6 +41,39 @@ public enum CertificateParser {
             .map(\.element.certificate)
     }
 
+    /// A certificate a host holds (one DER certificate), as renewal reads it; nil when it
+    /// does not parse.
+    public static func held(_ der: [UInt8]) -> HeldCertificate? {
+        guard let certificate = der.withUnsafeBufferPointer({ buffer -> OpaquePointer? in
+            var pointer: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_X509(nil, &pointer, buffer.count)
+        }) else {
+            ERR_clear_error()
+            return nil
+        }
+        defer { X509_free(certificate) }
+        guard let notBefore = date(X509_get0_notBefore(certificate)), let notAfter = date(X509_get0_notAfter(certificate)),
+            let serial = serial(certificate)
+        else { return nil }
+        return HeldCertificate(
+            subject: subject(certificate), serial: serial, notBefore: notBefore, notAfter: notAfter, fingerprint: sha256(der))
+    }
+
+    /// Upper-case hex, as `openssl x509 -serial` prints it.
+    private static func serial(_ certificate: OpaquePointer) -> String? {
+        guard let number = ASN1_INTEGER_to_BN(X509_get_serialNumber(certificate), nil) else { return nil }
+        defer { BN_free(number) }
+        guard let hex = BN_bn2hex(number) else { return nil }
+        defer { CRYPTO_free(hex, #fileID, #line) }
+        return String(cString: hex)
+    }
+
+    private static func date(_ asn1: UnsafePointer<ASN1_TIME>?) -> Date? {
+        var time = tm()
+        guard let asn1, ASN1_TIME_to_tm(asn1, &time) == 1 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
+    }
+
     static func summarize(_ certificate: OpaquePointer) throws(Failure) -> CACertificate {
         var derPointer: UnsafeMutablePointer<UInt8>?
         let length = i2d_X509(certificate, &derPointer)

@@ -9,3 +9,10 @@ enum DataFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// `--format` of plan and drift, which also write a pull-request comment or an issue.
 extension ReportFormat: ExpressibleByArgument {}
+
+/// `--format` of the listings a spreadsheet may want.
+enum ListFormat: String, ExpressibleByArgument, CaseIterable {
+    case text
+    case json
+    case csv
+}

@@ -10,7 +10,7 @@ public struct SCEPOps: AsyncParsableCommand {
         version: SCEPOpsVersion.current,
         subcommands: [
             Validate.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self, HistoryCommand.self,
-            ShowCommand.self, ExportCommand.self, ServeCommand.self, HostsCommand.self,
+            ShowCommand.self, ExportCommand.self, ServeCommand.self, HostsCommand.self, CertificatesCommand.self,
             EnrollmentProfileCommand.self, StateCommand.self, TokenCommand.self,
         ]
     )

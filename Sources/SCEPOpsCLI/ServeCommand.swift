@@ -67,6 +67,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between ProfileList checks of each host (0: never).")
     var verifyInterval: Int = 3600
 
+    @Option(help: "How often renewal looks for due certificates: 30s, 5m, 1h, or seconds.")
+    var renewalInterval: String = "60s"
+
+    @Option(help: "Attempts at renewing one certificate before it is marked failed.")
+    var renewalAttempts: Int = 3
+
+    @Option(help: "The wait after a failed renewal attempt, doubling after each: 30m, 1h, or seconds.")
+    var renewalBackoff: String = "1h"
+
+    @Option(help: "How long after the profile is installed again a renewal waits for the new certificate: 1h, or seconds.")
+    var renewalTimeout: String = "1h"
+
     @Option(help: "The APNs push certificate (PEM); without it pushes are off and hosts get commands when they check in.")
     var apnsCert: String?
 
@@ -86,6 +98,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard workerInterval > 0 else { throw ValidationError("--worker-interval must be positive") }
         guard idleTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--idle-timeout and --body-timeout must be positive") }
         guard (maxConnections ?? 1) > 0 else { throw ValidationError("--max-connections must be positive") }
+        for (flag, value) in [("--renewal-interval", renewalInterval), ("--renewal-backoff", renewalBackoff), ("--renewal-timeout", renewalTimeout)]
+        where DurationText.seconds(value) == nil {
+            throw ValidationError("\(flag) must be a duration such as 30s, 5m or 1h")
+        }
+        guard renewalAttempts > 0 else { throw ValidationError("--renewal-attempts must be positive") }
     }
 
     func run() async throws {
@@ -138,7 +155,13 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitStatus.failure
             }
         }
-        var services: [any Service] = [worker]
+        let renewal = RenewalWorker(
+            store: store, interval: .milliseconds(Int64(DurationText.seconds(renewalInterval)! * 1000)),
+            policy: RenewalPolicy(
+                maximumAttempts: renewalAttempts, backoff: DurationText.seconds(renewalBackoff)!,
+                attemptTimeout: DurationText.seconds(renewalTimeout)!),
+            metrics: metrics)
+        var services: [any Service] = [worker, renewal]
         if let adminListen, let (adminHost, adminPort) = Self.split(adminListen) {
             services.append(try AdminApplication.make(host: adminHost, port: adminPort, tls: tls, store: store, box: box, metrics: metrics,
                     limit: AuthFailureLimit(maximum: adminFailureLimit, trustedProxies: Set(adminTrustedProxy))))

@@ -58,6 +58,22 @@ final class AdminRoutes: Sendable {
             let hosts = HostsReport.filter(try await store.hosts(), team: request.uri.queryParameters["team"].map(String.init))
             return try respond(request, text: HostsReport.text(hosts), json: HostsReport.json(hosts))
         }
+        router.get("/v1/certificates") { [self] request, context in
+            _ = try await authorize(request, context, .certificates)
+            let query = request.uri.queryParameters
+            let expiring = query["expiring"].map { DurationText.seconds(String($0)) }
+            guard expiring.map({ $0 != nil }) ?? true else {
+                throw AdminError(status: .badRequest, code: .badRequest, message: "expiring is a duration such as 30d or 12h")
+            }
+            let format = query["format"].map(String.init) ?? "json"
+            let filter = CertificatesReport.Filter(
+                expiring: expiring ?? nil, certificateAuthority: query["ca"].map(String.init), team: query["team"].map(String.init))
+            guard let document = CertificatesReport.render(
+                try await store.certificates(), status: try await store.status(), filter: filter, format: format, now: Date())
+            else { throw AdminError(status: .badRequest, code: .badRequest, message: "format is text, json or csv") }
+            let type = ["text": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8"][format] ?? "application/json"
+            return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: document)))
+        }
         router.post("/v1/plan") { [self] request, context in
             _ = try await authorize(request, context, .plan)
             let call = try await decode(AdminWire.PlanCall.self, request, context)
@@ -149,7 +165,8 @@ final class AdminRoutes: Sendable {
 
     /// Each call's one method: another method on its path is 405, not 404.
     static let methods: [String: String] = [
-        "/v1/status": "GET", "/v1/history": "GET", "/v1/show": "GET", "/v1/hosts": "GET", "/metrics": "GET",
+        "/v1/status": "GET", "/v1/history": "GET", "/v1/show": "GET", "/v1/hosts": "GET", "/v1/certificates": "GET",
+        "/metrics": "GET",
         "/v1/plan": "POST", "/v1/apply": "POST", "/v1/drift": "POST",
     ]
 

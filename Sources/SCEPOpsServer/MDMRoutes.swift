@@ -145,10 +145,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     /// Summaries of the certificates a host listed; one that does not parse is skipped.
     static func read(_ certificates: [(der: [UInt8], isIdentity: Bool)]) -> [ReportedCertificate] {
         certificates.compactMap { entry in
-            guard let summary = try? CertificateParser.certificates(in: entry.der).first?.summary else { return nil }
-            return ReportedCertificate(
-                subject: summary.subject, fingerprint: summary.fingerprint, notAfter: summary.notAfter,
-                isIdentity: entry.isIdentity)
+            CertificateParser.held(entry.der).map { ReportedCertificate($0, isIdentity: entry.isIdentity) }
         }
     }
 

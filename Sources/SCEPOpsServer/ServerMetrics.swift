@@ -57,6 +57,14 @@ public final class ServerMetrics: Sendable {
         ).increment()
     }
 
+    /// Renewals started, renewed, failed and to be retried.
+    func renewal(_ result: String, _ count: Int) {
+        registry.makeCounter(
+            descriptor: Self.name("renewals", "total", "Certificate renewals by result (started, renewed, retrying, failed)"),
+            labels: [("result", result)]
+        ).increment(by: Int64(count))
+    }
+
     func mdmRefusal(_ reason: String) {
         registry.makeCounter(
             descriptor: Self.name("mdm_refusals", "total", "MDM check-ins and command reports refused, by reason"),

@@ -59,6 +59,14 @@ final class EndToEndTests: EndToEndParts, @unchecked Sendable {
         return Command.run("/usr/bin/openssl", ["verify", "-CAfile", ca.caCertificatePath] + paths, directory: folder.path).status == 0
     }
 
+    /// A certificate's serial (DER, base64) as openssl prints it.
+    func serial(_ der: String) -> String {
+        let folder = TempRepo()
+        folder.write("c.der", Data(base64Encoded: der)!)
+        let printed = Command.run("/usr/bin/openssl", ["x509", "-inform", "DER", "-in", "c.der", "-noout", "-serial"], directory: folder.path)
+        return printed.stdout.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+    }
+
     func installs(_ events: [[String: Any]], _ profile: String) -> [[String: Any]] {
         events.filter { $0["event"] as? String == "install" && $0["profile"] as? String == profile }
     }
@@ -117,6 +125,20 @@ final class EndToEndTests: EndToEndParts, @unchecked Sendable {
         #expect(hosts.allSatisfy { $0["team"] as? String == "Workstations" && $0["last_seen_at"] is String })
         #expect(hosts.allSatisfy { $0["deliveries"] as? [String: Int] == ["pending": 0, "sent": 0, "verified": 2, "failed": 0] })
         #expect(scepops(["hosts", "--team", "Kiosks"]).stdout == "No hosts.\n")
+        // `scepops certificates`: each host's two certificates, matched to their profiles by
+        // the renewal id, with the serials the CAs issued.
+        let held = scepops(["certificates", "--format", "json"])
+        let listing = try #require((try JSONSerialization.jsonObject(with: Data(held.stdout.utf8)) as? [String: Any])?["certificates"] as? [[String: Any]])
+        let managed = listing.filter { $0["managed"] as? Bool == true }
+        #expect(managed.count == 2 * Self.hosts, "\(held.stderr)")
+        let issuedSerials = Set(certificates(installs(log, "com.example.wifi") + installs(log, "com.example.vpn")).compactMap { $0["der"] as? String }.map(serial))
+        #expect(Set(managed.compactMap { $0["serial"] as? String }) == issuedSerials)
+        for (identifier, ca) in [("com.example.wifi", "WIFI"), ("com.example.vpn", "VPN")] {
+            #expect(managed.filter { $0["profile"] as? String == identifier && $0["certificate_authority"] as? String == ca }.count == Self.hosts)
+        }
+        #expect(managed.allSatisfy { ($0["renewal"] as? [String: Any])?["state"] as? String == "none" && $0["team"] as? String == "Workstations" })
+        let wifiListing = scepops(["certificates", "--ca", "WIFI"]).stdout
+        #expect(wifiListing.contains("\(Self.hosts) certificates, \(Self.hosts) managed\n") && wifiListing.contains("Expiring by week"), "\(wifiListing)")
         let oldURLs = installs(log, "com.example.wifi").flatMap { $0["scep_urls"] as? [String] ?? [] }
         #expect(oldURLs.count == Self.hosts && oldURLs.allSatisfy { $0.contains("%2CWIFI%2C") })
 

@@ -107,7 +107,10 @@ struct RemoteModeTests {
         repo.remove("teams/broken.yml")
 
         // The history of the served state reads the same both ways, and names the token.
-        for command in [["history"], ["status"], ["hosts"], ["hosts", "--team", "Kiosks", "--format", "json"]] {
+        for command in [
+            ["history"], ["status"], ["hosts"], ["hosts", "--team", "Kiosks", "--format", "json"], ["certificates"],
+            ["certificates", "--expiring", "30d", "--ca", "WIFI", "--format", "csv"],
+        ] {
             let local = await run(command, db: there)
             let remote = await run(command, token: tokens["read"], server: server)
             #expect(remote.status == 0 && remote.stdout == local.stdout, "\(command): \(remote.stderr)")

@@ -23,6 +23,23 @@ public struct HeldCertificate: Sendable, Hashable {
 
     public func isValid(at now: Date) -> Bool { notBefore <= now && now <= notAfter }
 
+    /// What a CertificateList answer changes: by profile UUID, the certificates that stand
+    /// now where they differ from the recorded ones. `known`: the state's profiles (a
+    /// renewal id of any other is no profile of ours).
+    public static func changes(
+        listed: [HeldCertificate], recorded: [String: HeldCertificate], known: Set<String>, now: Date
+    ) -> [String: HeldCertificate] {
+        let byProfile = Dictionary(grouping: listed.filter { $0.profile.map(known.contains) ?? false }) { $0.profile! }
+        var changed: [String: HeldCertificate] = [:]
+        for profile in Set(byProfile.keys) {
+            let old = recorded[profile]
+            if let standing = standing(byProfile[profile]!, recorded: old, now: now), standing != old {
+                changed[profile] = standing
+            }
+        }
+        return changed
+    }
+
     /// Which of a host's certificates for one profile stands: the newest (by not-before)
     /// of those inside their validity. A recorded one with a later expiry stays: a host
     /// that still lists an older certificate beside the new one, or a late answer, never

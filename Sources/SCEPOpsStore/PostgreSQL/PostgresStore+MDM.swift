@@ -176,15 +176,36 @@ extension PostgresStore: MDMStore {
         case .certificateList(let certificates):
             try await close(.acknowledged)
             try await connection.run("DELETE FROM host_certificate WHERE host_uuid = \(host)", postgresLog)
+            let known = Set(try await connection.rows("SELECT uuid FROM profile", postgresLog).map { try $0.get("uuid", String.self) })
             for certificate in certificates {
+                let profile = RenewalID.profile(inSubject: certificate.subject).flatMap { known.contains($0) ? $0 : nil }
                 try await connection.run(
                     """
-                    INSERT INTO host_certificate (host_uuid, fingerprint, subject, not_after, is_identity, seen_at)
+                    INSERT INTO host_certificate (host_uuid, fingerprint, subject, not_after, is_identity, seen_at, serial, not_before,
+                        profile_uuid)
                     VALUES (\(host), \(certificate.fingerprint), \(certificate.subject), \(certificate.notAfter),
-                        \(certificate.isIdentity), \(now))
+                        \(certificate.isIdentity), \(now), \(certificate.serial), \(certificate.notBefore), \(profile))
                     ON CONFLICT (host_uuid, fingerprint) DO UPDATE SET subject = excluded.subject,
-                        not_after = excluded.not_after, is_identity = excluded.is_identity, seen_at = excluded.seen_at
+                        not_after = excluded.not_after, is_identity = excluded.is_identity, seen_at = excluded.seen_at,
+                        serial = excluded.serial, not_before = excluded.not_before, profile_uuid = excluded.profile_uuid
                     """, postgresLog)
+            }
+            var recorded: [String: HeldCertificate] = [:]
+            for row in try await connection.rows(
+                PostgresQuery(unsafeSQL: HostProfileCertificate.standingColumns + " WHERE host_uuid = $1", binds: Self.binds(host)), postgresLog)
+            {
+                recorded[try row.get("profile_uuid", String.self)] = HeldCertificate(
+                    subject: try row.get("subject"), serial: try row.get("serial"),
+                    notBefore: Self.date(try row.get("not_before", String.self)) ?? .distantPast,
+                    notAfter: Self.date(try row.get("not_after", String.self)) ?? .distantPast, fingerprint: try row.get("fingerprint"))
+            }
+            let changes = HeldCertificate.changes(
+                listed: certificates.compactMap(\.held), recorded: recorded, known: known, now: Self.date(now) ?? Date())
+            for (profile, standing) in changes {
+                var binds = PostgresBindings()
+                for value in HostProfileCertificate.values(host, profile, standing, now) { binds.append(value) }
+                try await connection.run(
+                    PostgresQuery(unsafeSQL: HostProfileCertificate.numbered(HostProfileCertificate.upsert), binds: binds), postgresLog)
             }
         case .notNow:
             try await close(.queued, notNow: true)

@@ -2,6 +2,32 @@ import Foundation
 import PostgresNIO
 import SCEPOpsCore
 
+extension PostgresStore: CertificateReader {
+    public func certificates() async throws(StoreError) -> [HostCertificate] {
+        try await read { connection in
+            HostCertificate.ordered(
+                try await connection.rows(PostgresQuery(unsafeSQL: HostCertificate.query), postgresLog).map { row in
+                    let serial = try row.get("serial", String?.self)
+                    let standing = try row.get("standing_serial", String?.self)
+                    return HostCertificate(
+                        hostUDID: try row.get("host_uuid"), hostSerial: try row.get("host_serial"), team: try row.get("team"),
+                        profile: try row.get("identifier"), certificateAuthority: try row.get("ca"), subject: try row.get("subject"),
+                        serial: serial, notBefore: Self.date(try row.get("not_before", String?.self)),
+                        notAfter: Self.date(try row.get("not_after", String.self)) ?? .distantPast,
+                        renewal: standing != nil && standing == serial
+                            ? RenewalProgress(
+                                state: try row.get("renewal_state", String?.self).flatMap(RenewalState.init(rawValue:)) ?? .none,
+                                attempts: try row.get("renewal_attempts", Int?.self) ?? 0,
+                                lastAttemptAt: Self.date(try row.get("last_attempt_at", String?.self)),
+                                retryAt: Self.date(try row.get("retry_at", String?.self)),
+                                replacingSerial: try row.get("replacing_serial"),
+                                replacingNotAfter: Self.date(try row.get("replacing_not_after", String?.self)))
+                            : nil)
+                })
+        }
+    }
+}
+
 extension PostgresStore: StateReader, ApplyHistoryReader, StatusReader {
     public func currentState() async throws(StoreError) -> CurrentState {
         try await read { connection in

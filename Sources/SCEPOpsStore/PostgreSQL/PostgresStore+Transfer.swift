@@ -55,7 +55,7 @@ extension PostgresStore: StateTransfer {
                 }
             }
             // Identities continue after the copied ids.
-            for table in ["apply", "command_outbox"] {
+            for table in ["apply", "command_outbox", "renewal_attempt"] {
                 try await connection.run(
                     PostgresQuery(
                         unsafeSQL:

@@ -2,6 +2,29 @@ import Foundation
 import GRDB
 import SCEPOpsCore
 
+extension SQLiteStore: CertificateReader {
+    public func certificates() async throws(StoreError) -> [HostCertificate] {
+        try await read { db in
+            HostCertificate.ordered(
+                try Row.fetchAll(db, sql: HostCertificate.query).map { row in
+                    let serial: String? = row["serial"]
+                    let standing: String? = row["standing_serial"]
+                    let state: String? = row["renewal_state"]
+                    return HostCertificate(
+                        hostUDID: row["host_uuid"], hostSerial: row["host_serial"], team: row["team"], profile: row["identifier"],
+                        certificateAuthority: row["ca"], subject: row["subject"], serial: serial, notBefore: Self.date(row["not_before"]),
+                        notAfter: Self.date(row["not_after"]) ?? .distantPast,
+                        renewal: standing != nil && standing == serial
+                            ? RenewalProgress(
+                                state: state.flatMap(RenewalState.init(rawValue:)) ?? .none, attempts: row["renewal_attempts"],
+                                lastAttemptAt: Self.date(row["last_attempt_at"]), retryAt: Self.date(row["retry_at"]),
+                                replacingSerial: row["replacing_serial"], replacingNotAfter: Self.date(row["replacing_not_after"]))
+                            : nil)
+                })
+        }
+    }
+}
+
 extension SQLiteStore: DriftReader {
     public func hostObservations() async throws(StoreError) -> HostObservations {
         try await read { db in

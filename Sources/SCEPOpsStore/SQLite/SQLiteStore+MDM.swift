@@ -171,13 +171,30 @@ extension SQLiteStore: MDMStore {
         case .certificateList(let certificates):
             try close(.acknowledged)
             try db.execute(sql: "DELETE FROM host_certificate WHERE host_uuid = ?", arguments: [host])
+            let known = Set(try String.fetchAll(db, sql: "SELECT uuid FROM profile"))
             for certificate in certificates {
+                let profile = RenewalID.profile(inSubject: certificate.subject).flatMap { known.contains($0) ? $0 : nil }
                 try db.execute(
                     sql: """
-                        INSERT OR REPLACE INTO host_certificate (host_uuid, fingerprint, subject, not_after, is_identity, seen_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT OR REPLACE INTO host_certificate (host_uuid, fingerprint, subject, not_after, is_identity, seen_at,
+                            serial, not_before, profile_uuid)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [host, certificate.fingerprint, certificate.subject, certificate.notAfter, certificate.isIdentity, now])
+                    arguments: [
+                        host, certificate.fingerprint, certificate.subject, certificate.notAfter, certificate.isIdentity, now,
+                        certificate.serial, certificate.notBefore, profile,
+                    ])
+            }
+            var recorded: [String: HeldCertificate] = [:]
+            for row in try Row.fetchAll(db, sql: HostProfileCertificate.standingColumns + " WHERE host_uuid = ?", arguments: [host]) {
+                recorded[row["profile_uuid"]] = HeldCertificate(
+                    subject: row["subject"], serial: row["serial"], notBefore: Self.date(row["not_before"]) ?? .distantPast,
+                    notAfter: Self.date(row["not_after"]) ?? .distantPast, fingerprint: row["fingerprint"])
+            }
+            let changes = HeldCertificate.changes(
+                listed: certificates.compactMap(\.held), recorded: recorded, known: known, now: Self.date(now) ?? Date())
+            for (profile, standing) in changes {
+                try db.execute(sql: HostProfileCertificate.upsert, arguments: StatementArguments(HostProfileCertificate.values(host, profile, standing, now)))
             }
         case .notNow:
             try close(.queued, notNow: true)

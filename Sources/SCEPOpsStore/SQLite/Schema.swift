@@ -302,7 +302,7 @@ enum Schema {
             try db.execute(sql: Self.apiTokenTable)
         }
         migrator.registerMigration("v14-renewal") { db in
-            try db.execute(sql: Self.renewalColumns)
+            try db.execute(sql: Self.renewalColumns + "\n" + Self.renewalAttempts(id: "INTEGER PRIMARY KEY AUTOINCREMENT"))
         }
         return migrator
     }
@@ -316,7 +316,51 @@ enum Schema {
         ALTER TABLE host_certificate ADD COLUMN serial TEXT;
         ALTER TABLE host_certificate ADD COLUMN not_before TEXT;
         ALTER TABLE host_certificate ADD COLUMN profile_uuid TEXT;
+
+        -- The certificate each host stands on for each profile that delivered one (the newest
+        -- valid one listed; its expiry never moves back), and the renewal of it.
+        CREATE TABLE host_profile_certificate (
+            host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+            profile_uuid TEXT NOT NULL,
+            serial TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            not_before TEXT NOT NULL,
+            not_after TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            renewal_state TEXT NOT NULL DEFAULT 'none'
+                CHECK (renewal_state IN ('none', 'due', 'in_progress', 'renewed', 'failed')),
+            renewal_attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            retry_at TEXT,
+            replacing_serial TEXT,
+            replacing_not_after TEXT,
+            PRIMARY KEY (host_uuid, profile_uuid)
+        );
         """
+
+    /// Every renewal attempt: the certificate it replaces, the one that came back, the result.
+    /// The starts within the last hour are each CA's count against its hourly limit.
+    static func renewalAttempts(id: String) -> String {
+        """
+        CREATE TABLE renewal_attempt (
+            id \(id),
+            host_uuid TEXT NOT NULL REFERENCES host(uuid) ON DELETE CASCADE,
+            profile_uuid TEXT NOT NULL,
+            ca_name TEXT NOT NULL,
+            old_serial TEXT NOT NULL,
+            old_not_after TEXT NOT NULL,
+            new_serial TEXT,
+            new_not_after TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            result TEXT NOT NULL CHECK (result IN ('in_progress', 'renewed', 'failed')),
+            detail TEXT
+        );
+        CREATE INDEX renewal_attempt_ca ON renewal_attempt(ca_name, started_at);
+        CREATE INDEX renewal_attempt_record ON renewal_attempt(host_uuid, profile_uuid, id);
+        """
+    }
 
     /// The admin API's tokens, by digest (never the token); the same on both backends.
     static let apiTokenTable = """

@@ -57,6 +57,18 @@ public struct StateSnapshot: Sendable {
             name: "host_certificate",
             columns: ["host_uuid", "fingerprint", "subject", "not_after", "is_identity", "seen_at", "serial", "not_before", "profile_uuid"],
             booleans: ["is_identity"]),
+        Table(
+            name: "host_profile_certificate",
+            columns: [
+                "host_uuid", "profile_uuid", "serial", "subject", "fingerprint", "not_before", "not_after", "seen_at", "renewal_state",
+                "renewal_attempts", "last_attempt_at", "retry_at", "replacing_serial", "replacing_not_after",
+            ]),
+        Table(
+            name: "renewal_attempt",
+            columns: [
+                "id", "host_uuid", "profile_uuid", "ca_name", "old_serial", "old_not_after", "new_serial", "new_not_after", "started_at",
+                "finished_at", "result", "detail",
+            ]),
         Table(name: "api_token", columns: ["name", "role", "digest", "created_at", "expires_at", "revoked_at", "last_used_at"]),
     ]
 
