@@ -13,9 +13,10 @@ class EndToEndParts: @unchecked Sendable {
     var environment: [String: String]
     var events: String { work.path + "/events.jsonl" }
 
-    init(identityChallenge: String, actor: String) throws {
-        wifiCA = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!, allowRenew: 0)
-        vpnCA = try SCEPServer(challenge: ValidRepo.environment["VPN_CHALLENGE"]!, allowRenew: 0)
+    /// `certificateDays`: the validity of the certificates the two CAs issue.
+    init(identityChallenge: String, actor: String, certificateDays: Int? = nil) throws {
+        wifiCA = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!, allowRenew: 0, validDays: certificateDays)
+        vpnCA = try SCEPServer(challenge: ValidRepo.environment["VPN_CHALLENGE"]!, allowRenew: 0, validDays: certificateDays)
         identityCA = try SCEPServer(challenge: identityChallenge, allowRenew: 0)
         environment = ValidRepo.environment.merging([
             "SCEPOPS_SECRET_KEY": ReconcileCommandTests.key, "SCEPOPS_ACTOR": actor,

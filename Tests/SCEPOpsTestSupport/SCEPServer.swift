@@ -14,11 +14,14 @@ public final class SCEPServer: @unchecked Sendable {
     /// other test's server can take the port before a restart.
     private var portHolder: Int32?
     private let allowRenew: Int?
+    private let validDays: Int?
 
-    public init(challenge: String = "scep-test-challenge", allowRenew: Int? = 0) throws {
+    /// `validDays`: the validity of what it issues (`-crtvalid`; scepserver's default is 365).
+    public init(challenge: String = "scep-test-challenge", allowRenew: Int? = 0, validDays: Int? = nil) throws {
         folder = TempRepo()
         self.challenge = challenge
         self.allowRenew = allowRenew
+        self.validDays = validDays
         let initialise = Command.run(
             "/usr/bin/scepserver", ["ca", "-init", "-keySize", "2048", "-depot", folder.path + "/depot"])
         guard initialise.status == 0 else { throw Failure(message: "scepserver ca -init failed: \(initialise.stderr)") }
@@ -41,6 +44,7 @@ public final class SCEPServer: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/scepserver")
         var arguments = ["-port", String(port), "-challenge", challenge, "-depot", folder.path + "/depot"]
         if let allowRenew { arguments += ["-allowrenew", String(allowRenew)] }
+        if let validDays { arguments += ["-crtvalid", String(validDays)] }
         process.arguments = arguments
         if !FileManager.default.fileExists(atPath: folder.path + "/scepserver.log") {
             _ = FileManager.default.createFile(atPath: folder.path + "/scepserver.log", contents: nil)
