@@ -9,14 +9,14 @@ import ServiceLifecycle
 /// hourly limits admit go out again. The profile worker then gives each its fresh token and
 /// pushes the host.
 public struct RenewalWorker: Service {
-    let store: any RenewalStore
+    let store: any RenewalStore & CertificateReader & HostStore
     let interval: Duration
     let policy: RenewalPolicy
     let metrics: ServerMetrics?
     let logger: Logger
 
     public init(
-        store: any RenewalStore, interval: Duration, policy: RenewalPolicy, metrics: ServerMetrics? = nil,
+        store: any RenewalStore & CertificateReader & HostStore, interval: Duration, policy: RenewalPolicy, metrics: ServerMetrics? = nil,
         logger: Logger = Logger(label: "scepops.renewal")
     ) {
         self.store = store
@@ -41,6 +41,9 @@ public struct RenewalWorker: Service {
     @discardableResult
     public func pass(now: Date = Date()) async throws(StoreError) -> RenewalPassResult {
         let result = try await store.renew(now: now, policy: policy)
+        if let metrics {
+            metrics.fleet(FleetGauges.compute(certificates: try await store.certificates(), hosts: try await store.hosts(), now: now))
+        }
         for (outcome, count) in [("started", result.started), ("renewed", result.renewed), ("retrying", result.retrying), ("failed", result.failed)]
         where count > 0 {
             metrics?.renewal(outcome, count)

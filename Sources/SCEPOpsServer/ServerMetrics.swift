@@ -1,5 +1,6 @@
 import Hummingbird
 import Prometheus
+import Synchronization
 
 /// What `/metrics` exposes (Prometheus text format): requests by route and status, the
 /// latency of the CAs behind the proxy, the command queue's depth, pushes by result and
@@ -9,6 +10,8 @@ public final class ServerMetrics: Sendable {
     let upstreamLatency: DurationHistogram
     let cycleTime: DurationHistogram
     let queueDepth: Gauge
+    /// The fleet gauges last set, so that a CA or team that went away drops to zero.
+    private let fleetSeries = Mutex<Set<FleetGauges.Gauge>>([])
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
@@ -55,6 +58,26 @@ public final class ServerMetrics: Sendable {
             descriptor: Self.name("proxy_redeliveries", "total", "Deliveries whose token was spent without a certificate"),
             labels: [("result", result)]
         ).increment()
+    }
+
+    static let fleetHelp = [
+        "certificates": "Managed certificates hosts hold, by CA and expiry bucket",
+        "deliveries": "Profile deliveries to hosts, by status",
+        "hosts": "Hosts, by team",
+    ]
+
+    func fleet(_ gauges: [FleetGauges.Gauge]) {
+        let current = Set(gauges.map { FleetGauges.Gauge(name: $0.name, labels: $0.labels, value: 0) })
+        let gone = fleetSeries.withLock { seen in
+            defer { seen = current }
+            return seen.subtracting(current)
+        }
+        for gauge in gauges + Array(gone) {
+            registry.makeGauge(
+                descriptor: Self.name(gauge.name, "", Self.fleetHelp[gauge.name] ?? ""),
+                labels: gauge.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            ).set(Int64(gauge.value))
+        }
     }
 
     /// Renewals started, renewed, failed and to be retried.

@@ -131,6 +131,18 @@ final class RenewalEndToEndTests: EndToEndParts, @unchecked Sendable {
         #expect(try await managed().filter { $0.key.hasSuffix("com.example.vpn") }.values.allSatisfy {
             ($0["renewal"] as? [String: Any])?["attempts"] as? Int == 2
         })
+        // Drift reports each, naming the host by UDID and serial; the metrics count them.
+        let drift = await scepops(["drift", "--repo", repo.path, "--offline", "--format", "json"])
+        let findings = (try JSONSerialization.jsonObject(with: Data(drift.stdout.utf8)) as? [String: Any])?["findings"] as? [[String: Any]] ?? []
+        let failedRenewals = findings.filter { $0["kind"] as? String == "renewal-failed" }
+        #expect(failedRenewals.count == Self.hosts, "\(drift.stdout.prefix(2000))")
+        #expect(failedRenewals.allSatisfy { ($0["message"] as? String)?.contains("(host serial ") == true })
+        let metrics = Command.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(serve.port)/metrics"]).stdout
+        #expect(metrics.contains("scepops_renewals_total{result=\"failed\"} \(Self.hosts)"), "\(metrics.split(separator: "\n").filter { $0.contains("renewal") })")
+        #expect(metrics.contains("scepops_renewals_total{result=\"renewed\"}"))
+        #expect(metrics.contains("scepops_hosts{team=\"Workstations\"} \(Self.hosts)"), "\(metrics.split(separator: "\n").filter { $0.contains("hosts") })")
+        #expect(metrics.contains("scepops_certificates{certificate_authority=\"WIFI\",expiry=\"under_7d\"} \(Self.hosts)"))
+        #expect(metrics.contains("scepops_deliveries{status=\"failed\"} \(Self.hosts)"), "the VPN deliveries")
         for secret in ValidRepo.environment.values { #expect(!serve.log.contains(secret), "a secret in serve's log") }
     }
 }

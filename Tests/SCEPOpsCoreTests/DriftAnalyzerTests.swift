@@ -31,7 +31,9 @@ struct DriftAnalyzerTests {
                 .init(uuid: "H1", team: "T", lastSeen: day(-6.9), enrolledAt: day(-100)),
                 .init(uuid: "H2", team: "T", lastSeen: day(-7.1), enrolledAt: day(-100)),
                 .init(uuid: "H3", team: "T", lastSeen: nil, enrolledAt: day(-8)),
-            ])
+            ],
+            failedRenewals: [.init(host: "H1", profile: "T/com.a", attempts: 3, detail: "the CA refused the request", notAfter: day(5))],
+            serials: ["H3": "C02XYZ"])
         let authorities: [CertificateAuthorityHealth] = [
             .init(name: "A", applied: summary("f1", expires: day(400)), live: .answered(summary("f1", expires: day(400)))),
             .init(name: "B", applied: summary("f1", expires: day(400)), live: .answered(summary("f2", expires: day(10)))),
@@ -52,6 +54,7 @@ struct DriftAnalyzerTests {
                 "profile-failed host H1 profile T/com.a",
                 "profile-missing host H2 profile T/com.b",
                 "profile-unexpected host H3 profile com.other",
+                "renewal-failed host H1 profile T/com.a",
                 "ca-certificate-changed certificate_authority B",
                 "ca-certificate-expiring certificate_authority B",
                 "ca-certificate-expiring certificate_authority D",
@@ -60,11 +63,12 @@ struct DriftAnalyzerTests {
         let messages = Dictionary(findings.map { ($0.subject + " " + $0.kind.rawValue, $0.message) }) { a, _ in a }
         #expect(messages["update certificate_authority A unapplied-change"] == "plan would update certificate_authority A: challenge (sensitive value changed); 4 host(s) affected")
         #expect(messages["host H2 certificate cccccccccccccccc certificate-expiring"]?.hasPrefix("CN=gone expired on ") == true)
-        #expect(messages["host H3 host-unseen"] == "never seen since enrolment 8 days ago (team T)")
+        #expect(messages["host H3 host-unseen"] == "never seen since enrolment 8 days ago (team T) (host serial C02XYZ)", "named by serial too")
+        #expect(messages["host H1 profile T/com.a renewal-failed"]?.hasPrefix("renewing its certificate failed 3 time(s): the CA refused the request; the certificate expires on ") == true)
         // Other thresholds move the boundaries.
         let strict = DriftAnalyzer(expiryDays: 0, unseenDays: 30)
             .findings(plan: plan(), hosts: hosts, authorities: [], now: now).map(\.kind)
-        #expect(strict == [.certificateExpiring, .profileFailed, .profileMissing, .profileUnexpected])
+        #expect(strict == [.certificateExpiring, .profileFailed, .profileMissing, .profileUnexpected, .renewalFailed])
     }
 
     @Test func fingerprintsDependOnKindAndSubjectOnly() {

@@ -102,3 +102,28 @@ struct CertificatesReportTests {
         #expect(lines.count == 3 && lines[2].isEmpty)
     }
 }
+
+/// The fleet gauges `/metrics` shows.
+@Suite("Fleet gauges")
+struct FleetGaugesTests {
+    @Test func certificatesByCAAndExpiryDeliveriesByStatusHostsByTeam() {
+        let report = CertificatesReportTests()
+        let hosts = [
+            HostSummary(uuid: "H1", serial: nil, team: "Kiosks", enrolledAt: report.now, lastSeen: nil, deliveries: [.verified: 2]),
+            HostSummary(uuid: "H2", serial: nil, team: "Kiosks", enrolledAt: report.now, lastSeen: nil, deliveries: [.failed: 1, .verified: 1]),
+            HostSummary(uuid: "H3", serial: nil, team: nil, enrolledAt: report.now, lastSeen: nil, deliveries: [:]),
+        ]
+        let gauges = FleetGauges.compute(certificates: report.certificates, hosts: hosts, now: report.now)
+        func value(_ name: String, _ labels: [String: String]) -> Int? {
+            gauges.first { $0.name == name && $0.labels == labels }?.value
+        }
+        #expect(value("certificates", ["certificate_authority": "WIFI", "expiry": "under_7d"]) == 1)
+        #expect(value("certificates", ["certificate_authority": "WIFI", "expiry": "expired"]) == 1)
+        #expect(value("certificates", ["certificate_authority": "WIFI", "expiry": "later"]) == 0)
+        #expect(value("certificates", ["certificate_authority": "VPN", "expiry": "under_90d"]) == 1)
+        #expect(gauges.filter { $0.name == "certificates" }.count == 2 * FleetGauges.buckets.count, "unmanaged ones are not counted")
+        #expect(value("deliveries", ["status": "verified"]) == 3 && value("deliveries", ["status": "failed"]) == 1)
+        #expect(value("deliveries", ["status": "pending"]) == 0)
+        #expect(value("hosts", ["team": "Kiosks"]) == 2 && gauges.filter { $0.name == "hosts" }.count == 1)
+    }
+}

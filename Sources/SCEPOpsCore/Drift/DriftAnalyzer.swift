@@ -33,6 +33,13 @@ public struct DriftAnalyzer: Sendable {
 
     func hostFindings(_ hosts: HostObservations, now: Date) -> [DriftFinding] {
         var findings: [DriftFinding] = []
+        for renewal in hosts.failedRenewals {
+            let days = Self.days(from: now, to: renewal.notAfter)
+            findings.append(
+                DriftFinding(
+                    .renewalFailed, subject: "host \(renewal.host) profile \(renewal.profile)",
+                    "renewing its certificate failed \(renewal.attempts) time(s): \(renewal.detail ?? "no detail"); the certificate \(Self.expiry(days, renewal.notAfter))"))
+        }
         for delivery in hosts.failed {
             findings.append(
                 DriftFinding(
@@ -68,7 +75,14 @@ public struct DriftAnalyzer: Sendable {
                 ?? "never seen since enrolment \(days) days ago"
             findings.append(DriftFinding(.hostUnseen, subject: "host \(host.uuid)", "\(seen) (team \(host.team ?? "none"))"))
         }
-        return findings
+        // The subject keeps the UDID alone (ignore rules and fingerprints match it); the
+        // message names the host by its serial too.
+        return findings.map { finding in
+            guard let udid = finding.subject.split(separator: " ").dropFirst().first, let serial = hosts.serials[String(udid)] else { return finding }
+            var named = finding
+            named.message += " (host serial \(serial))"
+            return named
+        }
     }
 
     func authorityFindings(_ authorities: [CertificateAuthorityHealth], now: Date) -> [DriftFinding] {

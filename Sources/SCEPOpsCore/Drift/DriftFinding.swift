@@ -22,6 +22,7 @@ public struct DriftFinding: Sendable, Hashable, Comparable {
         case profileUnexpected = "profile-unexpected"
         case certificateExpiring = "certificate-expiring"
         case hostUnseen = "host-unseen"
+        case renewalFailed = "renewal-failed"
         case caUnreachable = "ca-unreachable"
         case caCertificateChanged = "ca-certificate-changed"
         case caCertificateExpiring = "ca-certificate-expiring"
@@ -29,7 +30,7 @@ public struct DriftFinding: Sendable, Hashable, Comparable {
         public var category: Category {
             switch self {
             case .unappliedChange: .unapplied
-            case .profileFailed, .profileMissing, .profileUnexpected, .certificateExpiring, .hostUnseen: .host
+            case .profileFailed, .profileMissing, .profileUnexpected, .certificateExpiring, .hostUnseen, .renewalFailed: .host
             case .caUnreachable, .caCertificateChanged, .caCertificateExpiring: .certificateAuthority
             }
         }

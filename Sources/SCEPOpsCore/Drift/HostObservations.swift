@@ -60,6 +60,25 @@ public struct HostObservations: Sendable, Hashable {
         }
     }
 
+    /// A renewal that failed for good (`RenewalState.failed`).
+    public struct FailedRenewal: Sendable, Hashable {
+        public var host: String
+        /// `team/PayloadIdentifier`.
+        public var profile: String
+        public var attempts: Int
+        /// The last attempt's reason.
+        public var detail: String?
+        public var notAfter: Date
+
+        public init(host: String, profile: String, attempts: Int, detail: String?, notAfter: Date) {
+            self.host = host
+            self.profile = profile
+            self.attempts = attempts
+            self.detail = detail
+            self.notAfter = notAfter
+        }
+    }
+
     public var failed: [Delivery]
     /// Deliveries the host's ProfileList lacked, being sent again.
     public var missing: [Delivery]
@@ -67,16 +86,21 @@ public struct HostObservations: Sendable, Hashable {
     public var certificates: [Certificate]
     /// Hosts in a team.
     public var hosts: [Host]
+    public var failedRenewals: [FailedRenewal]
+    /// Each host's serial number, by UDID, where it gave one: findings name both.
+    public var serials: [String: String]
 
     public init(
         failed: [Delivery] = [], missing: [Delivery] = [], unexpected: [UnexpectedProfile] = [],
-        certificates: [Certificate] = [], hosts: [Host] = []
+        certificates: [Certificate] = [], hosts: [Host] = [], failedRenewals: [FailedRenewal] = [], serials: [String: String] = [:]
     ) {
         self.failed = failed
         self.missing = missing
         self.unexpected = unexpected
         self.certificates = certificates
         self.hosts = hosts
+        self.failedRenewals = failedRenewals
+        self.serials = serials
     }
 }
 

@@ -209,8 +209,18 @@ extension PostgresStore: DriftReader {
                         uuid: try row.get("uuid"), team: try row.get("team"), lastSeen: Self.date(try row.get("last_seen_at", String?.self)),
                         enrolledAt: Self.date(try row.get("enrolled_at", String.self)) ?? Date(timeIntervalSince1970: 0))
                 }
+            let renewals = try await connection.rows(PostgresQuery(unsafeSQL: RenewalSQL.failed), postgresLog).map { row in
+                HostObservations.FailedRenewal(
+                    host: try row.get("host_uuid"), profile: try row.get("profile"), attempts: try row.get("renewal_attempts"),
+                    detail: try row.get("detail"), notAfter: Self.date(try row.get("not_after", String.self)) ?? .distantPast)
+            }
+            var serials: [String: String] = [:]
+            for row in try await connection.rows(PostgresQuery(unsafeSQL: RenewalSQL.serials), postgresLog) {
+                serials[try row.get("uuid", String.self)] = try row.get("serial", String.self)
+            }
             return HostObservations(
-                failed: failed, missing: missing, unexpected: unexpected, certificates: certificates, hosts: hosts)
+                failed: failed, missing: missing, unexpected: unexpected, certificates: certificates, hosts: hosts,
+                failedRenewals: renewals, serials: serials)
         }
     }
 }

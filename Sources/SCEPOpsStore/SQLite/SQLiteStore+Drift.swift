@@ -59,8 +59,16 @@ extension SQLiteStore: DriftReader {
                         uuid: row["uuid"], team: row["team"], lastSeen: Self.date(row["last_seen_at"]),
                         enrolledAt: Self.date(row["enrolled_at"]) ?? Date(timeIntervalSince1970: 0))
                 }
+            let renewals = try Row.fetchAll(db, sql: RenewalSQL.failed).map { row in
+                HostObservations.FailedRenewal(
+                    host: row["host_uuid"], profile: row["profile"], attempts: row["renewal_attempts"], detail: row["detail"],
+                    notAfter: Self.date(row["not_after"]) ?? .distantPast)
+            }
+            var serials: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: RenewalSQL.serials) { serials[row["uuid"]] = row["serial"] }
             return HostObservations(
-                failed: failed, missing: missing, unexpected: unexpected, certificates: certificates, hosts: hosts)
+                failed: failed, missing: missing, unexpected: unexpected, certificates: certificates, hosts: hosts,
+                failedRenewals: renewals, serials: serials)
         }
     }
 }

@@ -21,6 +21,15 @@ enum RenewalSQL {
         JOIN profile p ON p.uuid = s.profile_uuid AND p.team = h.team
         JOIN host_profile hp ON hp.host_uuid = s.host_uuid AND hp.profile_uuid = s.profile_uuid AND hp.operation = 'install'
         """
+    /// Renewals that failed for good, with the last attempt's reason: drift reports them.
+    static let failed = """
+        SELECT s.host_uuid, p.team || '/' || p.identifier AS profile, s.renewal_attempts, s.not_after,
+            (SELECT a.detail FROM renewal_attempt a WHERE a.host_uuid = s.host_uuid AND a.profile_uuid = s.profile_uuid
+                ORDER BY a.id DESC LIMIT 1) AS detail
+        FROM host_profile_certificate s JOIN host h ON h.uuid = s.host_uuid JOIN profile p ON p.uuid = s.profile_uuid
+        WHERE s.renewal_state = 'failed' AND h.team IS NOT NULL
+        """
+    static let serials = "SELECT uuid, serial FROM host WHERE team IS NOT NULL AND serial IS NOT NULL"
     static let settings = "SELECT name, renewal_before, renewal_max_per_hour FROM certificate_authority"
     static let starts = "SELECT ca_name, started_at FROM renewal_attempt WHERE started_at > ?"
 
