@@ -4,14 +4,17 @@ import SCEPOpsCore
 import SCEPOpsServer
 import SCEPOpsStore
 
-/// `scepops show ca|team|profile NAME`: one thing as the state holds it, without secrets,
+/// `scepops show ca|team|profile|host NAME`: one thing as the state holds it, without secrets,
 /// and the commit and apply that last changed it (`ShowReport`).
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "show", abstract: "Show one CA, team or profile from the state, and what last changed it.",
-        discussion: "A profile is named team/PayloadIdentifier, or by its PayloadIdentifier when only one team has it.")
+        commandName: "show", abstract: "Show one CA, team, profile or host from the state, and what last changed it.",
+        discussion: """
+            A profile is named team/PayloadIdentifier, or by its PayloadIdentifier when only one team has it. A host is
+            named by its UDID or serial number, and is shown with its deliveries and certificates.
+            """)
 
-    @Argument(help: "ca, team or profile.")
+    @Argument(help: "ca, team, profile or host.")
     var kind: ShowReport.Kind
 
     @Argument(help: "Its name.")
@@ -29,16 +32,14 @@ struct ShowCommand: AsyncParsableCommand {
             return Output.write(try await remote.get("/v1/show", query: ["kind": kind.rawValue, "name": name, "format": format.rawValue]))
         }
         let (store, _) = try await state.openExisting()
-        let status: StateStatus
-        let applies: [ApplyRecord]
+        let shown: Result<(text: String, json: String), ShowFailure>
         do {
-            status = try await store.status()
-            applies = try await store.applies()
+            shown = try await ShowReport.render(kind, name, store: store)
         } catch {
             Output.error("error[\(error.code.rawValue)]: \(error.message)")
             throw ExitStatus.failure
         }
-        switch ShowReport.render(kind, name, status: status, applies: applies) {
+        switch shown {
         case .success(let shown): Output.write(format == .json ? shown.json : shown.text)
         case .failure(let failure):
             Output.error("error: \(failure.message)")

@@ -46,9 +46,9 @@ final class AdminRoutes: Sendable {
             _ = try await authorize(request, context, .show)
             let query = request.uri.queryParameters
             guard let kind = query["kind"].flatMap({ ShowReport.Kind(rawValue: String($0)) }), let name = query["name"] else {
-                throw AdminError(status: .badRequest, code: .badRequest, message: "show takes kind=ca|team|profile and name=NAME")
+                throw AdminError(status: .badRequest, code: .badRequest, message: "show takes kind=ca|team|profile|host and name=NAME")
             }
-            switch ShowReport.render(kind, String(name), status: try await store.status(), applies: try await store.applies()) {
+            switch try await ShowReport.render(kind, String(name), store: store) {
             case .success(let shown): return try respond(request, text: shown.text, json: shown.json)
             case .failure(let failure): throw AdminError(status: .notFound, code: .notFound, message: failure.message)
             }

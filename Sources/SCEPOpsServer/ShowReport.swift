@@ -10,11 +10,59 @@ public enum ShowReport {
         case ca
         case team
         case profile
+        /// By UDID or serial number.
+        case host
+    }
+
+    /// What `show KIND NAME` prints, read from the state.
+    public static func render(
+        _ kind: Kind, _ name: String, store: any StatusReader & ApplyHistoryReader & HostStore & CertificateReader, now: Date = Date()
+    ) async throws(StoreError) -> Result<(text: String, json: String), ShowFailure> {
+        guard kind == .host else { return render(kind, name, status: try await store.status(), applies: try await store.applies()) }
+        let hosts = try await store.hosts()
+        let matches = hosts.filter { $0.uuid == name || $0.serial == name }
+        guard matches.count == 1, let host = matches.first else {
+            return .failure(ShowFailure(
+                message: matches.isEmpty
+                    ? "no host with the UDID or serial \(name) in the state"
+                    : "\(matches.count) hosts have the serial \(name); name one by UDID: \(matches.map(\.uuid).joined(separator: ", "))"))
+        }
+        let status = try await store.status()
+        let settings = Dictionary(status.certificateAuthorities.map { ($0.name, $0.renewal) }) { a, _ in a }
+        let certificates = CertificatesReport.rows(
+            try await store.certificates().filter { $0.hostUDID == host.uuid }, settings: settings, filter: .init(), now: now)
+        return .success(renderHost(host, deliveries: try await store.deliveries(host: host.uuid), certificates: certificates))
+    }
+
+    static func renderHost(_ host: HostSummary, deliveries: [HostDelivery], certificates: [CertificatesReport.Row]) -> (text: String, json: String) {
+        var json = HostsReport.record(host)
+        json["kind"] = "host"
+        json["profiles"] = deliveries.map {
+            ["identifier": $0.identifier, "operation": $0.operation, "status": $0.status, "detail": $0.detail ?? NSNull(), "updated_at": $0.updatedAt]
+                as [String: Any]
+        }
+        json["certificates"] = certificates.map(CertificatesReport.record)
+        var lines = [
+            "udid: \(host.uuid)", "serial: \(host.serial ?? "(none)")", "team: \(host.team ?? "(none)")",
+            "enrolled_at: \(host.enrolledAt.ISO8601Format())", "last_seen_at: \(host.lastSeen?.ISO8601Format() ?? "never")",
+            "profiles:" + (deliveries.isEmpty ? " (none)" : ""),
+        ]
+        for delivery in deliveries {
+            lines.append("  \(delivery.identifier)  \(delivery.operation) \(delivery.status)" + (delivery.detail.map { "  (\($0))" } ?? ""))
+        }
+        lines.append("certificates:" + (certificates.isEmpty ? " (none)" : ""))
+        for row in certificates {
+            let certificate = row.certificate
+            var line = "  \(certificate.serial ?? "-")  \(certificate.subject)  expires \(certificate.notAfter.ISO8601Format())"
+            line += certificate.managed ? "  \(certificate.profile ?? "")  renewal \(row.renewal.state.rawValue)" : "  unmanaged"
+            lines.append(line)
+        }
+        return (TextLines.render(lines), JSONOutput.render(json))
     }
 
     /// The thing shown, in both formats; or why it cannot be (none of that name, or a
     /// profile identifier in several teams), said as the user reads it.
-    public static func render(_ kind: Kind, _ name: String, status: StateStatus, applies: [ApplyRecord])
+    static func render(_ kind: Kind, _ name: String, status: StateStatus, applies: [ApplyRecord])
         -> Result<(text: String, json: String), ShowFailure>
     {
         func notFound(_ names: [String]) -> ShowFailure {
@@ -43,6 +91,8 @@ public enum ShowReport {
                 ("profiles", status.profiles.filter { $0.team == name }.map(\.identifier)), ("updated_at", team.updatedAt),
             ]
             lastCommit = team.lastCommit
+        case .host:
+            return .failure(ShowFailure(message: "a host is shown from the state's hosts"))
         case .profile:
             let matches = status.profiles.filter { "\($0.team)/\($0.identifier)" == name || $0.identifier == name }
             guard matches.count == 1, let profile = matches.first else {

@@ -137,6 +137,21 @@ final class EndToEndTests: EndToEndParts, @unchecked Sendable {
             #expect(managed.filter { $0["profile"] as? String == identifier && $0["certificate_authority"] as? String == ca }.count == Self.hosts)
         }
         #expect(managed.allSatisfy { ($0["renewal"] as? [String: Any])?["state"] as? String == "none" && $0["team"] as? String == "Workstations" })
+        // `scepops show host SERIAL|UDID`: one host, its deliveries and its certificates.
+        let one = try #require(hosts.first)
+        let serial = try #require(one["serial"] as? String)
+        let shown = scepops(["show", "host", serial, "--format", "json"])
+        let shownHost = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any], "\(shown.stderr)")
+        #expect(shownHost["udid"] as? String == one["udid"] as? String && shownHost["kind"] as? String == "host")
+        let delivered = shownHost["profiles"] as? [[String: Any]] ?? []
+        #expect(delivered.map { "\($0["identifier"]!) \($0["status"]!)" }.sorted() == ["com.example.vpn verified", "com.example.wifi verified"])
+        let itsCertificates = shownHost["certificates"] as? [[String: Any]] ?? []
+        #expect(itsCertificates.filter { $0["managed"] as? Bool == true }.count == 2)
+        let shownText = scepops(["show", "host", one["udid"] as! String]).stdout
+        #expect(shownText.hasPrefix("udid: \(one["udid"]!)\nserial: \(serial)\nteam: Workstations\n"), "\(shownText)")
+        #expect(shownText.contains("  com.example.wifi  install verified\n") && shownText.contains("renewal none"), "\(shownText)")
+        let missing = scepops(["show", "host", "NO-SUCH-HOST"])
+        #expect(missing.status == 1 && missing.stderr == "error: no host with the UDID or serial NO-SUCH-HOST in the state\n")
         let wifiListing = scepops(["certificates", "--ca", "WIFI"]).stdout
         #expect(wifiListing.contains("\(Self.hosts) certificates, \(Self.hosts) managed\n") && wifiListing.contains("Expiring by week"), "\(wifiListing)")
         let oldURLs = installs(log, "com.example.wifi").flatMap { $0["scep_urls"] as? [String] ?? [] }

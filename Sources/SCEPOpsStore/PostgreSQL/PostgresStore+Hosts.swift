@@ -35,6 +35,18 @@ extension PostgresStore: HostStore {
         }
     }
 
+    public func deliveries(host uuid: String) async throws(StoreError) -> [HostDelivery] {
+        try await read { connection in
+            try await connection.rows(
+                PostgresQuery(unsafeSQL: HostProfileCertificate.numbered(HostDelivery.query), binds: Self.binds(uuid)), postgresLog
+            ).map { row in
+                HostDelivery(
+                    identifier: try row.get("identifier"), operation: try row.get("operation"), status: try row.get("status"),
+                    detail: try row.get("detail"), updatedAt: try row.get("updated_at"))
+            }
+        }
+    }
+
     public func queuedCommands(host uuid: String) async throws(StoreError) -> [QueuedCommand] {
         try await read { connection in
             try await connection.rows(

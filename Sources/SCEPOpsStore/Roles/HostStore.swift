@@ -8,4 +8,6 @@ public protocol HostStore: Sendable {
     func unexpectedProfiles(host uuid: String) async throws(StoreError) -> [String]
     /// Every host the state knows, checked-out ones too, with its deliveries by status.
     func hosts() async throws(StoreError) -> [HostSummary]
+    /// One host's deliveries, by profile.
+    func deliveries(host uuid: String) async throws(StoreError) -> [HostDelivery]
 }

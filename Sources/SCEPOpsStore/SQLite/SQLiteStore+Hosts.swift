@@ -33,6 +33,16 @@ extension SQLiteStore: HostStore {
         }
     }
 
+    public func deliveries(host uuid: String) async throws(StoreError) -> [HostDelivery] {
+        try await read { db in
+            try Row.fetchAll(db, sql: HostDelivery.query, arguments: [uuid]).map { row in
+                HostDelivery(
+                    identifier: row["identifier"], operation: row["operation"], status: row["status"], detail: row["detail"],
+                    updatedAt: row["updated_at"])
+            }
+        }
+    }
+
     public func queuedCommands(host uuid: String) async throws(StoreError) -> [QueuedCommand] {
         try await read { db in
             try Row.fetchAll(
