@@ -48,7 +48,7 @@ struct ValidateCommandTests {
             "certificate_authorities/bad.yml:1:7: error[ca-name-invalid]: Invalid characters in the \"name\" field. Only letters, numbers and underscores allowed.",
             "certificate_authorities/bad.yml:2:6: error[ca-url-scheme]: SCEP URL scheme must be https or http",
             "certificate_authorities/bad.yml:3:12: error[env-unset]: environment variable NOPE is not set (used in \"challenge\"); set it, or write \\$ for a literal dollar sign",
-            "certificate_authorities/bad.yml:4:1: error[unknown-key]: unknown key \"extra\" (allowed: name, url, challenge)",
+            "certificate_authorities/bad.yml:4:1: error[unknown-key]: unknown key \"extra\" (allowed: name, url, challenge, renewal)",
         ])
         #expect(result.stdout.hasSuffix("invalid: 4 errors, 1 warning\n"))
     }

@@ -137,7 +137,7 @@ struct DriftScenarioTests {
                 ])
             #expect(expiringFingerprint.hasPrefix("host UDID-D certificate "))
             let messages = (drifted.document["findings"] as? [[String: Any]] ?? []).map { $0["message"] as? String ?? "" }
-            #expect(messages.contains { $0.hasPrefix("CN=expiring expires on ") && $0.hasSuffix("in 4 day(s)") })
+            #expect(messages.contains { $0.hasPrefix("CN=expiring expires on ") && $0.hasSuffix("in 4 day(s) (host serial C02UDID-D)") }, "\(messages)")
 
             // Hosts not seen: with a threshold of 0 days every host in a team counts.
             let unseen = try drift(["--unseen-days", "0", "--offline"]).findings.filter { $0.kind == "host-unseen" }

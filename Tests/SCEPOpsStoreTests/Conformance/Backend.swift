@@ -51,6 +51,27 @@ struct StoreFixture {
         return (plan, record)
     }
 
+    /// Asks `host` for its ProfileList and CertificateList (the `round`th time: each asks
+    /// an hour after the last) and answers with `installed` and `certificates`.
+    func listCertificates(of host: String, round: Int, _ certificates: [ReportedCertificate], installed: [String] = []) async throws {
+        _ = try await store.queueProfileLists(before: Date().addingTimeInterval(3600 * Double(round + 1)), limit: 10)
+        try await ready()
+        let queued = try await store.queuedCommands(host: host)
+        let profiles = try #require(queued.last { $0.type == .profileList }?.commandUUID)
+        _ = try await store.report(host: host, commandUUID: profiles, result: .profileList(installed))
+        let list = try #require(queued.last { $0.type == .certificateList }?.commandUUID)
+        _ = try await store.report(host: host, commandUUID: list, result: .certificateList(certificates))
+    }
+
+    /// A certificate of `profile` (its renewal id in the OU) valid for `days` from `start`.
+    static func certificate(_ serial: String, profile: String, from start: Date, days: Double) -> ReportedCertificate {
+        ReportedCertificate(
+            HeldCertificate(
+                subject: "CN=C02A,OU=\(RenewalID.of(profile: profile))", serial: serial, notBefore: start,
+                notAfter: start.addingTimeInterval(days * 86_400), fingerprint: "fp-\(serial)"),
+            isIdentity: false)
+    }
+
     func profileUUID(_ team: String, _ identifier: String) async throws -> String {
         try #require(try await store.status().profiles.first { $0.team == team && $0.identifier == identifier }?.uuid)
     }

@@ -7,24 +7,12 @@ import Testing
 /// CertificateList answers as renewal and `scepops certificates` read them, on every backend.
 @Suite("Store conformance: certificates")
 struct CertificateConformanceTests {
-    /// Answers one CertificateList of H1 with `certificates`.
     func answer(_ fixture: StoreFixture, round: Int, _ certificates: [ReportedCertificate]) async throws {
-        let store = fixture.store
-        _ = try await store.queueProfileLists(before: Date().addingTimeInterval(3600 * Double(round + 1)), limit: 10)
-        try await fixture.ready()
-        let queued = try await store.queuedCommands(host: "H1")
-        let profiles = try #require(queued.last { $0.type == .profileList }?.commandUUID)
-        _ = try await store.report(host: "H1", commandUUID: profiles, result: .profileList([]))
-        let list = try #require(queued.last { $0.type == .certificateList }?.commandUUID)
-        _ = try await store.report(host: "H1", commandUUID: list, result: .certificateList(certificates))
+        try await fixture.listCertificates(of: "H1", round: round, certificates)
     }
 
     func held(_ serial: String, profile: String, days: Double, from start: Date) -> ReportedCertificate {
-        ReportedCertificate(
-            HeldCertificate(
-                subject: "CN=C02A,OU=\(RenewalID.of(profile: profile))", serial: serial, notBefore: start,
-                notAfter: start.addingTimeInterval(days * 86_400), fingerprint: "fp-\(serial)"),
-            isIdentity: false)
+        StoreFixture.certificate(serial, profile: profile, from: start, days: days)
     }
 
     @Test(arguments: BackendFactory.all)

@@ -12,24 +12,12 @@ struct RenewalConformanceTests {
     let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 - 86_400)
 
     func list(_ fixture: StoreFixture, round: Int, _ certificates: [ReportedCertificate]) async throws {
-        let store = fixture.store
-        _ = try await store.queueProfileLists(before: Date().addingTimeInterval(3600 * Double(round + 1)), limit: 10)
-        try await fixture.ready()
-        let queued = try await store.queuedCommands(host: "H1")
-        let profiles = try #require(queued.last { $0.type == .profileList }?.commandUUID)
-        _ = try await store.report(host: "H1", commandUUID: profiles, result: .profileList(["com.example.wifi", "com.example.vpn"]))
-        let list = try #require(queued.last { $0.type == .certificateList }?.commandUUID)
-        _ = try await store.report(host: "H1", commandUUID: list, result: .certificateList(certificates))
+        try await fixture.listCertificates(of: "H1", round: round, certificates, installed: ["com.example.wifi", "com.example.vpn"])
     }
 
     /// A certificate issued a day ago for two days: past half its validity, so due.
     func certificate(_ serial: String, _ profile: String, from: Date? = nil) -> ReportedCertificate {
-        let notBefore = from ?? start
-        return ReportedCertificate(
-            HeldCertificate(
-                subject: "CN=C02A,OU=\(RenewalID.of(profile: profile))", serial: serial, notBefore: notBefore,
-                notAfter: notBefore.addingTimeInterval(2 * 86_400), fingerprint: "fp-\(serial)"),
-            isIdentity: false)
+        StoreFixture.certificate(serial, profile: profile, from: from ?? start, days: 2)
     }
 
     @Test(arguments: BackendFactory.all)
