@@ -48,7 +48,10 @@ struct MDMChannelTests {
             let plan = Planner(secretDigest: harness.box.digest).plan(desired, against: try await harness.store.currentState())
             _ = try await harness.store.apply(ApplyRequest(plan: plan, desired: desired, planHash: "t", actor: "t", version: "t"))
             try await harness.render(host: "UDID-1")
-            let redelivery = try await device.report("Idle")
+            // The install of a certificate profile asked for the CertificateList, queued first.
+            let list = try await device.report("Idle")
+            #expect(list.type == "CertificateList")
+            let redelivery = try await device.report("Acknowledged", list.uuid)
             #expect(redelivery.type == "InstallProfile")
             _ = try await device.report(
                 "Error", redelivery.uuid,

@@ -154,6 +154,10 @@ extension PostgresStore: MDMStore {
                     UPDATE host_profile SET acknowledged_at = \(now), upstream_failures = 0, updated_at = \(now)
                     WHERE host_uuid = \(host) AND profile_uuid = \(profile) AND command_uuid = \(command)
                     """, postgresLog)
+                try await connection.run(
+                    PostgresQuery(
+                        unsafeSQL: HostProfileCertificate.numbered(RenewalSQL.certificateListAfterInstall),
+                        binds: Self.binds(host, now, profile, host)), postgresLog)
             }
         case .error(let detail):
             let earlier =

@@ -150,6 +150,7 @@ extension SQLiteStore: MDMStore {
                         UPDATE host_profile SET acknowledged_at = ?, upstream_failures = 0, updated_at = ?
                         WHERE host_uuid = ? AND profile_uuid = ? AND command_uuid = ?
                         """, arguments: [now, now, host, profile, command])
+                try db.execute(sql: RenewalSQL.certificateListAfterInstall, arguments: [host, now, profile, host])
             }
         case .error(let detail):
             let earlier = type == .installProfile ? try certificateFailures(db, host: host, profile: profile, command: command) : nil

@@ -30,6 +30,17 @@ enum RenewalSQL {
         WHERE s.renewal_state = 'failed' AND h.team IS NOT NULL
         """
     static let serials = "SELECT uuid, serial FROM host WHERE team IS NOT NULL AND serial IS NOT NULL"
+    /// Right after a host acknowledges the install of a profile that takes a certificate,
+    /// it is asked for its CertificateList (unless one is on its way already): renewal and
+    /// `scepops certificates` see the new certificate without waiting a verify interval.
+    /// Arguments: host, now, profile, host.
+    static let certificateListAfterInstall = """
+        INSERT INTO command_outbox (host_uuid, profile_uuid, request_type, created_at)
+        SELECT ?, '#certificates', 'CertificateList', ?
+        WHERE EXISTS (SELECT 1 FROM profile_certificate_authority WHERE profile_uuid = ?)
+            AND NOT EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND request_type = 'CertificateList'
+                AND status IN ('queued', 'sent'))
+        """
     static let settings = "SELECT name, renewal_before, renewal_max_per_hour FROM certificate_authority"
     static let starts = "SELECT ca_name, started_at FROM renewal_attempt WHERE started_at > ?"
 

@@ -51,4 +51,21 @@ struct CertificateConformanceTests {
         let copy = try await fixture.store.snapshot()
         #expect(copy.rows["host_profile_certificate"]?.count == 1)
     }
+
+    @Test(arguments: BackendFactory.all)
+    func anAcknowledgedCertificateProfileAsksForTheCertificateListOnce(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        try await store.enroll(host: "H1", serial: nil, team: "Workstations")
+        try await fixture.ready()
+        var answered = try #require(try await store.report(host: "H1", commandUUID: nil, result: .idle).get())
+        #expect(try await store.queuedCommands(host: "H1").allSatisfy { $0.type != .certificateList }, "none before an install")
+        for _ in 0..<2 {
+            #expect(answered.type == .installProfile)
+            let next = try await store.report(host: "H1", commandUUID: answered.commandUUID, result: .acknowledged).get()
+            #expect(try await store.queuedCommands(host: "H1").count { $0.type == .certificateList } == 1, "asked once")
+            guard let next else { break }
+            answered = next
+        }
+    }
 }
