@@ -72,6 +72,37 @@ struct RenewalConformanceTests {
     }
 }
 
+/// The hourly limit is the fleet's: two servers' passes at once start no more than one.
+extension RenewalConformanceTests {
+    @Test(arguments: BackendFactory.all)
+    func twoServersPassingAtOnceKeepOneCAsLimit(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        let wifi = try await fixture.profileUUID("Workstations", "com.example.wifi")
+        for (index, host) in ["H1", "H2", "H3"].enumerated() {
+            try await store.enroll(host: host, serial: nil, team: "Workstations")
+            try await store.updatePush(host: host, token: "t\(index)", pushMagic: "m", topic: "t")
+        }
+        // Each host lists a due Wi-Fi certificate (asked once for all three).
+        _ = try await store.queueProfileLists(before: Date().addingTimeInterval(3600), limit: 10)
+        try await fixture.ready()
+        for (index, host) in ["H1", "H2", "H3"].enumerated() {
+            let list = try #require(try await store.queuedCommands(host: host).last { $0.type == .certificateList }?.commandUUID)
+            _ = try await store.report(host: host, commandUUID: list, result: .certificateList([certificate("0\(index)", wifi)]))
+        }
+        let other = try await fixture.replica()
+        let policy = RenewalPolicy(maximumAttempts: 2, backoff: 60, attemptTimeout: 600)
+        let now = Date()
+        async let first = store.renew(now: now, policy: policy)
+        async let second = other.renew(now: now, policy: policy)
+        let started = try await first.started + second.started
+        // No start yet: the pacer admits one, and the other pass sees it.
+        #expect(started == 1, "\(started) started at once")
+        let inProgress = try await store.certificates().filter { $0.renewal?.state == .inProgress }
+        #expect(inProgress.count == 1)
+    }
+}
+
 extension Date {
     /// To the whole second, as the state keeps times.
     var rounded: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
