@@ -71,7 +71,7 @@ let package = Package(
             swiftSettings: settings
         ),
 
-        // Apple MDM: the command codec (the check-in and command channel and APNs to come).
+        // Apple MDM: the check-in and command codecs, signature verification and the APNs client.
         .target(
             name: "MDM",
             dependencies: [

@@ -15,7 +15,7 @@ import ServiceLifecycle
 /// the MDM channel and APNs come next (issue 4).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the server: the SCEP proxy and the profile worker (MDM is to come).")
+        commandName: "serve", abstract: "Run the server: the SCEP proxy, the MDM channel, the profile worker and renewal.")
 
     @OptionGroup var state: StateOptions
 
