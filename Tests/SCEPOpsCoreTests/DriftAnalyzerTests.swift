@@ -129,4 +129,34 @@ struct DriftAnalyzerTests {
         #expect(!markdown.contains("<b>"))
         #expect(DriftText.render(DriftReport(source: source, findings: [], now: now)).contains("No drift"))
     }
+
+    @Test func theMarkdownStaysWithinTheIssueLimitAndSaysWhatItLeftOut() {
+        // ~270 findings passed GitHub's 65,536 characters; 2,000 of them must not.
+        let findings = (0..<2_000).map { index in
+            DriftFinding(
+                .certificateExpiring, subject: "host UDID-\(index) certificate \(String(repeating: "a", count: 16))",
+                "CN=\(String(repeating: "long subject ", count: 8)) expires in 3 day(s) (host serial C02\(index))")
+        }
+        let report = DriftReport(source: source, findings: findings, now: now)
+        let markdown = DriftMarkdown.render(report)
+        #expect(markdown.count <= PlanMarkdown.budget, "\(markdown.count) characters")
+        let shown = markdown.split(separator: "\n").count { $0.hasPrefix("| certificate-expiring |") }
+        #expect(shown > 100 && shown < 2_000)
+        #expect(markdown.contains("_… \(2_000 - shown) more finding(s) not shown: the issue is limited to 60000 characters. `scepops drift --format json` has them all._"))
+        #expect(DriftMarkdown.render(DriftReport(source: source, findings: Array(findings.prefix(3)), now: now)).contains("not shown") == false)
+    }
+
+    @Test func sinceSaysNoNewDriftAndHowManyStand() {
+        let findings = [
+            DriftFinding(.hostUnseen, subject: "host H1", "last seen long ago"),
+            DriftFinding(.caUnreachable, subject: "certificate_authority A", "refused"),
+        ]
+        let reported = DriftReport(source: source, findings: findings, since: Set(findings.map(\.fingerprint)), now: now)
+        #expect(reported.exitCode == 0)
+        #expect(DriftText.render(reported).contains("No new drift (2 already reported)."), "\(DriftText.render(reported))")
+        #expect(!DriftText.render(reported).contains("No drift:"))
+        #expect(DriftMarkdown.render(reported).contains("**No new drift (2 already reported).**"))
+        let half = DriftReport(source: source, findings: findings, since: [findings[0].fingerprint], now: now)
+        #expect(half.exitCode != 0 && !DriftText.render(half).contains("No new drift"))
+    }
 }

@@ -1,28 +1,48 @@
-/// `scepops drift` as markdown, for the issue a scheduled CI job opens or updates.
+/// `scepops drift` as markdown, for the issue a scheduled CI job opens or updates, within
+/// the plan comment's budget: GitHub refuses an issue body over 65,536 characters, and a
+/// drift job must not fail for that.
 public enum DriftMarkdown {
-    public static func render(_ report: DriftReport) -> String {
+    public static func render(_ report: DriftReport, budget: Int = PlanMarkdown.budget) -> String {
         var out = "### scepops drift\n\n"
         out += "Source: `\(PlanMarkdown.escape(PlanSummary.source(report.source)))`\n\n"
         out += "**\(PlanMarkdown.escape(DriftWording.summary(report)))**\n"
         for diagnostic in report.diagnostics {
             out += "\n- \(PlanMarkdown.escape(ValidationReport.line(diagnostic)))"
         }
+        let notes = DriftText.notes(report)
+        let tail = notes.isEmpty ? "" : "\n" + notes.map { "> " + PlanMarkdown.escape($0) }.joined(separator: "\n") + "\n"
+        let reported = report.reported
+        var shown = 0
+        func cut() -> String {
+            "\n_… \(reported.count - shown) more finding(s) not shown: the issue is limited to \(budget) characters. `scepops drift --format json` has them all._\n"
+        }
         for category in DriftFinding.Category.allCases {
-            let entries = report.reported.filter { $0.finding.category == category }
+            let entries = reported.filter { $0.finding.category == category }
             guard !entries.isEmpty else { continue }
             out += "\n#### \(PlanMarkdown.escape(DriftWording.heading(category)))\n\n"
             out += "| Finding | Subject | Detail | Fingerprint |\n|---|---|---|---|\n"
-            for entry in entries { out += row(entry.finding, extra: nil) }
+            for entry in entries {
+                let line = row(entry.finding, extra: nil)
+                // Room stays for the cut's note and the notes.
+                guard out.count + line.count + cut().count + tail.count <= budget else { return out + cut() + tail }
+                out += line
+                shown += 1
+            }
         }
         if !report.ignored.isEmpty {
             out += "\n<details><summary>Ignored (\(report.ignored.count))</summary>\n\n"
             out += "| Finding | Subject | Detail | Fingerprint |\n|---|---|---|---|\n"
-            for entry in report.ignored { out += row(entry.finding, extra: DriftWording.ignored(entry)) }
+            for (index, entry) in report.ignored.enumerated() {
+                let line = row(entry.finding, extra: DriftWording.ignored(entry))
+                guard out.count + line.count + 200 + tail.count <= budget else {
+                    out += "\n_… \(report.ignored.count - index) more ignored finding(s) not shown._\n"
+                    break
+                }
+                out += line
+            }
             out += "\n</details>\n"
         }
-        let notes = DriftText.notes(report)
-        if !notes.isEmpty { out += "\n" + notes.map { "> " + PlanMarkdown.escape($0) }.joined(separator: "\n") + "\n" }
-        return out
+        return out + tail
     }
 
     private static func row(_ finding: DriftFinding, extra: String?) -> String {

@@ -53,6 +53,11 @@ enum DriftWording {
             return "Drift check failed: \(report.diagnostics.errorCount) error(s); nothing was compared."
         }
         guard report.exitCode != 0 else {
+            // With --since, what was reported before still stands: it is not "no drift".
+            guard report.unchanged.isEmpty else {
+                return "No new drift (\(report.unchanged.count) already reported)"
+                    + (report.ignored.isEmpty ? "." : "; \(report.ignored.count) finding(s) ignored.")
+            }
             return "No drift: git, the state, the hosts and the CAs agree"
                 + (report.ignored.isEmpty ? "." : " (\(report.ignored.count) finding(s) ignored).")
         }
