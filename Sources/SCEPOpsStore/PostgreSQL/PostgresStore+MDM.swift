@@ -180,7 +180,13 @@ extension PostgresStore: MDMStore {
         case .certificateList(let certificates):
             try await close(.acknowledged)
             try await connection.run("DELETE FROM host_certificate WHERE host_uuid = \(host)", postgresLog)
-            let known = Set(try await connection.rows("SELECT uuid FROM profile", postgresLog).map { try $0.get("uuid", String.self) })
+            // Only the profiles the list names: every host answers this at each verify interval.
+            var known: Set<String> = []
+            for candidate in Set(certificates.compactMap { RenewalID.profile(inSubject: $0.subject) }) {
+                if try await connection.rows("SELECT uuid FROM profile WHERE uuid = \(candidate)", postgresLog).first != nil {
+                    known.insert(candidate)
+                }
+            }
             for certificate in certificates {
                 let profile = RenewalID.profile(inSubject: certificate.subject).flatMap { known.contains($0) ? $0 : nil }
                 try await connection.run(

@@ -172,7 +172,13 @@ extension SQLiteStore: MDMStore {
         case .certificateList(let certificates):
             try close(.acknowledged)
             try db.execute(sql: "DELETE FROM host_certificate WHERE host_uuid = ?", arguments: [host])
-            let known = Set(try String.fetchAll(db, sql: "SELECT uuid FROM profile"))
+            // Only the profiles the list names: every host answers this at each verify interval.
+            var known: Set<String> = []
+            for candidate in Set(certificates.compactMap { RenewalID.profile(inSubject: $0.subject) }) {
+                if try String.fetchOne(db, sql: "SELECT uuid FROM profile WHERE uuid = ?", arguments: [candidate]) != nil {
+                    known.insert(candidate)
+                }
+            }
             for certificate in certificates {
                 let profile = RenewalID.profile(inSubject: certificate.subject).flatMap { known.contains($0) ? $0 : nil }
                 try db.execute(
