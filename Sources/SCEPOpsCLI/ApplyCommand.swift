@@ -27,11 +27,11 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Apply a plan that deletes every CA, every team or every profile in the state (refused otherwise).")
     var allowDestroy = false
 
-    @Option(help: "Seconds to wait for another apply's lock before giving up.")
-    var lockTimeout: Double = 0
+    @Option(help: "How long to wait for another apply's lock before giving up.")
+    var lockTimeout: DurationArgument = .seconds(0)
 
-    @Option(help: "Seconds after which an apply's lock counts as abandoned.")
-    var lockTTL: Double = 900
+    @Option(help: "After how long an apply's lock counts as abandoned.")
+    var lockTTL: DurationArgument = .seconds(900)
 
     @Argument(help: "A plan saved with `scepops plan --out`.")
     var planFile: String?
@@ -61,7 +61,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let actor = Actor.current(environment)
         let host = ProcessInfo.processInfo.hostName
         let lease = Lease(
-            owner: "\(actor)@\(host):\(getpid())", host: host, pid: getpid(), commit: nil, ttl: lockTTL, wait: lockTimeout)
+            owner: "\(actor)@\(host):\(getpid())", host: host, pid: getpid(), commit: nil, ttl: lockTTL.seconds, wait: lockTimeout.seconds)
         let applied: Reconciler.Applied
         do {
             applied = try await reconciliation.reconciler.apply(
@@ -104,7 +104,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let call = AdminWire.ApplyCall(
             config: config, caCheck: caCheck, reviewed: reviewed, sameChanges: sameChanges ? saved?.changes : nil,
             allowDestroy: allowDestroy,
-            actor: Actor.current(ProcessInfo.processInfo.environment), lockTimeout: lockTimeout, lockTTL: lockTTL)
+            actor: Actor.current(ProcessInfo.processInfo.environment), lockTimeout: lockTimeout.seconds, lockTTL: lockTTL.seconds)
         let answer = try await remote.post("/v1/apply", call, config: read, accepted: [200, 409, 422, 503], as: AdminWire.ApplyAnswer.self)
         if !shown, let rendered = answer.rendered { Output.write(rendered) }
         let refusal = answer.error.map { (code: $0.code, message: $0.message) }

@@ -38,7 +38,7 @@ struct DriftCommand: AsyncParsableCommand {
     @OptionGroup var caCheck: CACheckOptions
 
     func validate() throws {
-        guard expiryDays >= 0, unseenDays >= 0, caCheck.caTimeout > 0 else {
+        guard expiryDays >= 0, unseenDays >= 0, caCheck.caTimeout.seconds > 0 else {
             throw ValidationError("--expiry-days and --unseen-days must be 0 or more, --ca-timeout more than 0")
         }
     }
@@ -50,7 +50,7 @@ struct DriftCommand: AsyncParsableCommand {
         let (rules, ruleDiagnostics) = ignore.map(DriftIgnoreFile.read) ?? ([], [])
         let previous = try since.map { try Self.previousFingerprints($0, notes: &notes) }
         let run = DriftRun(
-            caCheck: .init(offline: caCheck.offline, timeout: caCheck.caTimeout), expiryDays: expiryDays,
+            caCheck: .init(offline: caCheck.offline, timeout: caCheck.caTimeout.wholeSeconds), expiryDays: expiryDays,
             unseenDays: unseenDays, rules: rules, ruleDiagnostics: ruleDiagnostics, since: previous, notes: notes)
         let config = ConfigLoader.load(repo: repo.repo, ref: repo.ref, environment: ProcessInfo.processInfo.environment)
         if remote.url != nil {

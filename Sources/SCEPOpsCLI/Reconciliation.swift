@@ -19,7 +19,7 @@ struct Reconciliation {
     typealias Outcome = Reconciler.Outcome
 
     var reconciler: Reconciler {
-        Reconciler(caCheck: .init(offline: caCheck.offline, timeout: caCheck.caTimeout), checksNewCAs: checksNewCAs)
+        Reconciler(caCheck: .init(offline: caCheck.offline, timeout: caCheck.caTimeout.wholeSeconds), checksNewCAs: checksNewCAs)
     }
 
     /// The repo as read, with the secrets expanded from the environment.

@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import SCEPOpsCore
 
 extension SCEPOps {
-    /// Runs the command line. A usage error exits 1, as every other error does (SPEC §3),
-    /// rather than ArgumentParser's 64: CI scripts test for 0, 1 and 2 only.
+    /// Runs the command line. A usage error exits 1, as every other error does
+    /// (docs/contract.md §3), rather than ArgumentParser's 64: CI scripts test for 0, 1 and 2 only.
     public static func runMain(_ arguments: [String]? = nil) async -> Never {
+        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(try ServeSettings.merged(arguments))
             if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
@@ -15,11 +17,28 @@ extension SCEPOps {
             Foundation.exit(0)
         } catch {
             if exitCode(for: error) == .validationFailure {
-                let message = fullMessage(for: error)
-                FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+                FileHandle.standardError.write(Data("error: \(usageMessage(for: error, arguments: arguments))\n".utf8))
                 Foundation.exit(ExitStatus.failure.rawValue)
             }
             exit(withError: error)
         }
+    }
+
+    /// ArgumentParser's message without its own "Error: " (we print "error: "), and for a
+    /// misspelt subcommand the one it was probably meant to be.
+    static func usageMessage(for error: Error, arguments: [String]) -> String {
+        var message = fullMessage(for: error)
+        if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+        if let first = arguments.first, !first.hasPrefix("-"),
+            message.hasPrefix("Unexpected argument '\(first)'"),
+            let suggestion = NearestName.closest(to: first, in: subcommandNames)
+        {
+            message = "unknown command '\(first)'; did you mean '\(suggestion)'?\n" + message.drop { $0 != "\n" }.dropFirst()
+        }
+        return message
+    }
+
+    static var subcommandNames: [String] {
+        configuration.subcommands.compactMap { $0.configuration.commandName }
     }
 }

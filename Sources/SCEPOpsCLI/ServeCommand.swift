@@ -9,13 +9,35 @@ import SCEP
 import SCEPOpsCore
 import SCEPOpsServer
 import SCEPOpsStore
+import Logging
 import ServiceLifecycle
 
-/// `scepops serve`: the server. So far the SCEP proxy, `/healthz` and the profile worker;
-/// the MDM channel and APNs come next (issue 4).
+/// `scepops serve`: the server, its composition root. Every flag can also come from
+/// `$SCEPOPS_<FLAG>` or a `--config` file (`ServeSettings`); everything that can be checked
+/// before the state is opened is, so a refused start leaves no files behind.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the server: the SCEP proxy, the MDM channel, the profile worker and renewal.")
+        commandName: "serve", abstract: "Run the server: the SCEP proxy, the MDM channel, the profile worker and renewal.",
+        discussion: """
+            Every flag can also be set by an environment variable, SCEPOPS_ and the flag's name in \
+            capitals (--admin-listen: SCEPOPS_ADMIN_LISTEN; a repeatable flag takes a comma-separated \
+            list), or by a key of a YAML file given with --config (admin-listen: 127.0.0.1:8443). The \
+            command line wins over the environment, which wins over the file.
+
+            Examples:
+              scepops serve --db scepops.db --listen 127.0.0.1:8080 --device-ca device-ca.pem
+              SCEPOPS_DB=postgres://scepops@db:5432/scepops scepops serve --config /etc/scepops/serve.yaml
+              scepops serve --log-level debug --log-format json
+            """)
+
+    @Option(help: "A YAML file of settings, keyed by flag name (listen: 0.0.0.0:8080).")
+    var config: String?
+
+    @Option(help: "The least severe log lines written: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: "Log lines as text or json (one object a line).")
+    var logFormat: LogFormat = .text
 
     @OptionGroup var state: StateOptions
 
@@ -37,26 +59,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The private key (PEM) of --tls-cert.")
     var tlsKey: String?
 
-    @Option(help: "Seconds between the worker's polls for queued commands; apply's changes reach hosts within one poll.")
-    var workerInterval: Double = 1
+    @Option(help: "Between the worker's polls for queued commands; apply's changes reach hosts within one poll.")
+    var workerInterval: DurationArgument = .seconds(1)
 
     @Option(help: "The public URL hosts reach this server at, as it goes into delivered profiles (default: the URL of each device's request).")
     var serverURL: String?
 
-    @Option(help: "Seconds to wait for a CA before answering 504.")
-    var upstreamTimeout: Int = 30
+    @Option(help: "How long to wait for a CA before answering 504.")
+    var upstreamTimeout: DurationArgument = .seconds(30)
 
     @Option(help: "PKIOperations in flight at once to one CA; the rest wait. 1 suits micromdm's scepserver, which fails concurrent ones.")
     var upstreamConcurrency: Int = 1
 
-    @Option(help: "Seconds before a certificate profile goes out again with a fresh token when the CA failed after its token was spent, or the device reported the install failed; doubled for each later try (3 at most).")
-    var redeliveryBackoff: Double = 30
+    @Option(help: "The wait before a certificate profile goes out again with a fresh token when the CA failed after its token was spent, or the device reported the install failed; doubled for each later try (3 at most).")
+    var redeliveryBackoff: DurationArgument = .seconds(30)
 
-    @Option(help: "Seconds after which a connection with nothing read or written is closed: idle keep-alives, stalled headers and bodies.")
-    var idleTimeout: Double = 60
+    @Option(help: "After how long a connection with nothing read or written is closed: idle keep-alives, stalled headers and bodies.")
+    var idleTimeout: DurationArgument = .seconds(60)
 
-    @Option(help: "Seconds within which a whole request body must arrive (408 otherwise).")
-    var bodyTimeout: Double = 30
+    @Option(help: "How long a whole request body may take to arrive (408 otherwise).")
+    var bodyTimeout: DurationArgument = .seconds(30)
 
     @Option(help: "Connections open at once; more wait to be accepted (default: the file-descriptor limit less 512, at most 10,000).")
     var maxConnections: Int?
@@ -64,20 +86,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM file of the CA that issues device identities; without it the MDM routes are off.")
     var deviceCA: String?
 
-    @Option(help: "Seconds between ProfileList checks of each host (0: never).")
-    var verifyInterval: Int = 3600
+    @Option(help: "Between ProfileList and CertificateList checks of each host (0: never).")
+    var verifyInterval: DurationArgument = .seconds(3600)
 
-    @Option(help: "How often renewal looks for due certificates: 30s, 5m, 1h, or seconds.")
-    var renewalInterval: String = "60s"
+    @Option(help: "How often renewal looks for due certificates.")
+    var renewalInterval: DurationArgument = .seconds(60)
 
     @Option(help: "Attempts at renewing one certificate before it is marked failed.")
     var renewalAttempts: Int = 3
 
-    @Option(help: "The wait after a failed renewal attempt, doubling after each: 30m, 1h, or seconds.")
-    var renewalBackoff: String = "1h"
+    @Option(help: "The wait after a failed renewal attempt, doubling after each.")
+    var renewalBackoff: DurationArgument = .seconds(3600)
 
-    @Option(help: "How long after the profile is installed again a renewal waits for the new certificate: 1h, or seconds.")
-    var renewalTimeout: String = "1h"
+    @Option(help: "How long after the profile is installed again a renewal waits for the new certificate.")
+    var renewalTimeout: DurationArgument = .seconds(3600)
 
     @Option(help: "The APNs push certificate (PEM); without it pushes are off and hosts get commands when they check in.")
     var apnsCert: String?
@@ -89,51 +111,39 @@ struct ServeCommand: AsyncParsableCommand {
     var apnsEndpoint: String = APNsClient.production
 
     func validate() throws {
-        guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080") }
+        guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080, found \"\(listen)\"") }
         if let adminListen, Self.split(adminListen) == nil {
-            throw ValidationError("--admin-listen must be HOST:PORT, e.g. 127.0.0.1:8443")
+            throw ValidationError("--admin-listen must be HOST:PORT, e.g. 127.0.0.1:8443, found \"\(adminListen)\"")
         }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-        guard adminFailureLimit > 0 else { throw ValidationError("--admin-failure-limit must be positive") }
-        guard workerInterval > 0 else { throw ValidationError("--worker-interval must be positive") }
-        guard idleTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--idle-timeout and --body-timeout must be positive") }
-        guard (maxConnections ?? 1) > 0 else { throw ValidationError("--max-connections must be positive") }
-        for (flag, value) in [("--renewal-interval", renewalInterval), ("--renewal-backoff", renewalBackoff), ("--renewal-timeout", renewalTimeout)]
-        where DurationText.seconds(value) == nil {
-            throw ValidationError("\(flag) must be a duration such as 30s, 5m or 1h")
+        guard (apnsCert == nil) == (apnsKey == nil) else {
+            throw ValidationError("--apns-cert and --apns-key go together: the push certificate and its private key")
         }
+        if let serverURL { try AbsoluteURL.check(serverURL, flag: "--server-url") }
+        guard adminFailureLimit > 0 else { throw ValidationError("--admin-failure-limit must be positive") }
+        for (flag, value) in [
+            ("--worker-interval", workerInterval), ("--upstream-timeout", upstreamTimeout), ("--idle-timeout", idleTimeout),
+            ("--body-timeout", bodyTimeout), ("--redelivery-backoff", redeliveryBackoff), ("--renewal-interval", renewalInterval),
+            ("--renewal-backoff", renewalBackoff), ("--renewal-timeout", renewalTimeout),
+        ] where value.seconds <= 0 {
+            throw ValidationError("\(flag) must be a duration above zero, such as 30s, 5m or 1h")
+        }
+        guard (maxConnections ?? 1) > 0 else { throw ValidationError("--max-connections must be positive") }
         guard renewalAttempts > 0 else { throw ValidationError("--renewal-attempts must be positive") }
     }
 
     func run() async throws {
+        LoggingSystem.bootstrap { label in ServerLogHandler(label: label, level: logLevel, format: logFormat) }
         let (host, port) = Self.split(listen)!
+        // Every file is read before the state is opened: a refused start creates nothing.
+        let verifier = try loadDeviceCA()
+        let push = try loadPushCertificate()
+        let tls = try loadTLS()
         let (store, box) = try await state.openExisting(access: .readWrite, creating: true)
-        var verifier: MDMSignatureVerifier?
-        if let deviceCA {
-            guard let pem = try? String(contentsOfFile: deviceCA, encoding: .utf8),
-                let loaded = try? MDMSignatureVerifier(caPEM: pem)
-            else {
-                Output.error("error: --device-ca \(deviceCA) holds no PEM certificate")
-                throw ExitStatus.failure
-            }
-            verifier = loaded
-        } else {
-            Output.error("scepops: no --device-ca given: the MDM check-in and command routes are off")
-        }
         let client = SCEPHTTPClient.makeHTTPClient()
         var pusher: APNsClient?
-        var pushClient: HTTPClient?
-        if let apnsCert, let apnsKey {
-            guard let certificate = try? String(contentsOfFile: apnsCert, encoding: .utf8),
-                let key = try? String(contentsOfFile: apnsKey, encoding: .utf8),
-                let topic = APNsClient.topic(certificatePEM: certificate),
-                let client = try? APNsClient.makeHTTPClient(certificatePEM: certificate, keyPEM: key)
-            else {
-                Output.error("error: --apns-cert and --apns-key must be a push certificate (with its UID topic) and its key")
-                throw ExitStatus.failure
-            }
-            pushClient = client
-            pusher = APNsClient(client: client, endpoint: apnsEndpoint, topic: topic)
+        if let push {
+            pusher = APNsClient(client: push.client, endpoint: apnsEndpoint, topic: push.topic)
         } else {
             Output.error("scepops: no --apns-cert/--apns-key: pushes are off; hosts get their commands when they next check in")
         }
@@ -141,25 +151,14 @@ struct ServeCommand: AsyncParsableCommand {
         let worker = ProfileWorker(
             store: store,
             settings: .init(
-                pollInterval: .milliseconds(Int64(workerInterval * 1000)),
-                verifyInterval: verifyInterval > 0 ? TimeInterval(verifyInterval) : nil), pusher: pusher,
+                pollInterval: workerInterval.duration,
+                verifyInterval: verifyInterval.seconds > 0 ? verifyInterval.seconds : nil), pusher: pusher,
             metrics: metrics)
-        var tls: TLSConfiguration?
-        if let tlsCert, let tlsKey {
-            do {
-                tls = TLSConfiguration.makeServerConfiguration(
-                    certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCert).map { .certificate($0) },
-                    privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
-            } catch {
-                Output.error("error: --tls-cert/--tls-key: \(error)")
-                throw ExitStatus.failure
-            }
-        }
         let renewal = RenewalWorker(
-            store: store, interval: .milliseconds(Int64(DurationText.seconds(renewalInterval)! * 1000)),
+            store: store, interval: renewalInterval.duration,
             policy: RenewalPolicy(
-                maximumAttempts: renewalAttempts, backoff: DurationText.seconds(renewalBackoff)!,
-                attemptTimeout: DurationText.seconds(renewalTimeout)!),
+                maximumAttempts: renewalAttempts, backoff: renewalBackoff.seconds,
+                attemptTimeout: renewalTimeout.seconds),
             metrics: metrics)
         var services: [any Service] = [worker, renewal]
         if let adminListen, let (adminHost, adminPort) = Self.split(adminListen) {
@@ -169,9 +168,9 @@ struct ServeCommand: AsyncParsableCommand {
         let app = try SCEPOpsApplication.make(
             settings: .init(
                 host: host, port: port, serverURL: serverURL,
-                upstreamTimeout: .seconds(Int64(upstreamTimeout)), upstreamConcurrency: upstreamConcurrency, tls: tls,
-                redelivery: RedeliveryPolicy(backoff: redeliveryBackoff),
-                idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)),
+                upstreamTimeout: .milliseconds(Int64(upstreamTimeout.seconds * 1000)), upstreamConcurrency: upstreamConcurrency, tls: tls,
+                redelivery: RedeliveryPolicy(backoff: redeliveryBackoff.seconds),
+                idleTimeout: idleTimeout.duration, bodyTimeout: bodyTimeout.duration,
                 maxConnections: maxConnections ?? SCEPOpsApplication.Settings.defaultMaxConnections),
             store: store,
             httpClient: client, deviceCA: verifier, services: services, metrics: metrics, metricsOnDeviceListener: adminListen == nil)
@@ -179,11 +178,71 @@ struct ServeCommand: AsyncParsableCommand {
             try await app.runService()
         } catch {
             try? await client.shutdown()
-            try? await pushClient?.shutdown()
+            try? await push?.client.shutdown()
+            if let message = ListenFailure.message(error, listen: listen, adminListen: adminListen) {
+                Output.error("error: \(message)")
+                throw ExitStatus.failure
+            }
             throw error
         }
-        try await client.shutdown()
-        try? await pushClient?.shutdown()
+        try? await client.shutdown()
+        try? await push?.client.shutdown()
+    }
+
+    private func loadDeviceCA() throws -> MDMSignatureVerifier? {
+        guard let deviceCA else {
+            Output.error("scepops: no --device-ca given: the MDM check-in and command routes are off")
+            return nil
+        }
+        let pem = try Self.read(deviceCA, flag: "--device-ca")
+        guard let verifier = try? MDMSignatureVerifier(caPEM: pem) else {
+            Output.error("error: --device-ca \(deviceCA) holds no PEM certificate")
+            throw ExitStatus.failure
+        }
+        return verifier
+    }
+
+    /// The APNs client and its topic, the UID of the push certificate's subject.
+    private func loadPushCertificate() throws -> (client: HTTPClient, topic: String)? {
+        guard let apnsCert, let apnsKey else { return nil }
+        let certificate = try Self.read(apnsCert, flag: "--apns-cert")
+        let key = try Self.read(apnsKey, flag: "--apns-key")
+        guard let topic = APNsClient.topic(certificatePEM: certificate) else {
+            Output.error("error: --apns-cert \(apnsCert) is not a push certificate: no UID (the APNs topic) in its subject")
+            throw ExitStatus.failure
+        }
+        guard let client = try? APNsClient.makeHTTPClient(certificatePEM: certificate, keyPEM: key) else {
+            Output.error("error: --apns-key \(apnsKey) is not the private key (PEM) of --apns-cert \(apnsCert)")
+            throw ExitStatus.failure
+        }
+        return (client, topic)
+    }
+
+    private func loadTLS() throws -> TLSConfiguration? {
+        guard let tlsCert, let tlsKey else { return nil }
+        _ = try Self.read(tlsCert, flag: "--tls-cert")
+        _ = try Self.read(tlsKey, flag: "--tls-key")
+        do {
+            return TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCert).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
+        } catch {
+            Output.error("error: --tls-cert \(tlsCert) and --tls-key \(tlsKey) must be a PEM certificate chain and its private key")
+            throw ExitStatus.failure
+        }
+    }
+
+    /// A file a flag names: "not found" and "cannot be read" said as such.
+    static func read(_ path: String, flag: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else {
+            Output.error("error: \(flag) \(path): not found")
+            throw ExitStatus.failure
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            Output.error("error: \(flag) \(path): cannot be read")
+            throw ExitStatus.failure
+        }
+        return text
     }
 
     static func split(_ listen: String) -> (String, Int)? {
@@ -193,3 +252,6 @@ struct ServeCommand: AsyncParsableCommand {
         return (String(listen[..<colon]), port)
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}

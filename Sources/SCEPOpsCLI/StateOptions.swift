@@ -69,6 +69,6 @@ struct CACheckOptions: ParsableArguments {
     @Flag(help: "Skip the live GetCACert check (plan, apply: new and changed CA URLs; drift: every applied CA).")
     var offline = false
 
-    @Option(help: "Seconds to wait for a CA to answer GetCACert.")
-    var caTimeout: Int = 30
+    @Option(help: "How long to wait for a CA to answer GetCACert.")
+    var caTimeout: DurationArgument = .seconds(30)
 }

@@ -68,7 +68,7 @@ public enum DriftIgnoreFile {
                 if kind == nil {
                     var message = "unknown finding kind \"\(name.prefix(60))\""
                     let kinds = DriftFinding.Kind.allCases.map(\.rawValue)
-                    if let suggestion = YAMLDocumentReader.closest(to: name, in: kinds) { message += "; did you mean \"\(suggestion)\"?" }
+                    if let suggestion = NearestName.closest(to: name, in: kinds) { message += "; did you mean \"\(suggestion)\"?" }
                     problem("kind", message + " (kinds: \(kinds.joined(separator: ", ")))")
                 }
             }

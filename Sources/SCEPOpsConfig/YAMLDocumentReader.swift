@@ -123,7 +123,7 @@ struct YAMLDocumentReader {
             }
             guard allowed.contains(name) else {
                 var message = "unknown key \"\(name.prefix(80))\""
-                if let suggestion = Self.closest(to: name, in: allowed) {
+                if let suggestion = NearestName.closest(to: name, in: allowed) {
                     message += "; did you mean \"\(suggestion)\"?"
                     suggested.insert(suggestion)
                 }
@@ -262,28 +262,5 @@ struct YAMLDocumentReader {
         case .scalar: "a scalar"
         case .alias: "an alias"
         }
-    }
-
-    /// The allowed key nearest to a misspelt one, when it is close enough to be a typo.
-    static func closest(to key: String, in candidates: [String]) -> String? {
-        candidates
-            .map { ($0, editDistance(key.lowercased(), $0)) }
-            .filter { $0.1 <= max(2, $0.0.count / 3) }
-            .min { $0.1 < $1.1 }?.0
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        guard !a.isEmpty else { return b.count }
-        guard !b.isEmpty else { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }

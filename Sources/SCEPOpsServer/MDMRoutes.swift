@@ -27,6 +27,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     let metrics: ServerMetrics
     let bodyTimeout: Duration
     let logger: Logger
+    let forwardedWarning = OnceFlag()
 
     public init(
         store: any MDMStore, verifier: MDMSignatureVerifier, renderer: CommandRenderer, scheme: String = "http",
@@ -77,7 +78,8 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
                 throw refused(.unknownEnrollSecret, udid, "unknown enrollment")
             }
             switch try await store.authenticate(host: udid, serial: serial, team: team, identity: identity, now: Date()) {
-            case .success: break
+            case .success:
+                logger.info("host enrolled", metadata: ["udid": "\(udid)", "serial": "\(serial ?? "")", "team": "\(team)"])
             case .failure(.hostBoundElsewhere):
                 throw refused(
                     .hostBoundElsewhere, udid,
@@ -88,10 +90,13 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         case .tokenUpdate(let udid, let topic, let token, let pushMagic):
             try await requireBound(udid, identity)
             try await store.updatePush(host: udid, token: token.map { String(format: "%02x", $0) }.joined(), pushMagic: pushMagic, topic: topic)
+            logger.info("push token updated", metadata: ["udid": "\(udid)"])
         case .checkOut(let udid):
             try await requireBound(udid, identity)
             try await store.checkOut(host: udid)
+            logger.info("host checked out", metadata: ["udid": "\(udid)"])
         case .unsupported:
+            logger.notice("MDM request refused", metadata: ["reason": "unsupported_check_in"])
             throw HTTPError(.badRequest, message: "unsupported check-in message")
         }
         return Response(status: .ok)
@@ -106,6 +111,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             throw HTTPError(.badRequest, message: "not a command report")
         }
         try await requireBound(report.udid, identity)
+        logCommandResult(report)
         let result: CommandResult =
             switch report.status {
             case .acknowledged:
@@ -130,15 +136,49 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             let plist: [UInt8]
             do {
                 let base = "\(scheme)://\(request.head.authority ?? "localhost")"
+                warnIfBehindTLSProxy(request)
                 plist = try await renderer.plist(for: next, requestBaseURL: base)
             } catch {
                 // A profile or CA removed since the command was queued: nothing to send now;
                 // apply has queued what replaces it.
                 return Response(status: .ok)
             }
+            logger.info(
+                "command sent",
+                metadata: ["udid": "\(report.udid)", "command": "\(next.commandUUID ?? "")", "type": "\(next.type.rawValue)",
+                    "profile": "\(next.profile)", "ca": "\(next.certificateAuthority ?? "")"])
             var headers = HTTPFields()
             headers[.contentType] = "application/xml; charset=UTF-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: plist)))
+        }
+    }
+
+    /// Behind a TLS-terminating proxy without `--server-url`, profiles would name this
+    /// server's plain http address: said once, not on every request.
+    private func warnIfBehindTLSProxy(_ request: Request) {
+        guard renderer.serverURL == nil, scheme == "http",
+            request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https", forwardedWarning.claim()
+        else { return }
+        logger.warning(
+            "requests arrive through a TLS proxy (X-Forwarded-Proto: https) but --server-url is not set: delivered profiles name http:// URLs; set --server-url to the public https URL")
+    }
+
+    /// Idle check-ins are the bulk of a fleet's traffic: debug. Every answer to a command is info,
+    /// an error with the device's own words.
+    private func logCommandResult(_ report: CommandReport) {
+        var metadata: Logger.Metadata = ["udid": "\(report.udid)", "status": "\(report.status.rawValue)"]
+        if report.status == .idle {
+            logger.debug("idle check-in", metadata: metadata)
+            return
+        }
+        metadata["command"] = "\(report.commandUUID ?? "")"
+        if let list = report.profileList { metadata["profiles"] = "\(list.count)" }
+        if let list = report.certificateList { metadata["certificates"] = "\(list.count)" }
+        if report.status == .error || report.status == .commandFormatError {
+            metadata["error"] = "\(report.errors.joined(separator: "; ").prefix(500))"
+            logger.warning("command failed on the device", metadata: metadata)
+        } else {
+            logger.info("command result", metadata: metadata)
         }
     }
 

@@ -79,14 +79,22 @@ public struct ProfileWorker: Service {
                 let result = try await cycle()
                 metrics?.cycleTime.record(ContinuousClock.now - started)
                 metrics?.queueDepth.set(Int64(try await store.queueDepth()))
-                if result.rendered + result.failed > 0 {
-                    logger.info("rendered queued commands", metadata: ["rendered": "\(result.rendered)", "failed": "\(result.failed)"])
+                if result != CycleResult() {
+                    logger.info(
+                        "worker cycle",
+                        metadata: [
+                            "rendered": "\(result.rendered)", "failed": "\(result.failed)", "verifying": "\(result.verifying)",
+                            "pushed": "\(result.pushed)", "stale_tokens": "\(result.staleTokens)",
+                        ])
                 }
             } catch {
+                // Stopping: a pass cut short is not a failure.
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 // The state may be busy or briefly unavailable: try again next time.
                 logger.error("render cycle failed", metadata: ["error": "\(error.code.rawValue)"])
             }
-            try? await Task.sleep(for: settings.pollInterval)
+            // A SIGTERM ends the wait, not just the next pass.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
         }
     }
 
@@ -115,6 +123,7 @@ public struct ProfileWorker: Service {
                 if command.type == .installProfile {
                     guard command.content != nil else {
                         try await store.failDelivery(command, detail: "the profile no longer exists")
+                        logger.warning("delivery failed", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "reason": "the profile no longer exists"])
                         result.failed += 1
                         continue
                     }
@@ -129,6 +138,7 @@ public struct ProfileWorker: Service {
                         if let detail = check.failure(name) {
                             // This CA's deliveries fail with the reason; every other CA's go on.
                             try await store.failDelivery(command, detail: detail)
+                            logger.warning("delivery failed", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "ca": "\(name)", "reason": "\(detail)"])
                             result.failed += 1
                             continue
                         }
@@ -142,6 +152,9 @@ public struct ProfileWorker: Service {
                         token: token, certificateAuthority: ca))
             }
             try await store.recordAssigned(assigned, tokenLifetime: settings.tokenLifetime)
+            for command in assigned {
+                logger.debug("command ready", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "command": "\(command.commandUUID)", "ca": "\(command.certificateAuthority ?? "")"])
+            }
             result.rendered += assigned.count
         }
     }
@@ -212,18 +225,20 @@ public struct ProfileWorker: Service {
                 metrics?.push(Self.label(outcome))
                 switch outcome {
                 case .delivered:
+                    logger.debug("pushed", metadata: ["udid": "\(host)"])
                     result.pushed += 1
                     done.append(host)
                 case .staleToken:
                     try await store.markPushStale(host: host)
+                    logger.warning("push token stale: the host must check in again", metadata: ["udid": "\(host)"])
                     result.staleTokens += 1
                     done.append(host)
                 case .failed(let reason):
-                    logger.warning("push not delivered", metadata: ["host": "\(host)", "reason": "\(reason)"])
+                    logger.warning("push not delivered", metadata: ["udid": "\(host)", "reason": "\(reason)"])
                     done.append(host)
                 case .retryLater(let reason):
                     // Still due: the next cycle tries again.
-                    logger.warning("push not delivered", metadata: ["host": "\(host)", "reason": "\(reason)"])
+                    logger.warning("push not delivered", metadata: ["udid": "\(host)", "reason": "\(reason)"])
                     later.append(host)
                 }
             }
@@ -232,4 +247,9 @@ public struct ProfileWorker: Service {
             if !later.isEmpty || targets.count < settings.batchSize { return }
         }
     }
+}
+
+extension ProfileWorker: CustomStringConvertible {
+    /// As the service lifecycle logs it: the name, not every setting and the store inside.
+    public var description: String { "ProfileWorker" }
 }

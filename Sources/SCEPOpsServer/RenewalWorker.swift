@@ -31,10 +31,13 @@ public struct RenewalWorker: Service {
             do {
                 try await pass()
             } catch {
+                // Stopping: a pass cut short is not a failure.
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 // The state may be busy or briefly unavailable: try again next time.
                 logger.error("renewal pass failed", metadata: ["error": "\(error.code.rawValue)"])
             }
-            try? await Task.sleep(for: interval)
+            // A SIGTERM ends the wait, not just the next pass.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 
@@ -48,6 +51,7 @@ public struct RenewalWorker: Service {
         where count > 0 {
             metrics?.renewal(outcome, count)
         }
+        for event in result.events { log(event) }
         if result != RenewalPassResult() {
             logger.info(
                 "renewal pass",
@@ -58,4 +62,34 @@ public struct RenewalWorker: Service {
         }
         return result
     }
+
+    /// One line per attempt started or finished, with the host, profile, CA and serials.
+    private func log(_ event: RenewalPass.Update) {
+        let record = event.record
+        var metadata: Logger.Metadata = [
+            "udid": "\(record.host)", "profile": "\(record.profile)", "ca": "\(record.certificateAuthority)",
+            "serial": "\(record.standing.serial)", "attempt": "\(event.progress.attempts)",
+        ]
+        if event.starts {
+            metadata["expires"] = "\(record.standing.notAfter.ISO8601Format())"
+            logger.info("renewal started", metadata: metadata)
+        }
+        switch event.finished {
+        case .renewed:
+            logger.info("certificate renewed", metadata: metadata)
+        case .failed where event.progress.state == .failed:
+            metadata["reason"] = "\(record.deliveryDetail ?? "no new certificate in time")"
+            logger.error("renewal failed", metadata: metadata)
+        case .failed:
+            metadata["retry_at"] = "\(event.progress.retryAt?.ISO8601Format() ?? "")"
+            logger.warning("renewal attempt failed", metadata: metadata)
+        default:
+            break
+        }
+    }
+}
+
+extension RenewalWorker: CustomStringConvertible {
+    /// As the service lifecycle logs it: the name, not every setting and the store inside.
+    public var description: String { "RenewalWorker" }
 }

@@ -63,8 +63,7 @@ public enum SCEPOpsApplication {
         deviceCA: MDMSignatureVerifier? = nil, services: [any Service] = [], metrics: ServerMetrics = ServerMetrics(),
         metricsOnDeviceListener: Bool = true, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        var logger = Logger(label: "scepops")
-        logger.logLevel = .info
+        let logger = Logger(label: "scepops")
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: StateUnavailableMiddleware())
@@ -125,8 +124,7 @@ public enum AdminApplication {
         host: String, port: Int, tls: TLSConfiguration?, store: any StateBackend, box: SecretBox, metrics: ServerMetrics,
         limit: AuthFailureLimit = AuthFailureLimit(), onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol & Service {
-        var logger = Logger(label: "scepops.admin")
-        logger.logLevel = .info
+        let logger = Logger(label: "scepops.admin")
         let router = Router(context: AdminRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: AdminErrorMiddleware())

@@ -50,11 +50,13 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     func handle(_ request: Request, context: Context) async throws -> Response {
         let raw = request.uri.path.split(separator: "/").last.map(String.init) ?? ""
         guard let identifier = ProxyIdentifier(pathComponent: raw) else {
+            logger.notice("proxy request refused", metadata: ["reason": "malformed_identifier"])
             throw HTTPError(.badRequest, message: "invalid identifier in URL path")
         }
         // Clients add query parameters of their own (an empty or "0" `message`): only
         // `operation`, and `message` where an operation uses it, are read.
         guard let operation = request.uri.queryParameters.get("operation") else {
+            logger.notice("proxy request refused", metadata: ["reason": "missing_operation", "host": "\(identifier.host)"])
             throw HTTPError(.badRequest, message: "missing operation")
         }
         var body: ByteBuffer?
@@ -73,9 +75,13 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         do {
             switch operation {
             case "GetCACaps":
-                return Self.response(try await service.getCACaps())
+                let answer = try await service.getCACaps()
+                logger.debug("proxied", metadata: ["operation": "GetCACaps", "host": "\(identifier.host)", "ca": "\(identifier.certificateAuthority)"])
+                return Self.response(answer)
             case "GetCACert":
-                return Self.response(try await service.getCACert(message: request.uri.queryParameters.get("message")))
+                let answer = try await service.getCACert(message: request.uri.queryParameters.get("message"))
+                logger.debug("proxied", metadata: ["operation": "GetCACert", "host": "\(identifier.host)", "ca": "\(identifier.certificateAuthority)"])
+                return Self.response(answer)
             case "PKIOperation":
                 let message = try body ?? Self.decodeMessage(request.uri.queryParameters.get("message"))
                 switch try await store.consumeToken(identifier, now: Date()) {
@@ -91,6 +97,9 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                     let answer = try await store.withUpstreamSlot(url: url, limit: upstreamConcurrency) {
                         try await service.pkiOperation(message: message)
                     }
+                    logger.info(
+                        "certificate enrolled through the proxy",
+                        metadata: ["host": "\(identifier.host)", "profile": "\(identifier.profile)", "ca": "\(identifier.certificateAuthority)"])
                     return Self.response(answer)
                 } catch let error as SCEPUpstreamError {
                     // The token is spent: without a re-delivery the device could never enroll.
@@ -103,12 +112,18 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                     throw error
                 }
             default:
+                logger.notice("proxy request refused", metadata: ["reason": "unknown_operation", "host": "\(identifier.host)"])
                 throw HTTPError(.badRequest, message: "operation not implemented")
             }
-        } catch SCEPUpstreamError.timeout {
-            throw HTTPError(.gatewayTimeout, message: "the certificate authority did not answer in time")
-        } catch SCEPUpstreamError.failed {
-            throw HTTPError(.badGateway, message: "the certificate authority could not complete the request")
+        } catch let error as SCEPUpstreamError {
+            logger.error(
+                "certificate authority failed",
+                metadata: ["reason": "\(Self.upstreamReason(error))", "operation": "\(operation.prefix(32))", "host": "\(identifier.host)",
+                    "profile": "\(identifier.profile)", "ca": "\(identifier.certificateAuthority)"])
+            switch error {
+            case .timeout: throw HTTPError(.gatewayTimeout, message: "the certificate authority did not answer in time")
+            case .failed: throw HTTPError(.badGateway, message: "the certificate authority could not complete the request")
+            }
         }
     }
 

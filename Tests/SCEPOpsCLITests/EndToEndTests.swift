@@ -79,15 +79,32 @@ final class EndToEndTests: EndToEndParts, @unchecked Sendable {
         // Setup: plan, apply, serve, and the team's enrollment profile.
         #expect(scepops(["plan", "--repo", repo.path, "--detailed-exitcode"]).status == 2)
         apply()
+        // The most verbose log, in JSON: every event is there, and no secret is.
         let serve = try ServeProcess(
-            db: db, arguments: ["--device-ca", identityCA.caCertificatePath, "--verify-interval", "1", "--worker-interval", "0.3"],
+            db: db,
+            arguments: [
+                "--device-ca", identityCA.caCertificatePath, "--verify-interval", "1s", "--worker-interval", "0.3",
+                "--log-level", "trace", "--log-format", "json",
+            ],
             directory: work.path, environment: environment)
         let port = serve.port
         defer {
             serve.kill()
-            for secret in ValidRepo.environment.values + ["rotated-wifi-challenge"] {
+            for secret in ValidRepo.environment.values + ["rotated-wifi-challenge", "identity-challenge-e2e"] {
                 #expect(!serveLog.contains(secret), "a secret in serve's log")
             }
+            // A proxy URL carries a host's one-time token: no line names one.
+            #expect(!serveLog.contains("/mdm/scep/proxy/"), "a proxy URL in serve's log")
+            let events = serveLog.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String]
+            }
+            func count(_ message: String) -> Int { events.filter { $0["message"] == message }.count }
+            #expect(count("host enrolled") >= 20, "an enrollment line per host")
+            #expect(events.contains { $0["message"] == "host enrolled" && $0["serial"]?.isEmpty == false && $0["team"] == "Workstations" })
+            #expect(count("certificate enrolled through the proxy") >= 40, "a line per certificate through the proxy")
+            #expect(events.contains { $0["message"] == "certificate enrolled through the proxy" && ["WIFI", "VPN", "CORP_WIFI"].contains($0["ca"] ?? "") })
+            #expect(count("command result") > 0 && count("command sent") > 0 && count("push token updated") >= 20)
+            #expect(events.allSatisfy { $0["time"] != nil && $0["level"] != nil && $0["label"] != nil }, "every line is an event")
         }
         let profile = work.path + "/workstations.mobileconfig"
         let enrollment = scepops([

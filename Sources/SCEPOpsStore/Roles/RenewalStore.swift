@@ -14,6 +14,8 @@ public struct RenewalPassResult: Sendable, Hashable {
     /// Attempts that failed and will be tried again, and renewals that failed for good.
     public var retrying = 0
     public var failed = 0
+    /// The records that started or finished an attempt, for the log.
+    public var events: [RenewalPass.Update] = []
 
     public init(started: Int = 0, renewed: Int = 0, retrying: Int = 0, failed: Int = 0) {
         self.started = started

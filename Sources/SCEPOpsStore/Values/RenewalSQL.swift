@@ -96,6 +96,7 @@ enum RenewalSQL {
     static func result(_ updates: [RenewalPass.Update]) -> RenewalPassResult {
         var result = RenewalPassResult()
         for update in updates {
+            if update.starts || update.finished != nil { result.events.append(update) }
             if update.starts { result.started += 1 }
             switch update.finished {
             case .renewed: result.renewed += 1
