@@ -111,7 +111,9 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
-        .executableTarget(name: "scepops", dependencies: ["SCEPOpsCLI"], swiftSettings: settings),
+        .executableTarget(name: "scepops", dependencies: ["SCEPOpsCLI"], swiftSettings: settings, plugins: ["BuildCommit"]),
+        // Writes the commit being built into the executable, for --version and the metrics.
+        .plugin(name: "BuildCommit", capability: .buildTool()),
 
         // Simulated Apple hosts: enrolment, the MDM command channel, SCEP payloads run for real.
         .target(

@@ -29,11 +29,12 @@ extension SCEPOps {
     static func usageMessage(for error: Error, arguments: [String]) -> String {
         var message = fullMessage(for: error)
         if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
-        if let first = arguments.first, !first.hasPrefix("-"),
-            message.hasPrefix("Unexpected argument '\(first)'"),
+        // Whatever ArgumentParser tripped on first, a word that is no command but close to one
+        // is the mistake to name.
+        if let first = arguments.first, !first.hasPrefix("-"), !subcommandNames.contains(first),
             let suggestion = NearestName.closest(to: first, in: subcommandNames)
         {
-            message = "unknown command '\(first)'; did you mean '\(suggestion)'?\n" + message.drop { $0 != "\n" }.dropFirst()
+            message = "unknown command '\(first)'; did you mean '\(suggestion)'?\nUsage: scepops <subcommand>\n  See 'scepops --help' for more information."
         }
         return message
     }

@@ -4,16 +4,19 @@ import SCEPOpsCore
 /// The `scepops` command. Each subcommand parses its flags into a typed value, runs, and
 /// exits with a code from `ExitStatus`.
 public struct SCEPOps: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
+    // Computed: the version names the commit the executable stamps as it starts.
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
         commandName: "scepops",
         abstract: "GitOps for SCEP certificates on Apple devices.",
-        version: SCEPOpsVersion.current,
+        version: SCEPOpsVersion.description,
         subcommands: [
             Validate.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self, HistoryCommand.self,
             ShowCommand.self, ExportCommand.self, ServeCommand.self, HostsCommand.self, CertificatesCommand.self,
             EnrollmentProfileCommand.self, StateCommand.self, TokenCommand.self,
         ]
     )
+    }
 
     public init() {}
 }

@@ -71,7 +71,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         }
         let service = upstream(url)
         let started = ContinuousClock.now
-        defer { metrics.upstreamLatency.record(ContinuousClock.now - started) }
+        defer { metrics.upstream(identifier.certificateAuthority, took: ContinuousClock.now - started) }
         do {
             switch operation {
             case "GetCACaps":
@@ -102,6 +102,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                         metadata: ["host": "\(identifier.host)", "profile": "\(identifier.profile)", "ca": "\(identifier.certificateAuthority)"])
                     return Self.response(answer)
                 } catch let error as SCEPUpstreamError {
+            metrics.upstreamError(identifier.certificateAuthority, reason: error == .timeout ? "timeout" : "failed")
                     // The token is spent: without a re-delivery the device could never enroll.
                     try await spent(identifier, reason: Self.upstreamReason(error))
                     throw error
@@ -116,6 +117,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                 throw HTTPError(.badRequest, message: "operation not implemented")
             }
         } catch let error as SCEPUpstreamError {
+            metrics.upstreamError(identifier.certificateAuthority, reason: error == .timeout ? "timeout" : "failed")
             logger.error(
                 "certificate authority failed",
                 metadata: ["reason": "\(Self.upstreamReason(error))", "operation": "\(operation.prefix(32))", "host": "\(identifier.host)",

@@ -1,5 +1,6 @@
 import Hummingbird
 import Prometheus
+import SCEPOpsCore
 import Synchronization
 
 /// What `/metrics` exposes (Prometheus text format): requests by route and status, the
@@ -7,7 +8,6 @@ import Synchronization
 /// the worker's cycle time.
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    let upstreamLatency: DurationHistogram
     let cycleTime: DurationHistogram
     let queueDepth: Gauge
     /// The fleet gauges last set, so that a CA or team that went away drops to zero.
@@ -19,14 +19,15 @@ public final class ServerMetrics: Sendable {
     ]
 
     public init() {
-        upstreamLatency = registry.makeDurationHistogram(
-            descriptor: Self.name("scep_upstream_duration", "seconds", "Time the CA behind the proxy took to answer"),
-            labels: [], buckets: Self.latencyBuckets)
         cycleTime = registry.makeDurationHistogram(
             descriptor: Self.name("worker_cycle_duration", "seconds", "Time one render-and-push cycle took"),
             labels: [], buckets: Self.latencyBuckets)
         queueDepth = registry.makeGauge(
             descriptor: Self.name("command_queue", "depth", "Host commands queued or sent and not yet answered"), labels: [])
+        registry.makeGauge(
+            descriptor: Self.name("build", "info", "The running scepops: its version and commit"),
+            labels: [("version", SCEPOpsVersion.current), ("commit", SCEPOpsVersion.commit)]
+        ).set(Int64(1))
     }
 
     static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -37,6 +38,22 @@ public final class ServerMetrics: Sendable {
         registry.makeCounter(
             descriptor: Self.name("http_requests", "total", "HTTP requests by route and status"),
             labels: [("route", route), ("status", String(status))]
+        ).increment()
+    }
+
+    /// The time a CA behind the proxy took to answer, by CA.
+    func upstream(_ certificateAuthority: String, took duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: Self.name("scep_upstream_duration", "seconds", "Time the CA behind the proxy took to answer, by CA"),
+            labels: [("certificate_authority", certificateAuthority)], buckets: Self.latencyBuckets
+        ).record(duration)
+    }
+
+    /// A CA behind the proxy that timed out or failed, by CA and reason (timeout, failed).
+    func upstreamError(_ certificateAuthority: String, reason: String) {
+        registry.makeCounter(
+            descriptor: Self.name("scep_upstream_errors", "total", "Proxied SCEP requests the CA failed or did not answer in time, by CA"),
+            labels: [("certificate_authority", certificateAuthority), ("reason", reason)]
         ).increment()
     }
 
