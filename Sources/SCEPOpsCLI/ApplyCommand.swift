@@ -14,6 +14,11 @@ struct ApplyCommand: AsyncParsableCommand {
             Without PLANFILE it plans and asks for confirmation on a terminal (--auto-approve skips it). With PLANFILE \
             it applies exactly that plan, and refuses (error[stale-plan], exit 1) if the config, a secret or the state \
             changed since. A new commit with the same config (a merge of the reviewed one) is not a change.
+
+            Examples:
+              scepops apply --repo . --auto-approve
+              scepops plan --repo . --out plan.bin && scepops apply plan.bin
+              scepops apply --server https://scepops.example.com:8443 plan.bin
             """
     )
 

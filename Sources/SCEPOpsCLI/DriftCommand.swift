@@ -14,6 +14,11 @@ struct DriftCommand: AsyncParsableCommand {
         discussion: """
             Exits 0 when clean, 2 for unapplied git changes only, 3 for drift between the state and the hosts or CAs \
             only, 4 for both, 1 on an error. Ignored findings and, with --since, findings already reported do not count.
+
+            Examples:
+              scepops drift --repo .
+              scepops drift --repo . --format markdown --ignore drift-ignore.yml
+              scepops drift --repo . --since last-drift.json --format json > last-drift.json
             """
     )
 

@@ -14,6 +14,10 @@ struct EnrollmentProfileCommand: AsyncParsableCommand {
         discussion: """
             Reads the team's enroll secret from $SCEPOPS_ENROLL_SECRET and the device-identity SCEP challenge from \
             $SCEPOPS_IDENTITY_CHALLENGE. The profile holds both, as a device needs them: hand it out as a secret.
+
+            Examples:
+              SCEPOPS_ENROLL_SECRET=... SCEPOPS_IDENTITY_CHALLENGE=... scepops enrollment-profile --team Workstations \\
+                  --server-url https://mdm.example.com --identity-scep-url https://ca.example.com/scep > enroll.mobileconfig
             """)
 
     @OptionGroup var state: StateOptions
@@ -29,6 +33,11 @@ struct EnrollmentProfileCommand: AsyncParsableCommand {
 
     @Option(help: "The APNs topic of the push certificate (its UID, com.apple.mgmt.…).")
     var topic: String = "com.apple.mgmt.External.scepops"
+
+    func validate() throws {
+        try AbsoluteURL.check(serverURL, flag: "--server-url")
+        try AbsoluteURL.check(identitySCEPURL, flag: "--identity-scep-url")
+    }
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment

@@ -12,6 +12,10 @@ struct ExportCommand: AsyncParsableCommand {
         discussion: """
             Set each listed variable to its secret, then `scepops plan --repo DIR` shows no changes. DIR must not exist \
             or be empty; it is written whole or not at all.
+
+            Examples:
+              scepops export --db scepops.db --out exported-repo
+              scepops export --db postgres://scepops@db:5432/scepops --out restore
             """)
 
     @OptionGroup var state: StateOptions

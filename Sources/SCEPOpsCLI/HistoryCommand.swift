@@ -7,7 +7,12 @@ import SCEPOpsStore
 /// `scepops history`: the append-only record of applies, newest first.
 struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "history", abstract: "List the applies: commit, actor, counts and result.")
+        commandName: "history", abstract: "List the applies: commit, actor, counts and result.",
+        discussion: """
+            Examples:
+              scepops history --limit 10
+              scepops history --format json
+            """)
 
     @OptionGroup var state: StateOptions
 

@@ -53,7 +53,11 @@ struct HostsCommand: AsyncParsableCommand {
     struct AllowReenroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "allow-reenroll",
-            abstract: "Let a host enroll once with a new device identity, within a time limit.")
+            abstract: "Let a host enroll once with a new device identity, within a time limit.",
+            discussion: """
+                Examples:
+                  scepops hosts allow-reenroll 0000FE00-1234-5678-9ABC-DEF012345678 --for 2h
+                """)
 
         @OptionGroup var state: StateOptions
 

@@ -11,6 +11,11 @@ struct PlanCommand: AsyncParsableCommand {
         abstract: "Show the ordered changes that apply would make.",
         discussion: """
             Exits 0 when the plan succeeds, 1 on an error. With --detailed-exitcode, 2 when there are changes.
+
+            Examples:
+              scepops plan --repo .
+              scepops plan --repo . --ref origin/main --format markdown > comment.md
+              scepops plan --repo . --out plan.bin --detailed-exitcode
             """
     )
 

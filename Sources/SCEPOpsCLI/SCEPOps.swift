@@ -9,6 +9,16 @@ public struct SCEPOps: AsyncParsableCommand {
         CommandConfiguration(
         commandName: "scepops",
         abstract: "GitOps for SCEP certificates on Apple devices.",
+        discussion: """
+            A git repository holds certificate authorities, teams and profiles; plan shows what apply would \
+            change, apply makes it so, drift says what moved, and serve delivers it to the hosts.
+
+            Examples:
+              scepops validate --repo .
+              scepops plan --repo . --detailed-exitcode
+              scepops apply --repo . --auto-approve
+              scepops serve --device-ca device-ca.pem --server-url https://mdm.example.com
+            """,
         version: SCEPOpsVersion.description,
         subcommands: [
             Validate.self, PlanCommand.self, ApplyCommand.self, DriftCommand.self, StatusCommand.self, HistoryCommand.self,

@@ -12,6 +12,11 @@ struct ShowCommand: AsyncParsableCommand {
         discussion: """
             A profile is named team/PayloadIdentifier, or by its PayloadIdentifier when only one team has it. A host is
             named by its UDID or serial number, and is shown with its deliveries and certificates.
+
+            Examples:
+              scepops show ca WIFI
+              scepops show profile Workstations/com.example.wifi
+              scepops show host C02XK1JHJG5J --format json
             """)
 
     @Argument(help: "ca, team, profile or host.")

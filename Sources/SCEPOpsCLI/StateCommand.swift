@@ -17,6 +17,9 @@ struct StateCommand: AsyncParsableCommand {
                 the same secret key ($SCEPOPS_SECRET_KEY or --key-file; a SQLite source's default <db>.key is copied beside \
                 a SQLite target). TO must be empty: a new file, or a database with no state or an empty one. Nothing is \
                 written unless all of it is, and the row counts are checked after.
+
+                Examples:
+                  SCEPOPS_SECRET_KEY=$(cat scepops.db.key) scepops state copy --from scepops.db --to postgres://scepops@db:5432/scepops
                 """)
 
         @Option(help: "The state to copy: a SQLite file or a postgres:// URL.")

@@ -7,7 +7,12 @@ import SCEPOpsStore
 /// `scepops status`: what the state holds, without secrets.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show the CAs, teams, profiles and host deliveries in the state.")
+        commandName: "status", abstract: "Show the CAs, teams, profiles and host deliveries in the state.",
+        discussion: """
+            Examples:
+              scepops status --db scepops.db
+              scepops status --server https://scepops.example.com:8443 --format json
+            """)
 
     @OptionGroup var state: StateOptions
 

@@ -14,7 +14,10 @@ struct TokenCommand: AsyncParsableCommand {
             abstract: "Create a token and print it, alone, on stdout: it is shown this once.",
             discussion: """
                 read: status, history, show, drift, hosts, certificates. plan: read and plan. apply: plan and apply.
-                Example: SCEPOPS_TOKEN=$(scepops token create --name ci-plan --role plan --expires 90d)
+
+                Examples:
+                  SCEPOPS_TOKEN=$(scepops token create --name ci-plan --role plan --expires 90d)
+                  scepops token create --name dashboards --role read
                 """)
 
         @OptionGroup var state: StateOptions
@@ -50,7 +53,13 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the tokens: name, role, dates; never the token.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the tokens: name, role, dates; never the token.",
+            discussion: """
+                Examples:
+                  scepops token list --db scepops.db
+                  scepops token list --format json
+                """)
 
         @OptionGroup var state: StateOptions
 
@@ -94,7 +103,12 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a token: the server refuses it (401) from then on.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token: the server refuses it (401) from then on.",
+            discussion: """
+                Examples:
+                  scepops token revoke ci-plan
+                """)
 
         @OptionGroup var state: StateOptions
 

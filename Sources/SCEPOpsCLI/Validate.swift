@@ -7,7 +7,13 @@ import SCEPOpsCore
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a config repository against the rules, reporting every error in one run.",
-        discussion: "Exits 0 when the repository is valid (warnings allowed) and 1 when it is not."
+        discussion: """
+            Exits 0 when the repository is valid (warnings allowed) and 1 when it is not.
+
+            Examples:
+              scepops validate --repo .
+              scepops validate --repo . --ref HEAD --format json
+            """
     )
 
     @OptionGroup var repo: RepoOptions

@@ -12,6 +12,35 @@ struct HelpTextTests {
         #expect(!help.stdout.contains("to come"), "\(help.stdout)")
     }
 
+    static let commands: [[String]] = [
+        [], ["validate"], ["plan"], ["apply"], ["drift"], ["status"], ["history"], ["show"], ["export"], ["serve"], ["hosts", "list"],
+        ["hosts", "allow-reenroll"], ["certificates"], ["enrollment-profile"], ["state", "copy"], ["token", "create"], ["token", "list"],
+        ["token", "revoke"],
+    ]
+
+    /// Each command's help ends with examples, and every flag an example uses is one the
+    /// command takes.
+    @Test(arguments: commands)
+    func everyCommandShowsExamplesThatParse(_ command: [String]) throws {
+        let help = Command.run(Command.scepops, command + ["--help"]).stdout
+        let examples = try #require(help.components(separatedBy: "Examples:\n").dropFirst().first, "no examples in \(command)")
+        let lines = examples.split(separator: "\n").filter { $0.contains("scepops ") }
+        #expect(!lines.isEmpty)
+        for flag in lines.flatMap({ $0.matches(of: /(?:^|\s)--([a-z][a-z0-9-]*)/).map { String($0.1) } })
+        where !help.contains("--\(flag) ") && !help.contains("--\(flag)\n") && !help.contains("--\(flag) <") {
+            // The root's examples name other commands' flags: those must be in that command's help.
+            let other = lines.first { $0.contains("--\(flag)") }.flatMap { $0.firstMatch(of: /scepops ([a-z-]+)/).map { String($0.1) } } ?? ""
+            #expect(Command.run(Command.scepops, [other, "--help"]).stdout.contains("--\(flag)"), "\(command): --\(flag) in an example")
+        }
+    }
+
+    @Test func enrollmentProfileURLsMustBeAbsolute() {
+        let result = Command.run(
+            Command.scepops, ["enrollment-profile", "--team", "T", "--server-url", "mdm.example.com", "--identity-scep-url", "https://ca/scep"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("error: --server-url must be an absolute http(s) URL"), "\(result.stderr)")
+    }
+
     @Test func versionNamesTheCommitBuilt() {
         let head = Command.run("/usr/bin/git", ["-C", Command.packageRoot, "rev-parse", "--short=12", "HEAD"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
