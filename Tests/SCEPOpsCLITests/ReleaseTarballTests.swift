@@ -36,6 +36,17 @@ struct ReleaseTarballTests {
         let binary = work.path + "/scepops/bin/scepops"
         #expect(FileManager.default.fileExists(atPath: work.path + "/scepops/share/doc/scepops/openapi.yaml"))
         #expect(FileManager.default.fileExists(atPath: work.path + "/scepops/share/doc/scepops/pipelines/github/scepops-plan.yml"))
+        // The man page covers every command; the completions know them too.
+        let manual = try String(contentsOfFile: work.path + "/scepops/share/man/man1/scepops.1", encoding: .utf8)
+        #expect(manual.contains(".Dt SCEPOPS 1"))
+        for command in ["validate", "plan", "apply", "drift", "serve", "certificates", "token"] {
+            #expect(manual.contains(command), "\(command) in the man page")
+        }
+        let bash = try String(contentsOfFile: work.path + "/scepops/share/bash-completion/completions/scepops", encoding: .utf8)
+        #expect(bash.contains("serve") && bash.contains("--admin-listen"))
+        #expect(FileManager.default.fileExists(atPath: work.path + "/scepops/share/zsh/site-functions/_scepops"))
+        #expect(FileManager.default.fileExists(atPath: work.path + "/scepops/share/fish/vendor_completions.d/scepops.fish"))
+        #expect(FileManager.default.fileExists(atPath: work.path + "/scepops/share/doc/scepops/examples/deploy/scepops.service"))
         let libraries = Command.run("/usr/bin/ldd", [binary]).stdout
         #expect(!libraries.contains(toolchain) && !libraries.contains("libswift"), "\(libraries)")
 

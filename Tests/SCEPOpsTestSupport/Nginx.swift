@@ -7,14 +7,16 @@ public final class Nginx: @unchecked Sendable {
     public let folder = TempRepo()
     private let process: Command.Running
 
-    /// Starts nginx on `configuration` and waits until `readyURL` answers through it.
-    public init(configuration: String, readyURL: String) throws {
+    /// Starts nginx on `configuration` and waits until `readyURL` answers through it (an
+    /// https one checked against `trust`, a PEM file).
+    public init(configuration: String, readyURL: String, trust: String? = nil) throws {
         folder.write("nginx.conf", configuration)
         process = try Command.start(
             "/bin/bash", ["-c", "exec /usr/sbin/nginx -p \"$0/\" -c nginx.conf -e error.log -g 'daemon off;' > nginx.out 2>&1", folder.path],
             directory: folder.path)
         for _ in 0..<100 {
-            if Command.run("/usr/bin/curl", ["-sf", "--max-time", "1", "-o", "/dev/null", readyURL]).status == 0 { return }
+            let cacert = trust.map { ["--cacert", $0] } ?? []
+            if Command.run("/usr/bin/curl", ["-sf", "--max-time", "1", "-o", "/dev/null"] + cacert + [readyURL]).status == 0 { return }
             guard process.process.isRunning else { break }
             usleep(100_000)
         }
