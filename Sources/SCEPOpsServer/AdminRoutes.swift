@@ -111,6 +111,22 @@ final class AdminRoutes: Sendable {
             let report = try await call.run.report(try config(call.config), store: store, box: box)
             return json(.ok, AdminWire.DriftAnswer(rendered: DriftRun.render(report, call.format), exitCode: report.exitCode))
         }
+        // A browser cannot send a bearer header: the page also takes the token as a Basic
+        // password (any user name), and asks for it the way browsers understand.
+        router.get("/ui") { [self] request, context in
+            _ = try await authorize(request, context, .status, challenge: "Basic realm=\"scepops\", charset=\"UTF-8\"")
+            let page = StatusPage.html(
+                .init(
+                    status: try await store.status(), certificates: try await store.certificates(), applies: try await store.applies(),
+                    upstreamErrors: metrics.upstreamErrorCounts, now: Date()))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                    .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
         router.get("/metrics") { [self] request, context in
             _ = try await authorize(request, context, .status)
             return Response(
@@ -166,7 +182,7 @@ final class AdminRoutes: Sendable {
     /// Each call's one method: another method on its path is 405, not 404.
     static let methods: [String: String] = [
         "/v1/status": "GET", "/v1/history": "GET", "/v1/show": "GET", "/v1/hosts": "GET", "/v1/certificates": "GET",
-        "/metrics": "GET",
+        "/metrics": "GET", "/ui": "GET",
         "/v1/plan": "POST", "/v1/apply": "POST", "/v1/drift": "POST",
     ]
 
@@ -179,7 +195,7 @@ final class AdminRoutes: Sendable {
     }
 
     /// The token of a request that may make `call`; an `AdminError` otherwise.
-    func authorize(_ request: Request, _ context: AdminRequestContext, _ call: AdminCall) async throws -> APIToken {
+    func authorize(_ request: Request, _ context: AdminRequestContext, _ call: AdminCall, challenge: String = "Bearer") async throws -> APIToken {
         let address = limit.client(
             peer: context.remoteAddress?.ipAddress ?? "unknown", forwardedFor: request.headers[Self.forwardedFor])
         let now = Date()
@@ -188,7 +204,7 @@ final class AdminRoutes: Sendable {
                 status: .tooManyRequests, code: .rateLimited, message: "too many failed attempts from this address; try again later",
                 headers: [.retryAfter: String(Int(wait))])
         }
-        let presented = Self.bearer(request.headers[.authorization])
+        let presented = Self.bearer(request.headers[.authorization]) ?? (challenge == "Bearer" ? nil : Self.basicPassword(request.headers[.authorization]))
         var token: APIToken?
         if let presented { token = try await store.useToken(digest: APITokenSecret.digest(presented), now: now) }
         switch TokenAuthorization.decide(presented: presented != nil, token: token, call: call, now: now) {
@@ -206,13 +222,23 @@ final class AdminRoutes: Sendable {
             logger.warning("admin request refused", metadata: ["reason": "\(reason.rawValue)", "client": "\(address)", "call": "\(call.rawValue)"])
             throw AdminError(
                 status: .unauthorized, code: .unauthorized, message: "a valid bearer token is required (Authorization: Bearer …)",
-                headers: [.wwwAuthenticate: "Bearer"])
+                headers: [.wwwAuthenticate: challenge])
         case .forbidden(let role, let call):
             metrics.adminRefusal("forbidden")
             logger.warning("admin request refused", metadata: ["reason": "forbidden", "token": "\(token?.name ?? "")", "call": "\(call.rawValue)"])
             throw AdminError(
                 status: .forbidden, code: .forbidden, message: "a \(role.rawValue) token may not call \(call.rawValue)")
         }
+    }
+
+    /// The password of an `Authorization: Basic` header (the status page's token); nil otherwise.
+    static func basicPassword(_ header: String?) -> String? {
+        guard let header, header.count > 6, header.prefix(6).lowercased() == "basic ",
+            let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
+        else { return nil }
+        let password = String(pair[pair.index(after: colon)...])
+        return password.isEmpty ? nil : password
     }
 
     /// Addresses with failures kept before the ones outside the window are dropped.

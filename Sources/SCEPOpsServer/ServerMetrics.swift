@@ -12,6 +12,9 @@ public final class ServerMetrics: Sendable {
     let queueDepth: Gauge
     /// The fleet gauges last set, so that a CA or team that went away drops to zero.
     private let fleetSeries = Mutex<Set<FleetGauges.Gauge>>([])
+    /// Proxied requests each CA failed, since start: the status page's view of a CA's health.
+    private let upstreamErrors = Mutex<[String: Int]>([:])
+    var upstreamErrorCounts: [String: Int] { upstreamErrors.withLock { $0 } }
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
@@ -51,6 +54,7 @@ public final class ServerMetrics: Sendable {
 
     /// A CA behind the proxy that timed out or failed, by CA and reason (timeout, failed).
     func upstreamError(_ certificateAuthority: String, reason: String) {
+        upstreamErrors.withLock { $0[certificateAuthority, default: 0] += 1 }
         registry.makeCounter(
             descriptor: Self.name("scep_upstream_errors", "total", "Proxied SCEP requests the CA failed or did not answer in time, by CA"),
             labels: [("certificate_authority", certificateAuthority), ("reason", reason)]

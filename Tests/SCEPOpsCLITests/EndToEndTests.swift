@@ -75,16 +75,56 @@ final class EndToEndTests: EndToEndParts, @unchecked Sendable {
         events.flatMap { $0["certificates"] as? [[String: Any]] ?? [] }
     }
 
+    /// The status page in a real browser: headless Chromium logs in with a read token (as
+    /// Basic credentials), and the DOM it renders holds the fleet's figures. The screenshot,
+    /// at a phone's width, is kept in .build/test-artifacts/status-page.png.
+    func statusPageShowsTheFleet(adminPort: Int) throws {
+        guard HeadlessChromium.available else {
+            Issue.record("no /usr/bin/chromium: ci/install-deps installs it")
+            return
+        }
+        let token = scepops(["token", "create", "--name", "status-page", "--role", "read"]).stdout.trimmingCharacters(in: .newlines)
+        try #require(token.hasPrefix("scepops_"))
+        let page = "http://ui:\(token)@127.0.0.1:\(adminPort)/ui"
+        let rendered = HeadlessChromium.dom(page)
+        let dom = rendered.stdout
+        #expect(rendered.status == 0 && dom.contains("<h2>Hosts by team</h2>"), "\(rendered.stderr.suffix(800))")
+        func figure(_ attribute: String) -> Int? {
+            dom.firstMatch(of: try! Regex("\(attribute)[^>]*>(\\d+)<")).flatMap { Int($0.output[1].substring ?? "") }
+        }
+        #expect(figure(#"data-team="Workstations""#) == Self.hosts && figure(#"data-team="Kiosks""#) == 0)
+        #expect(figure(#"data-figure="hosts""#) == Self.hosts)
+        #expect(figure(#"data-deliveries="verified""#) == 2 * Self.hosts && figure(#"data-deliveries="failed""#) == 0)
+        #expect(figure(#"data-figure="certificates""#) == 2 * Self.hosts)
+        // The chart's bars add up to every managed certificate; a year's validity is "later".
+        let bars = dom.matches(of: /data-count="(\d+)"/).compactMap { Int($0.1) }
+        #expect(bars.count == 15 && bars.reduce(0, +) == 2 * Self.hosts, "\(bars)")
+        #expect(figure(#"data-held="WIFI""#) == Self.hosts && figure(#"data-held="VPN""#) == Self.hosts)
+        #expect(dom.matches(of: /data-health="ok"/).count == 2, "both CAs healthy")
+        #expect(dom.contains("data-apply="), "the last applies are listed")
+        #expect(!dom.contains(token), "the token is not on the page")
+        // Without the token the page is refused, and the browser is asked for it.
+        let refused = Command.run("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null", "http://127.0.0.1:\(adminPort)/ui"]).stdout
+        #expect(refused.hasPrefix("HTTP/1.1 401") && refused.contains("Basic realm=\"scepops\""), "\(refused)")
+
+        let artifacts = Command.packageRoot + "/.build/test-artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let shot = HeadlessChromium.screenshot(page, to: artifacts + "/status-page.png")
+        let png = FileManager.default.contents(atPath: artifacts + "/status-page.png") ?? Data()
+        #expect(shot.status == 0 && png.count > 10_000 && png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]), "\(shot.stderr.suffix(500))")
+    }
+
     @Test func enrolmentRenameRemovalAndChallengeChange() throws {
         // Setup: plan, apply, serve, and the team's enrollment profile.
         #expect(scepops(["plan", "--repo", repo.path, "--detailed-exitcode"]).status == 2)
         apply()
         // The most verbose log, in JSON: every event is there, and no secret is.
+        let adminPort = try FreePort.pick()
         let serve = try ServeProcess(
             db: db,
             arguments: [
                 "--device-ca", identityCA.caCertificatePath, "--verify-interval", "1s", "--worker-interval", "0.3",
-                "--log-level", "trace", "--log-format", "json",
+                "--log-level", "trace", "--log-format", "json", "--admin-listen", "127.0.0.1:\(adminPort)",
             ],
             directory: work.path, environment: environment)
         let port = serve.port
@@ -154,6 +194,7 @@ final class EndToEndTests: EndToEndParts, @unchecked Sendable {
             #expect(managed.filter { $0["profile"] as? String == identifier && $0["certificate_authority"] as? String == ca }.count == Self.hosts)
         }
         #expect(managed.allSatisfy { ($0["renewal"] as? [String: Any])?["state"] as? String == "none" && $0["team"] as? String == "Workstations" })
+        try statusPageShowsTheFleet(adminPort: adminPort)
         // `scepops show host SERIAL|UDID`: one host, its deliveries and its certificates.
         let one = try #require(hosts.first)
         let serial = try #require(one["serial"] as? String)

@@ -34,7 +34,7 @@ struct ReleaseTarballTests {
         let unpacked = Command.run("/bin/tar", ["-xzf", tarball, "-C", work.path])
         try #require(unpacked.status == 0, "\(unpacked.stderr)")
         let binary = work.path + "/scepops/bin/scepops"
-        #expect(FileManager.default.fileExists(atPath: work.path + "/scepops/share/doc/scepops/openapi.yaml"))
+        #expect(FileManager.default.fileExists(atPath: work.path + "/scepops/share/doc/scepops/docs/openapi.yaml"))
         #expect(FileManager.default.fileExists(atPath: work.path + "/scepops/share/doc/scepops/pipelines/github/scepops-plan.yml"))
         // The man page covers every command; the completions know them too.
         let manual = try String(contentsOfFile: work.path + "/scepops/share/man/man1/scepops.1", encoding: .utf8)
