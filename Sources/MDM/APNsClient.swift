@@ -4,7 +4,7 @@ import Foundation
 import NIOCore
 import NIOSSL
 
-/// Sends MDM pushes to APNs over HTTP/2 with the push certificate (apple-mdm-and-apns.md
+/// Sends MDM pushes to APNs over HTTP/2 with the push certificate (docs/apple-mdm.md
 /// §4): `POST /3/device/<hex token>`, `apns-push-type: mdm`, the topic from the
 /// certificate's UID, and `{"mdm":"<PushMagic>"}`.
 public struct APNsClient: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A check-in message (apple-mdm-and-apns.md §1), decoded from its plist. The raw bytes
+/// A check-in message (docs/apple-mdm.md §1), decoded from its plist. The raw bytes
 /// stay with the caller, who verified the signature over them.
 public enum CheckInMessage: Sendable, Hashable {
     case authenticate(udid: String, topic: String, serialNumber: String?)
@@ -37,7 +37,7 @@ public enum CheckInMessage: Sendable, Hashable {
 }
 
 /// A device's report on the command channel: its status for the last command and, for
-/// some commands, their answer (apple-mdm-and-apns.md §2).
+/// some commands, their answer (docs/apple-mdm.md §2).
 public struct CommandReport: Sendable {
     public enum Status: String, Sendable, Hashable {
         case acknowledged = "Acknowledged"

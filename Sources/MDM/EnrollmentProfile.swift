@@ -1,6 +1,6 @@
 import Foundation
 
-/// The enrollment `.mobileconfig` a device installs to enroll (apple-mdm-and-apns.md §1,
+/// The enrollment `.mobileconfig` a device installs to enroll (docs/apple-mdm.md §1,
 /// §3): a SCEP payload for the device identity and an MDM payload that names it, signs
 /// every message with it, and checks in with the team's enroll secret.
 ///

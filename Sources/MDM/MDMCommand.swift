@@ -2,7 +2,7 @@ import Foundation
 import SCEPOpsCore
 
 /// An MDM command as the server sends it: `{CommandUUID, Command: {RequestType, …}}`, an
-/// XML plist (apple-mdm-and-apns.md §2).
+/// XML plist (docs/apple-mdm.md §2).
 public enum MDMCommand: Sendable, Hashable {
     /// `Payload` is the profile's bytes, rendered for the host.
     case installProfile(payload: [UInt8])

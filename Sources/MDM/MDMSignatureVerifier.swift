@@ -1,7 +1,7 @@
 import COpenSSL
 import Foundation
 
-/// Checks a device's `Mdm-Signature` header (apple-mdm-and-apns.md §3): base64 of a
+/// Checks a device's `Mdm-Signature` header (docs/apple-mdm.md §3): base64 of a
 /// detached CMS SignedData over the exact body, signed by the device identity. The
 /// signature must verify, there must be one signer, and its certificate must chain to
 /// the configured device CA and allow TLS client authentication (EKU clientAuth).

@@ -2,7 +2,7 @@ import COpenSSL
 import Foundation
 
 /// What a `com.apple.security.scep` payload asks for: the CSR's subject, challenge, key size
-/// and key usage (apple-mdm-and-apns.md §5).
+/// and key usage (docs/apple-mdm.md §5).
 public struct SCEPRequest: Sendable, Hashable {
     /// One relative distinguished name: a shortcut (C, L, ST, O, OU, CN) or a dotted OID.
     public struct Name: Sendable, Hashable {

@@ -31,7 +31,7 @@ public struct SCEPOps: AsyncParsableCommand {
     public init() {}
 }
 
-/// Exit codes (SPEC §3).
+/// Exit codes (docs/contract.md §3).
 enum ExitStatus {
     static let success = ExitCode(0)
     static let failure = ExitCode(1)

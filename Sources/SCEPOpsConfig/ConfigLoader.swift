@@ -1,6 +1,6 @@
 import SCEPOpsCore
 
-/// Reads the three folders of a config repo (SPEC §1) into an `UnvalidatedConfig`.
+/// Reads the three folders of a config repo (docs/contract.md §1) into an `UnvalidatedConfig`.
 public enum ConfigLoader {
     public static let certificateAuthoritiesFolder = "certificate_authorities"
     public static let teamsFolder = "teams"

@@ -116,7 +116,7 @@ public enum AdminWire {
 
     public struct DriftAnswer: Codable, Sendable {
         public var rendered: String
-        /// `scepops drift`'s exit code (SPEC §3).
+        /// `scepops drift`'s exit code (docs/contract.md §3).
         public var exitCode: Int32
 
         enum CodingKeys: String, CodingKey {

@@ -123,7 +123,7 @@ public enum CertificatesReport {
         JSONOutput.render(["format_version": "1", "certificates": rows.map(record)])
     }
 
-    /// One certificate as SPEC's keys.
+    /// One certificate as the keys of docs/contract.md §7.
     public static func record(_ row: Row) -> [String: Any] {
         let certificate = row.certificate
         return [

@@ -5,7 +5,7 @@ import SCEPOpsCore
 import SCEPOpsStore
 import ServiceLifecycle
 
-/// Makes queued deliveries ready for hosts (SPEC §4): each install gets a fresh one-time
+/// Makes queued deliveries ready for hosts (docs/contract.md §4): each install gets a fresh one-time
 /// token for its proxy URL, every command a CommandUUID, and each host with new commands
 /// one push. Runs beside the HTTP server; commands that apply queues are ready within a
 /// poll interval (1 s), not a full cycle.

@@ -6,7 +6,7 @@ import SCEP
 import SCEPOpsCore
 import SCEPOpsStore
 
-/// `GET|POST /mdm/scep/proxy/<identifier>?operation=…` (SPEC §4): checks the host,
+/// `GET|POST /mdm/scep/proxy/<identifier>?operation=…` (docs/contract.md §4): checks the host,
 /// profile, CA and one-time token against the state, then forwards GetCACaps, GetCACert
 /// and PKIOperation to the CA and passes its answer back unchanged. Nothing is forwarded
 /// for a refused request, and no refusal names the upstream or a secret.

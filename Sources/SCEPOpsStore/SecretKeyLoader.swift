@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the secret key comes from (SPEC §3): `$SCEPOPS_SECRET_KEY` (base64 of 32 bytes),
+/// Where the secret key comes from (docs/contract.md §3): `$SCEPOPS_SECRET_KEY` (base64 of 32 bytes),
 /// else `--key-file`, else the embedded default `<db>.key`, created with mode 0600 on
 /// first use.
 public enum SecretKeyLoader {

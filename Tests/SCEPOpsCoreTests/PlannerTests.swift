@@ -2,7 +2,7 @@ import SCEPOpsCore
 import SCEPOpsTestSupport
 import Testing
 
-/// The planner on values alone: every CA-name case of SPEC §2 and the usual changes.
+/// The planner on values alone: every CA-name case of docs/contract.md §2 and the usual changes.
 @Suite("Planner")
 struct PlannerTests {
     let planner = Planner(secretDigest: PlanningFixtures.digest)

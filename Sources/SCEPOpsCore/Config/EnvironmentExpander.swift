@@ -1,4 +1,4 @@
-/// Expands `$NAME` and `${NAME}` in a YAML value from the environment (SPEC §1).
+/// Expands `$NAME` and `${NAME}` in a YAML value from the environment (docs/contract.md §1).
 ///
 /// An unset variable is an error, never an empty string; `\$` is a literal dollar sign;
 /// `FLEET_VAR_*` is left as written because those variables belong to the profiles and

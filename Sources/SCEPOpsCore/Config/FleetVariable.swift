@@ -1,5 +1,5 @@
 /// A `$FLEET_VAR_*` variable in a profile. The server fills these per host; the repo
-/// only names them (SPEC §1).
+/// only names them (docs/contract.md §1).
 public enum FleetVariable: Sendable, Hashable {
     case customSCEPChallenge(ca: String)
     case customSCEPProxyURL(ca: String)

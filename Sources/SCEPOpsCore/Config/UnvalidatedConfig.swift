@@ -24,7 +24,7 @@ public struct ConfigSource: Sendable, Hashable {
     }
 }
 
-/// A CA file as read from YAML, before the rules of SPEC §1 are checked. Fields the file
+/// A CA file as read from YAML, before the rules of docs/contract.md §1 are checked. Fields the file
 /// lacks are nil; the reader has already reported them.
 public struct CertificateAuthorityDocument: Sendable, Hashable {
     public var file: String

@@ -1,4 +1,4 @@
-/// Renders a profile for one host (SPEC §4): the challenge, the host's proxy URL with its
+/// Renders a profile for one host (docs/contract.md §4): the challenge, the host's proxy URL with its
 /// one-time token, and the renewal id go where the profile's variables stand, XML-escaped.
 /// Everything else stays byte for byte as committed.
 public enum ProfileRenderer {

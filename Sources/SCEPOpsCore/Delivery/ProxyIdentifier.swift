@@ -1,6 +1,6 @@
 import Foundation
 
-/// The last path component of a host's SCEP proxy URL (SPEC §4):
+/// The last path component of a host's SCEP proxy URL (docs/contract.md §4):
 /// `<hostUUID>,<profileUUID>,<caName>,<oneTimeToken>`, percent-encoded with commas as
 /// `%2C` as it stands in the delivered profile. Real clients send it encoded; a literal
 /// comma is accepted too (swift-build-notes, trap 11).

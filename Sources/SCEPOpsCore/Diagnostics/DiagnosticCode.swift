@@ -78,7 +78,7 @@ public enum DiagnosticCode: String, Sendable, Hashable, Codable, CaseIterable {
     case renewalIDMissing = "renewal-id-missing"
 
     // Planning against the state.
-    /// A CA that profiles still use is deleted or renamed (SPEC §2).
+    /// A CA that profiles still use is deleted or renamed (docs/contract.md §2).
     case caInUse = "ca-in-use"
     /// GetCACert against the CA's URL failed (the live check of plan and apply).
     case caUnreachable = "ca-unreachable"

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The findings of one drift run with the ignore rules and the previous run applied, and
-/// the exit code they give (SPEC §3).
+/// the exit code they give (docs/contract.md §3).
 public struct DriftReport: Sendable {
     public struct Entry: Sendable, Hashable {
         public var finding: DriftFinding

@@ -1,4 +1,4 @@
-/// SPEC §2: a CA name never changes in place. When the desired state deletes or renames a
+/// docs/contract.md §2: a CA name never changes in place. When the desired state deletes or renames a
 /// CA that its profiles still use, validation reports each variable as naming an unknown
 /// CA; against the state, the real finding is the rule, and the fix is three steps.
 public enum CANameRule {

@@ -8,7 +8,7 @@ public struct Planner: Sendable {
         self.secretDigest = secretDigest
     }
 
-    /// Apply order (SPEC §2): what uses a CA goes before the CA goes, and a CA comes
+    /// Apply order (docs/contract.md §2): what uses a CA goes before the CA goes, and a CA comes
     /// before what uses it.
     enum Step: Int, CaseIterable {
         case removeProfiles
@@ -51,7 +51,7 @@ public struct Planner: Sendable {
         var removed = Set(current.certificateAuthorities.keys).subtracting(wanted.keys)
         var added = Set(wanted.keys).subtracting(current.certificateAuthorities.keys)
 
-        // Same file, new name: a rename, which SPEC §2 turns into delete + create.
+        // Same file, new name: a rename, which docs/contract.md §2 turns into delete + create.
         for oldName in removed.sorted() {
             let old = current.certificateAuthorities[oldName]!
             guard let newName = added.sorted().first(where: { wanted[$0]!.file == old.file }) else { continue }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The versioned JSON form of a plan (SPEC §3, `format_version` "1"), which is also the
+/// The versioned JSON form of a plan (docs/contract.md §3, `format_version` "1"), which is also the
 /// body of a plan file. Keys are sorted and optional ones are written as null, so the
 /// output is deterministic and its shape does not depend on the plan.
 public struct PlanDocument: Codable, Sendable, Hashable {

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 
-/// Turns an `UnvalidatedConfig` into a `DesiredState` by checking every rule of SPEC §1,
+/// Turns an `UnvalidatedConfig` into a `DesiredState` by checking every rule of docs/contract.md §1,
 /// reporting all findings of the run together.
 public enum ConfigValidator {
     public struct Result: Sendable {

@@ -1,5 +1,5 @@
-/// Checks one `.mobileconfig` against SPEC §1 and Fleet's profile rules
-/// (fleet-custom-scep-behaviour.md §3), using Fleet's wording where it is clear.
+/// Checks one `.mobileconfig` against docs/contract.md §1 and Fleet's profile rules
+/// (docs/contract.md §1), using Fleet's wording where it is clear.
 struct ProfileInspector {
     static let scepPayloadType = "com.apple.security.scep"
 
