@@ -52,7 +52,7 @@ struct PlanCommand: AsyncParsableCommand {
         } else {
             let outcome: Reconciliation.Outcome
             do {
-                let opened = try await reconciliation.open(create: false)
+                let opened = try await reconciliation.open(create: false, keepsKey: out != nil && !withoutSecrets)
                 outcome = try await reconciliation.run(store: opened.store, box: opened.box)
             } catch {
                 Output.error("error[\(error.code.rawValue)]: \(error.message)")
@@ -72,9 +72,24 @@ struct PlanCommand: AsyncParsableCommand {
             Output.error(
                 withoutSecrets
                     ? "Saved the plan to \(out), for review only: made with --without-secrets, it can never be applied."
-                    : "Saved the plan to \(out). Apply exactly this plan with: scepops apply \(out)")
+                    : "Saved the plan to \(out). Apply exactly this plan with: \(applyHint(out))")
         }
         if detailedExitcode, !document.changes.isEmpty { throw ExitStatus.changesPending }
+    }
+
+    /// The apply that takes this plan: the same repo, ref, state and key as this plan read
+    /// (a database password masked), each word quoted for a shell.
+    func applyHint(_ out: String) -> String {
+        var words = ["scepops", "apply"]
+        if repo.repo != "." { words += ["--repo", repo.repo] }
+        if let ref = repo.ref { words += ["--ref", ref] }
+        if let server = remote.server { words += ["--server", server] }
+        if let serverCA = remote.serverCA { words += ["--server-ca", serverCA] }
+        if remote.url == nil {
+            if state.db != nil { words += ["--db", state.shown] }
+            if let keyFile = state.keyFile { words += ["--key-file", keyFile] }
+        }
+        return (words + [out]).map(ShellWord.quoted).joined(separator: " ")
     }
 
     /// Written to a temporary file and renamed: a reader never sees half a plan.

@@ -31,13 +31,16 @@ struct Reconciliation {
     /// is created and the plan is made against an empty state, with a throwaway key for the
     /// digests), read-write for apply, which creates the state and its key on a first run.
     /// `created` says whether this run made them, so that a failed first run removes them.
-    func open(create: Bool) async throws(StoreError) -> Opened {
+    /// `keepsKey`: a plan saved for a later apply, whose secret digests must be made with
+    /// the key that apply will use. Without a state or key yet, that key is created now
+    /// (and said so); any other read of a missing state seals nothing and uses a throwaway.
+    func open(create: Bool, keepsKey: Bool = false) async throws(StoreError) -> Opened {
         let location = try state.location()
         let exists = location.exists
         if !exists, !create {
-            let box =
-                (try? state.loadKey(location, create: false, notice: { _ in })) ?? (try! SecretBox(key: SecretBox.randomKey()))
-            return Opened(store: nil, box: box)
+            if let box = try? state.loadKey(location, create: false, notice: { _ in }) { return Opened(store: nil, box: box) }
+            guard keepsKey else { return Opened(store: nil, box: try! SecretBox(key: SecretBox.randomKey())) }
+            return Opened(store: nil, box: try state.loadKey(location, create: true, notice: { Output.error($0) }), createdKey: true)
         }
         var keyNotice: String?
         let box = try state.loadKey(location, create: !exists, notice: { keyNotice = $0 })

@@ -42,6 +42,25 @@ struct ReconcileCommandTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     }
 
+    /// The first plan, with no state and no key yet, saved and then applied by the very
+    /// command it prints: the key it made the secret digests with is the one apply uses.
+    @Test func aFirstPlanFileAppliesWithThePrintedCommand() throws {
+        var keyless = environment
+        keyless["SCEPOPS_SECRET_KEY"] = nil
+        let database = work.path + "/first state.db"
+        let planned = Command.run(
+            Command.scepops, ["plan", "--repo", repo.path, "--ref", "HEAD", "--db", database, "--out", "first.plan"],
+            directory: work.path, environment: keyless)
+        #expect(planned.status == 0, "\(planned.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: database), "plan creates no state")
+        #expect(FileManager.default.fileExists(atPath: database + ".key") && planned.stderr.contains("created the secret key"))
+        let hint = try #require(planned.stderr.firstMatch(of: /Apply exactly this plan with: (scepops apply .*)\n/)).1
+        #expect(hint == "scepops apply --repo \(repo.path) --ref HEAD --db '\(database)' first.plan", "\(hint)")
+        let applied = Command.run(
+            "/bin/sh", ["-c", "exec \"$0\"" + hint.dropFirst("scepops".count), Command.scepops], directory: work.path, environment: keyless)
+        #expect(applied.status == 0 && applied.stdout.contains("Apply complete: 8 created"), "\(applied.stdout)\(applied.stderr)")
+    }
+
     @Test func planThenApplyThenPlanShowsNoChanges() throws {
         let first = scepops(["plan", "--detailed-exitcode"])
         #expect(first.status == 2, "\(first.stdout)\(first.stderr)")

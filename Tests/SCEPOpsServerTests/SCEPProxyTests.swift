@@ -128,7 +128,7 @@ struct SCEPProxyTests {
             #expect(metrics.status == 200)
             #expect(metrics.text.contains(#"scepops_http_requests_total{route="/mdm/scep/proxy",status="200"} 1"#))
             #expect(metrics.text.contains(#"scepops_http_requests_total{route="/mdm/scep/proxy",status="404"} 1"#))
-            #expect(metrics.text.contains("scepops_scep_upstream_duration_seconds_count 1"))
+            #expect(metrics.text.contains(#"scepops_scep_upstream_duration_seconds_count{certificate_authority="WIFI"} 1"#), "\(metrics.text)")
             for secret in ValidRepo.environment.values { #expect(!metrics.text.contains(secret)) }
         }
     }

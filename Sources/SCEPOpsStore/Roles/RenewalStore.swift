@@ -17,6 +17,18 @@ public struct RenewalPassResult: Sendable, Hashable {
     /// The records that started or finished an attempt, for the log.
     public var events: [RenewalPass.Update] = []
 
+    /// The counts: the events are for the log, and two passes that did the same are equal.
+    public static func == (a: Self, b: Self) -> Bool {
+        (a.started, a.renewed, a.retrying, a.failed) == (b.started, b.renewed, b.retrying, b.failed)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(started)
+        hasher.combine(renewed)
+        hasher.combine(retrying)
+        hasher.combine(failed)
+    }
+
     public init(started: Int = 0, renewed: Int = 0, retrying: Int = 0, failed: Int = 0) {
         self.started = started
         self.renewed = renewed
