@@ -157,21 +157,8 @@ public enum StatusPage {
             + rows.joined() + "</tbody></table></div>"
     }
 
-    /// Text for HTML content and attribute values.
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
+    /// Text for HTML content and attribute values: XML's escaping serves HTML too.
+    static func escape(_ text: String) -> String { XMLText.escape(text) }
 
     static func timestamp(_ date: Date) -> String { date.formatted(Date.ISO8601FormatStyle()) }
     static func day(_ date: Date) -> String { String(timestamp(date).prefix(10)) }

@@ -8,7 +8,7 @@ import Testing
 @Suite("Status page")
 struct StatusPageTests {
     @Test func everyValueIsEscaped() {
-        #expect(StatusPage.escape(#"<script>alert("x")</script> & 'y'"#) == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;")
+        #expect(StatusPage.escape(#"<script>alert("x")</script> & 'y'"#) == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &apos;y&apos;")
     }
 
     @Test func healthIsTheWorstOfWhatIsKnown() {
