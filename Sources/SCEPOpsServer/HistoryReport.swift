@@ -9,7 +9,10 @@ public enum HistoryReport {
         guard !records.isEmpty else { return "No applies yet.\n" }
         let lines = records.map { record in
             var line = "#\(record.id)  \(record.finishedAt)  \(record.result.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  "
-            line += "\(record.commit.map { String($0.prefix(12)) } ?? "(no commit)")  \(record.actor)  "
+            line += "\(record.commit.map { String($0.prefix(12)) } ?? "(no commit)")"
+            // An apply of uncommitted files is marked beside the commit it is not.
+            if record.ref == ConfigSource.uncommittedRef { line += "+uncommitted" }
+            line += "  \(record.actor)  "
             line += "+\(record.counts[.create] ?? 0) ~\(record.counts[.update] ?? 0) -\(record.counts[.delete] ?? 0) -/+\(record.counts[.replace] ?? 0)"
             if let detail = record.detail { line += "  (\(detail))" }
             return line

@@ -61,6 +61,26 @@ struct ReconcileCommandTests {
         #expect(applied.status == 0 && applied.stdout.contains("Apply complete: 8 created"), "\(applied.stdout)\(applied.stderr)")
     }
 
+    /// An apply of a working tree whose files differ from HEAD is recorded with a mark, not
+    /// as HEAD's commit alone.
+    @Test func anApplyOfUncommittedFilesIsMarkedInTheHistory() throws {
+        #expect(scepops(["apply", "--auto-approve"]).status == 0)
+        var edited = environment
+        edited["KIOSK_LOCAL_SECRET"] = "kiosk-local-secret"
+        let kiosks = try String(contentsOf: repo.url("teams/kiosks.yml"), encoding: .utf8)
+        repo.write("teams/kiosks.yml", kiosks.replacingOccurrences(of: "${KIOSK_SECRET}", with: "${KIOSK_LOCAL_SECRET}"))
+        let applied = scepops(["apply", "--auto-approve"], environment: edited)
+        #expect(applied.status == 0 && applied.stdout.contains("with uncommitted changes"), "\(applied.stdout)\(applied.stderr)")
+        func history(_ arguments: [String]) -> String {
+            Command.run(Command.scepops, ["history", "--db", db] + arguments, directory: work.path, environment: edited).stdout
+        }
+        let json = history(["--format", "json"])
+        let applies = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["applies"] as? [[String: Any]])
+        #expect(applies.map { $0["ref"] as? String } == ["working tree with uncommitted changes", nil], "\(applies)")
+        let lines = history([]).split(separator: "\n")
+        #expect(lines.first?.contains("+uncommitted  ci-bot") == true && lines.last?.contains("+uncommitted") == false, "\(lines)")
+    }
+
     @Test func planThenApplyThenPlanShowsNoChanges() throws {
         let first = scepops(["plan", "--detailed-exitcode"])
         #expect(first.status == 2, "\(first.stdout)\(first.stderr)")

@@ -15,6 +15,15 @@ public struct ConfigSource: Sendable, Hashable {
     /// For a working tree inside git: whether it differs from HEAD.
     public var dirty: Bool?
 
+    /// What the history records as the ref of an apply from a working tree whose files
+    /// differ from its HEAD: the commit alone would claim what was not committed.
+    public static let uncommittedRef = "working tree with uncommitted changes"
+
+    /// The ref an apply records: the one given, or the mark of uncommitted changes.
+    public var recordedRef: String? {
+        ref ?? (kind == .workingTree && dirty == true ? Self.uncommittedRef : nil)
+    }
+
     public init(kind: Kind, repository: String, ref: String? = nil, commit: String? = nil, dirty: Bool? = nil) {
         self.kind = kind
         self.repository = repository

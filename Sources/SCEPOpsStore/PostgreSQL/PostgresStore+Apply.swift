@@ -231,14 +231,14 @@ extension PostgresStore: ApplyWriter {
             """
             INSERT INTO apply (commit_sha, ref, plan_hash, actor, version, started_at, finished_at, result,
                 created, updated, deleted, replaced, detail)
-            VALUES (\(plan.source.commit), \(plan.source.ref), \(request.planHash), \(request.actor), \(request.version),
+            VALUES (\(plan.source.commit), \(plan.source.recordedRef), \(request.planHash), \(request.actor), \(request.version),
                 \(started), \(finished), \(result), \(counts[.create] ?? 0), \(counts[.update] ?? 0), \(counts[.delete] ?? 0),
                 \(counts[.replace] ?? 0), \(detail))
             RETURNING id
             """, postgresLog
         ).first!.get("id", Int64.self)
         return ApplyRecord(
-            id: id, commit: plan.source.commit, ref: plan.source.ref, planHash: request.planHash, actor: request.actor,
+            id: id, commit: plan.source.commit, ref: plan.source.recordedRef, planHash: request.planHash, actor: request.actor,
             version: request.version, startedAt: started, finishedAt: finished, result: result, counts: counts, detail: detail)
     }
 }

@@ -155,10 +155,10 @@ extension SQLiteStore: ApplyWriter {
                     created, updated, deleted, replaced, detail)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [plan.source.commit, plan.source.ref, request.planHash, request.actor, request.version, started,
+            arguments: [plan.source.commit, plan.source.recordedRef, request.planHash, request.actor, request.version, started,
                 finished, result, counts[.create], counts[.update], counts[.delete], counts[.replace], detail])
         return ApplyRecord(
-            id: db.lastInsertedRowID, commit: plan.source.commit, ref: plan.source.ref, planHash: request.planHash,
+            id: db.lastInsertedRowID, commit: plan.source.commit, ref: plan.source.recordedRef, planHash: request.planHash,
             actor: request.actor, version: request.version, startedAt: started, finishedAt: finished, result: result,
             counts: counts, detail: detail)
     }
