@@ -9,16 +9,20 @@ import Yams
 ///   - fingerprint: 5b1f0c6a2d9e8f47     # one finding, as drift printed it
 ///     reason: lab Mac, reimaged every week
 ///     until: 2026-12-31
-///   - kind: certificate-expiring        # or a kind and/or a subject (`*` is a wildcard)
-///     subject: "host LAB-*"
+///   - kind: certificate-expiring        # or a kind, a subject, a team, a host serial
+///     subject: "host LAB-*"             # (`*` is a wildcard), all that are given must match
 ///     reason: renewed by the lab's own MDM
 ///     until: 2027-01-15
+///   - team: Kiosks
+///     serial: "C02LAB*"
+///     reason: loaners, reimaged on return
+///     until: 2027-02-01
 /// ```
 ///
 /// Every rule needs a reason and an end date: an ignore that nobody remembers setting
 /// must not hide drift for ever.
 public enum DriftIgnoreFile {
-    static let ruleKeys = ["fingerprint", "kind", "subject", "reason", "until"]
+    static let ruleKeys = ["fingerprint", "kind", "subject", "team", "serial", "reason", "until"]
 
     public static func read(path: String) -> (rules: [DriftIgnoreRule], diagnostics: [Diagnostic]) {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -77,14 +81,14 @@ public enum DriftIgnoreFile {
             {
                 problem("fingerprint", "\"fingerprint\" must be the 16 hex digits that drift prints in brackets")
             }
-            if values["fingerprint"] == nil, values["kind"] == nil, values["subject"] == nil {
-                problem("reason", "the rule matches every finding; give a fingerprint, a kind or a subject")
+            if values["fingerprint"] == nil, values["kind"] == nil, values["subject"] == nil, values["team"] == nil, values["serial"] == nil {
+                problem("reason", "the rule matches every finding; give a fingerprint, a kind, a subject, a team or a serial")
             }
             guard ok else { continue }
             rules.append(
                 DriftIgnoreRule(
-                    fingerprint: values["fingerprint"], kind: kind, subject: values["subject"], reason: reason, until: until,
-                    file: file, line: line))
+                    fingerprint: values["fingerprint"], kind: kind, subject: values["subject"], team: values["team"],
+                    serial: values["serial"], reason: reason, until: until, file: file, line: line))
         }
         return (rules, reader.diagnostics.sorted())
     }

@@ -31,6 +31,9 @@ struct DriftIgnoreFileTests {
             ])
         #expect(diagnostics.allSatisfy { $0.file == "drift-ignore.yml" })
         #expect(DriftIgnoreFile.parse("ignore: []\n", file: "f").rules.isEmpty)
+        let scoped = DriftIgnoreFile.parse(
+            "ignore:\n  - team: Kiosks\n    serial: \"C02LAB*\"\n    reason: loaners\n    until: 2026-12-31\n", file: "f")
+        #expect(scoped.diagnostics.isEmpty && scoped.rules.first?.team == "Kiosks" && scoped.rules.first?.serial == "C02LAB*")
         #expect(DriftIgnoreFile.parse("ignore: [", file: "f").diagnostics.first?.code == .yamlSyntax)
     }
 }

@@ -115,6 +115,37 @@ struct DriftAnalyzerTests {
         #expect(DriftDocument.reportedFingerprints(Array("{}".utf8)) == nil)
     }
 
+    /// At scale: host findings carry their team and serial, the reports group them by kind
+    /// and team with counts, and ignore rules may name a team or a serial pattern.
+    @Test func findingsGroupByKindAndTeamAndRulesMatchTeamAndSerial() {
+        let hosts = HostObservations(
+            failed: [
+                .init(host: "H1", profile: "Labs/com.a", detail: "failed", retries: 0),
+                .init(host: "H2", profile: "Labs/com.a", detail: "failed", retries: 0),
+                .init(host: "H3", profile: "Desks/com.a", detail: "failed", retries: 0),
+            ],
+            hosts: [
+                .init(uuid: "H1", team: "Labs", lastSeen: day(0), enrolledAt: day(-10)),
+                .init(uuid: "H2", team: "Labs", lastSeen: day(0), enrolledAt: day(-10)),
+                .init(uuid: "H3", team: "Desks", lastSeen: day(0), enrolledAt: day(-10)),
+            ],
+            serials: ["H1": "C02LAB01", "H2": "C02LAB02", "H3": "C02DSK01"])
+        let findings = DriftAnalyzer(expiryDays: 30, unseenDays: 7).findings(plan: plan(), hosts: hosts, authorities: [], now: now)
+        #expect(findings.map(\.team) == ["Labs", "Labs", "Desks"] && findings.map(\.hostSerial) == ["C02LAB01", "C02LAB02", "C02DSK01"])
+        let text = DriftText.render(DriftReport(source: source, findings: findings, now: now))
+        #expect(text.contains("State against hosts:\n  profile-failed, team Desks (1):\n    [") && text.contains("  profile-failed, team Labs (2):\n    ["), "\(text)")
+        let markdown = DriftMarkdown.render(DriftReport(source: source, findings: findings, now: now))
+        #expect(markdown.contains("**profile-failed, team Labs (2)**"), "\(markdown)")
+
+        let byTeam = DriftIgnoreRule(team: "Labs", reason: "reimaged weekly", until: "2026-12-31", file: "i.yml", line: 2)
+        let bySerial = DriftIgnoreRule(serial: "C02DSK*", reason: "loaner", until: "2026-12-31", file: "i.yml", line: 5)
+        #expect(DriftReport(source: source, findings: findings, rules: [byTeam], now: now).reported.map(\.finding.hostSerial) == ["C02DSK01"])
+        #expect(DriftReport(source: source, findings: findings, rules: [byTeam, bySerial], now: now).exitCode == 0)
+        // A rule on a team hides nothing that has no team (a CA's finding).
+        let ca = DriftFinding(.caUnreachable, subject: "certificate_authority A", "refused")
+        #expect(!DriftIgnoreRule(team: "*", reason: "x", until: "2026-12-31", file: "i.yml", line: 1).matches(ca))
+    }
+
     @Test func renderingsAreDeterministicAndEscapeMarkdown() {
         let findings = [
             DriftFinding(.profileUnexpected, subject: "host H|1 profile <b>x</b>", "not ours"),

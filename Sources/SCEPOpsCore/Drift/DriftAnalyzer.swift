@@ -77,10 +77,15 @@ public struct DriftAnalyzer: Sendable {
         }
         // The subject keeps the UDID alone (ignore rules and fingerprints match it); the
         // message names the host by its serial too.
+        let teams = Dictionary(hosts.hosts.map { ($0.uuid, $0.team) }) { first, _ in first }
         return findings.map { finding in
-            guard let udid = finding.subject.split(separator: " ").dropFirst().first, let serial = hosts.serials[String(udid)] else { return finding }
+            guard let udid = finding.subject.split(separator: " ").dropFirst().first.map(String.init) else { return finding }
             var named = finding
-            named.message += " (host serial \(serial))"
+            named.team = teams[udid] ?? nil
+            if let serial = hosts.serials[udid] {
+                named.hostSerial = serial
+                named.message += " (host serial \(serial))"
+            }
             return named
         }
     }

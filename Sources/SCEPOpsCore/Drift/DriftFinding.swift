@@ -39,6 +39,10 @@ public struct DriftFinding: Sendable, Hashable, Comparable {
     public var kind: Kind
     public var subject: String
     public var message: String
+    /// For a host's finding: its team and serial, by which reports group and ignore rules
+    /// match. Not part of the fingerprint: a host changing team is still the same finding.
+    public var team: String?
+    public var hostSerial: String?
 
     public init(_ kind: Kind, subject: String, _ message: String) {
         self.kind = kind

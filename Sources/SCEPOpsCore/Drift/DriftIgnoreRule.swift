@@ -8,6 +8,9 @@ public struct DriftIgnoreRule: Sendable, Hashable, Codable {
     public var kind: DriftFinding.Kind?
     /// Matches the finding's subject; `*` stands for any run of characters.
     public var subject: String?
+    /// Match a host's team, or its serial number (`*` a wildcard in either).
+    public var team: String?
+    public var serial: String?
     public var reason: String
     /// The last day the rule holds (UTC), as written.
     public var until: String
@@ -16,9 +19,11 @@ public struct DriftIgnoreRule: Sendable, Hashable, Codable {
     public var line: Int
 
     public init(
-        fingerprint: String? = nil, kind: DriftFinding.Kind? = nil, subject: String? = nil, reason: String, until: String,
-        file: String, line: Int
+        fingerprint: String? = nil, kind: DriftFinding.Kind? = nil, subject: String? = nil, team: String? = nil, serial: String? = nil,
+        reason: String, until: String, file: String, line: Int
     ) {
+        self.team = team
+        self.serial = serial
         self.fingerprint = fingerprint
         self.kind = kind
         self.subject = subject
@@ -32,6 +37,8 @@ public struct DriftIgnoreRule: Sendable, Hashable, Codable {
         if let fingerprint, fingerprint.lowercased() != finding.fingerprint { return false }
         if let kind, kind != finding.kind { return false }
         if let subject, !Self.glob(subject, matches: finding.subject) { return false }
+        if let team, !Self.glob(team, matches: finding.team ?? "") || finding.team == nil { return false }
+        if let serial, !Self.glob(serial, matches: finding.hostSerial ?? "") || finding.hostSerial == nil { return false }
         return true
     }
 

@@ -19,14 +19,19 @@ public enum DriftMarkdown {
         for category in DriftFinding.Category.allCases {
             let entries = reported.filter { $0.finding.category == category }
             guard !entries.isEmpty else { continue }
-            out += "\n#### \(PlanMarkdown.escape(DriftWording.heading(category)))\n\n"
-            out += "| Finding | Subject | Detail | Fingerprint |\n|---|---|---|---|\n"
-            for entry in entries {
-                let line = row(entry.finding, extra: nil)
-                // Room stays for the cut's note and the notes.
-                guard out.count + line.count + cut().count + tail.count <= budget else { return out + cut() + tail }
-                out += line
-                shown += 1
+            out += "\n#### \(PlanMarkdown.escape(DriftWording.heading(category)))\n"
+            for group in DriftWording.groups(entries) {
+                let heading = (group.title.map { "\n**\(PlanMarkdown.escape($0))**\n" } ?? "")
+                    + "\n| Finding | Subject | Detail | Fingerprint |\n|---|---|---|---|\n"
+                guard out.count + heading.count + cut().count + tail.count <= budget else { return out + cut() + tail }
+                out += heading
+                for entry in group.entries {
+                    let line = row(entry.finding, extra: nil)
+                    // Room stays for the cut's note and the notes.
+                    guard out.count + line.count + cut().count + tail.count <= budget else { return out + cut() + tail }
+                    out += line
+                    shown += 1
+                }
             }
         }
         if !report.ignored.isEmpty {

@@ -9,7 +9,10 @@ public enum DriftText {
             guard !entries.isEmpty else { continue }
             lines.append("")
             lines.append(DriftWording.heading(category) + ":")
-            for entry in entries { lines.append("  " + line(entry.finding)) }
+            for group in DriftWording.groups(entries) {
+                if let title = group.title { lines.append("  " + title + ":") }
+                for entry in group.entries { lines.append((group.title == nil ? "  " : "    ") + line(entry.finding)) }
+            }
         }
         if !report.ignored.isEmpty {
             lines.append("")
@@ -62,6 +65,21 @@ enum DriftWording {
                 + (report.ignored.isEmpty ? "." : " (\(report.ignored.count) finding(s) ignored).")
         }
         return "Drift: \(report.unappliedCount) unapplied change(s), \(report.driftCount) drift finding(s), \(report.ignored.count) ignored."
+    }
+
+    /// Findings by kind, then by team (hosts' findings), each group headed by what it holds
+    /// and how many; a category with one kind and no teams needs no heading.
+    static func groups(_ entries: [DriftReport.Entry]) -> [(title: String?, entries: [DriftReport.Entry])] {
+        var order: [String] = []
+        var byKey: [String: [DriftReport.Entry]] = [:]
+        for entry in entries {
+            let key = entry.finding.kind.rawValue + (entry.finding.team.map { ", team " + $0 } ?? "")
+            if byKey[key] == nil { order.append(key) }
+            byKey[key, default: []].append(entry)
+        }
+        let sorted = order.sorted()
+        if sorted.count == 1, entries.allSatisfy({ $0.finding.team == nil }) { return [(nil, entries)] }
+        return sorted.map { key in ("\(key) (\(byKey[key]!.count))", byKey[key]!) }
     }
 
     static func ignored(_ entry: DriftReport.Entry) -> String {
