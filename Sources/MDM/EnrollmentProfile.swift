@@ -11,26 +11,25 @@ public struct EnrollmentProfile: Sendable {
     public var serverURL: String
     public var identitySCEPURL: String
     public var identityChallenge: String
-    public var enrollSecret: String
+    /// The team's opaque check-in reference (`SecretBox.checkInReference`): the check-in
+    /// URL lands in every proxy's access log, so it names the team without its secret.
+    public var checkInReference: String
     public var topic: String
 
     public init(
-        team: String, serverURL: String, identitySCEPURL: String, identityChallenge: String, enrollSecret: String,
+        team: String, serverURL: String, identitySCEPURL: String, identityChallenge: String, checkInReference: String,
         topic: String
     ) {
         self.team = team
         self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
         self.identitySCEPURL = identitySCEPURL
         self.identityChallenge = identityChallenge
-        self.enrollSecret = enrollSecret
+        self.checkInReference = checkInReference
         self.topic = topic
     }
 
     public func plist() -> [UInt8] {
         let identityUUID = UUID().uuidString
-        var query = CharacterSet.urlQueryAllowed
-        query.remove(charactersIn: "&=+?#")
-        let secret = enrollSecret.addingPercentEncoding(withAllowedCharacters: query) ?? enrollSecret
         let slug = team.lowercased().map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
         let scep: [String: Any] = [
             "PayloadType": "com.apple.security.scep",
@@ -55,7 +54,7 @@ public struct EnrollmentProfile: Sendable {
             "PayloadDisplayName": "Device management",
             "IdentityCertificateUUID": identityUUID,
             "ServerURL": serverURL + "/mdm/apple/command",
-            "CheckInURL": serverURL + "/mdm/apple/checkin?enroll_secret=" + secret,
+            "CheckInURL": serverURL + "/mdm/apple/checkin?team=" + checkInReference,
             "Topic": topic,
             "SignMessage": true,
             "CheckOutWhenRemoved": true,

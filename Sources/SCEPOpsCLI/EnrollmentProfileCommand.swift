@@ -49,7 +49,7 @@ struct EnrollmentProfileCommand: AsyncParsableCommand {
             Output.error("error: set SCEPOPS_ENROLL_SECRET to team \"\(team)\"'s enroll secret")
             throw ExitStatus.failure
         }
-        let (store, _) = try await state.openExisting()
+        let (store, box) = try await state.openExisting()
         do {
             guard try await store.currentState().teams[team] != nil else {
                 Output.error("error: there is no team \"\(team)\" in the state")
@@ -65,7 +65,7 @@ struct EnrollmentProfileCommand: AsyncParsableCommand {
         }
         let profile = EnrollmentProfile(
             team: team, serverURL: serverURL, identitySCEPURL: identitySCEPURL, identityChallenge: challenge,
-            enrollSecret: secret, topic: topic)
+            checkInReference: SecretBox.checkInReference(digest: box.digest(Secret(secret))), topic: topic)
         FileHandle.standardOutput.write(Data(profile.plist()))
     }
 }

@@ -28,6 +28,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     let bodyTimeout: Duration
     let logger: Logger
     let forwardedWarning = OnceFlag()
+    let legacyCheckInWarning = OnceFlag()
 
     public init(
         store: any MDMStore, verifier: MDMSignatureVerifier, renderer: CommandRenderer, scheme: String = "http",
@@ -73,10 +74,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         }
         switch message {
         case .authenticate(let udid, _, let serial):
-            let secret = request.uri.queryParameters.get("enroll_secret").map { Secret(String($0)) }
-            guard let secret, let team = try await store.team(enrollSecret: secret) else {
-                throw refused(.unknownEnrollSecret, udid, "unknown enrollment")
-            }
+            guard let team = try await team(of: request) else { throw refused(.unknownEnrollSecret, udid, "unknown enrollment") }
             switch try await store.authenticate(host: udid, serial: serial, team: team, identity: identity, now: Date()) {
             case .success:
                 logger.info("host enrolled", metadata: ["udid": "\(udid)", "serial": "\(serial ?? "")", "team": "\(team)"])
@@ -151,6 +149,20 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             headers[.contentType] = "application/xml; charset=UTF-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: plist)))
         }
+    }
+
+    /// The team a check-in URL names: `?team=<reference>` as enrollment profiles have it, or
+    /// the enroll secret itself as profiles made before the reference did (said once: the
+    /// secret is in every proxy's access log, and a new enrollment profile takes it out).
+    private func team(of request: Request) async throws -> String? {
+        let query = request.uri.queryParameters
+        if let reference = query.get("team") { return try await store.team(checkInReference: String(reference)) }
+        guard let secret = query.get("enroll_secret") else { return nil }
+        if legacyCheckInWarning.claim() {
+            logger.warning(
+                "a device enrolled with the enroll secret in its check-in URL: hand out a new enrollment profile (`scepops enrollment-profile`), which names the team by reference")
+        }
+        return try await store.team(enrollSecret: Secret(String(secret)))
     }
 
     /// Behind a TLS-terminating proxy without `--server-url`, profiles would name this

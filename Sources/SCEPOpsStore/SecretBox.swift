@@ -107,6 +107,13 @@ public struct SecretBox: Sendable {
         .wrongKey,
         "the state was encrypted with a different key: set SCEPOPS_SECRET_KEY or --key-file to the key it was created with")
 
+    /// A team's check-in reference: derived from its enroll secret's keyed digest, so only
+    /// a holder of the state's key and the secret can make it, and it reveals neither.
+    /// 128 bits, hex.
+    public static func checkInReference(digest: String) -> String {
+        String(sha256(Array("scepops-check-in\u{0}\(digest)".utf8)).prefix(32))
+    }
+
     public static func sha256(_ bytes: [UInt8]) -> String {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         _ = SHA256(bytes, bytes.count, &digest)

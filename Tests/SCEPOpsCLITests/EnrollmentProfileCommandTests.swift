@@ -37,7 +37,12 @@ struct EnrollmentProfileCommandTests {
         #expect(mdm["SignMessage"] as? Bool == true)
         #expect(mdm["Topic"] as? String == "com.apple.mgmt.External.test")
         #expect(mdm["ServerURL"] as? String == "https://mdm.example.com/mdm/apple/command")
-        #expect((mdm["CheckInURL"] as? String)?.hasPrefix("https://mdm.example.com/mdm/apple/checkin?enroll_secret=") == true)
+        // The team by an opaque reference: the check-in URL lands in proxies' access logs.
+        let checkIn = try #require(mdm["CheckInURL"] as? String)
+        #expect(checkIn.wholeMatch(of: /https:\/\/mdm\.example\.com\/mdm\/apple\/checkin\?team=[0-9a-f]{32}/) != nil, "\(checkIn)")
+        #expect(!checkIn.contains(ValidRepo.environment["WS_SECRET"]!))
+        let kiosks = profile(team: "Kiosks", secret: ValidRepo.environment["KIOSK_SECRET"]).stdout
+        #expect(kiosks.contains("checkin?team=") && !kiosks.contains(checkIn), "each team its own reference")
         let content = try #require(scep["PayloadContent"] as? [String: Any])
         #expect(content["URL"] as? String == "http://127.0.0.1:2016/scep")
         #expect(content["Challenge"] as? String == "identity-s3cret")

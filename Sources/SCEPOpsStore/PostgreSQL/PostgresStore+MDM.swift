@@ -3,6 +3,15 @@ import PostgresNIO
 import SCEPOpsCore
 
 extension PostgresStore: MDMStore {
+    public func team(checkInReference: String) async throws(StoreError) -> String? {
+        let teams = try await read { connection in
+            try await connection.rows("SELECT name, enroll_secret_digest FROM team", postgresLog).map {
+                (try $0.get("name", String.self), try $0.get("enroll_secret_digest", String.self))
+            }
+        }
+        return CheckInReferences.team(checkInReference, in: teams)
+    }
+
     public func team(enrollSecret: Secret) async throws(StoreError) -> String? {
         let digest = box.digest(enrollSecret)
         return try await read { connection in

@@ -5,6 +5,8 @@ import SCEPOpsCore
 public protocol MDMStore: Sendable {
     /// The team whose enroll secret this is.
     func team(enrollSecret: Secret) async throws(StoreError) -> String?
+    /// The team whose check-in reference (`SecretBox.checkInReference`) this is.
+    func team(checkInReference: String) async throws(StoreError) -> String?
     /// At Authenticate: binds the identity to the host (`IdentityBinding` decides whether
     /// it may) and records the host in its team. A refusal changes nothing.
     func authenticate(host: String, serial: String?, team: String, identity: String, now: Date) async throws(StoreError)

@@ -10,6 +10,13 @@ extension SQLiteStore: MDMStore {
         }
     }
 
+    public func team(checkInReference: String) async throws(StoreError) -> String? {
+        let teams = try await read { db in
+            try Row.fetchAll(db, sql: "SELECT name, enroll_secret_digest FROM team").map { ($0["name"] as String, $0["enroll_secret_digest"] as String) }
+        }
+        return CheckInReferences.team(checkInReference, in: teams)
+    }
+
     public func authenticate(host: String, serial: String?, team: String, identity: String, now: Date)
         async throws(StoreError) -> Result<Void, MDMRefusal>
     {

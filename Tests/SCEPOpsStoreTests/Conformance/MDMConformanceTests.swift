@@ -18,6 +18,20 @@ struct MDMConformanceTests {
         #expect(try await store.team(enrollSecret: Secret("guess")) == nil)
     }
 
+    /// The check-in URL's reference names a team without its secret; only the state's key
+    /// and the secret make one.
+    @Test(arguments: BackendFactory.all)
+    func aCheckInReferenceNamesItsTeam(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let secret = Secret(ValidRepo.environment["KIOSK_SECRET"]!)
+        let reference = SecretBox.checkInReference(digest: fixture.box.digest(secret))
+        #expect(try await fixture.store.team(checkInReference: reference) == "Kiosks")
+        #expect(!reference.contains(ValidRepo.environment["KIOSK_SECRET"]!) && reference.count == 32)
+        let otherKey = try SecretBox(key: Array(repeating: 9, count: 32))
+        #expect(try await fixture.store.team(checkInReference: SecretBox.checkInReference(digest: otherKey.digest(secret))) == nil)
+        #expect(try await fixture.store.team(checkInReference: String(reference.dropLast())) == nil)
+    }
+
     @Test(arguments: BackendFactory.all)
     func identitiesBindOnceAndARefusalChangesNothing(_ backend: BackendFactory) async throws {
         let store = try await StoreFixture(backend).store
