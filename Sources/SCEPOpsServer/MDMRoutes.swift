@@ -27,7 +27,6 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     let metrics: ServerMetrics
     let bodyTimeout: Duration
     let logger: Logger
-    let forwardedWarning = OnceFlag()
     let legacyCheckInWarning = OnceFlag()
 
     public init(
@@ -134,7 +133,6 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             let plist: [UInt8]
             do {
                 let base = "\(scheme)://\(request.head.authority ?? "localhost")"
-                warnIfBehindTLSProxy(request)
                 plist = try await renderer.plist(for: next, requestBaseURL: base)
             } catch {
                 // A profile or CA removed since the command was queued: nothing to send now;
@@ -163,16 +161,6 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
                 "a device enrolled with the enroll secret in its check-in URL: hand out a new enrollment profile (`scepops enrollment-profile`), which names the team by reference")
         }
         return try await store.team(enrollSecret: Secret(String(secret)))
-    }
-
-    /// Behind a TLS-terminating proxy without `--server-url`, profiles would name this
-    /// server's plain http address: said once, not on every request.
-    private func warnIfBehindTLSProxy(_ request: Request) {
-        guard renderer.serverURL == nil, scheme == "http",
-            request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https", forwardedWarning.claim()
-        else { return }
-        logger.warning(
-            "requests arrive through a TLS proxy (X-Forwarded-Proto: https) but --server-url is not set: delivered profiles name http:// URLs; set --server-url to the public https URL")
     }
 
     /// Idle check-ins are the bulk of a fleet's traffic: debug. Every answer to a command is info,

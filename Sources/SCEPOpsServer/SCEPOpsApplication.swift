@@ -67,6 +67,7 @@ public enum SCEPOpsApplication {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: StateUnavailableMiddleware())
+        if settings.serverURL == nil, settings.tls == nil { router.add(middleware: ForwardedProtoWarning(logger: logger)) }
         // Healthy when the state answers; a 503 otherwise (StateUnavailableMiddleware).
         router.get("/healthz") { _, _ in
             try await store.checkHealth()

@@ -80,5 +80,9 @@ struct DeployExamplesTests {
         let status = Command.run(
             "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", work.path + "/tls.pem", "https://127.0.0.1:\(admin)/v1/status"])
         #expect(status.stdout == "401", "\(status.stdout) \(nginx.log)")
+        // Through the TLS front without --server-url: one warning, however many requests.
+        _ = Command.run("/usr/bin/curl", ["-s", "--cacert", work.path + "/tls.pem", "https://127.0.0.1:\(devices)/healthz"])
+        let warnings = serve.log.components(separatedBy: "X-Forwarded-Proto: https) but --server-url is not set").count - 1
+        #expect(warnings == 1, "\(serve.log)")
     }
 }

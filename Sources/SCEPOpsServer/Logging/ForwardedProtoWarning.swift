@@ -1,0 +1,21 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Behind a TLS-terminating proxy without `--server-url`, delivered profiles would name this
+/// server's plain http address. The first request that says it came over https
+/// (`X-Forwarded-Proto`) gets one warning; nothing else changes.
+struct ForwardedProtoWarning<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+    let once = OnceFlag()
+
+    static var header: HTTPField.Name { HTTPField.Name("X-Forwarded-Proto")! }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.headers[Self.header]?.lowercased() == "https", once.claim() {
+            logger.warning(
+                "requests arrive through a TLS proxy (X-Forwarded-Proto: https) but --server-url is not set: delivered profiles would name http:// URLs; set --server-url to the public https URL")
+        }
+        return try await next(request, context)
+    }
+}
