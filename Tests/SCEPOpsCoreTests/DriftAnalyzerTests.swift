@@ -136,6 +136,9 @@ struct DriftAnalyzerTests {
         #expect(text.contains("State against hosts:\n  profile-failed, team Desks (1):\n    [") && text.contains("  profile-failed, team Labs (2):\n    ["), "\(text)")
         let markdown = DriftMarkdown.render(DriftReport(source: source, findings: findings, now: now))
         #expect(markdown.contains("**profile-failed, team Labs (2)**"), "\(markdown)")
+        let json = DriftDocument(DriftReport(source: source, findings: findings, now: now)).json()
+        #expect(json.contains(#""team" : "Labs""#) || json.contains(#""team":"Labs""#), "\(json)")
+        #expect(json.contains("C02DSK01") && json.contains("host_serial"))
 
         let byTeam = DriftIgnoreRule(team: "Labs", reason: "reimaged weekly", until: "2026-12-31", file: "i.yml", line: 2)
         let bySerial = DriftIgnoreRule(serial: "C02DSK*", reason: "loaner", until: "2026-12-31", file: "i.yml", line: 5)

@@ -12,6 +12,14 @@ public struct DriftDocument: Codable, Sendable, Hashable {
         public var ignored: Ignored?
         /// Against `--since`; null without it.
         public var new: Bool?
+        /// A host's team and serial, where the finding is a host's; null otherwise.
+        public var team: String?
+        public var hostSerial: String?
+
+        enum CodingKeys: String, CodingKey {
+            case category, kind, subject, message, fingerprint, ignored, new, team
+            case hostSerial = "host_serial"
+        }
 
         public func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -22,6 +30,8 @@ public struct DriftDocument: Codable, Sendable, Hashable {
             try container.encode(fingerprint, forKey: .fingerprint)
             try container.encode(ignored, forKey: .ignored)
             try container.encode(new, forKey: .new)
+            try container.encode(team, forKey: .team)
+            try container.encode(hostSerial, forKey: .hostSerial)
         }
     }
 
@@ -76,7 +86,7 @@ public struct DriftDocument: Codable, Sendable, Hashable {
                 message: entry.finding.message, fingerprint: entry.finding.fingerprint,
                 ignored: entry.ignoredBy.map {
                     Ignored(reason: $0.reason, until: $0.until, expiresInDays: entry.daysLeft ?? 0, rule: "\($0.file):\($0.line)")
-                }, new: entry.isNew)
+                }, new: entry.isNew, team: entry.finding.team, hostSerial: entry.finding.hostSerial)
         }
         notes = DriftText.notes(report)
         diagnostics = report.diagnostics.map(JSONDiagnostic.init)
