@@ -4,11 +4,15 @@ import NIOCore
 import NIOHTTP1
 
 /// A SCEP client over HTTP for one CA URL. Connections come from the shared
-/// `HTTPClient`'s pools, so a proxy reuses them across requests.
+/// `HTTPClient`'s pools, so a proxy reuses them across requests; with a cache, so are the
+/// CA's capabilities and certificate.
 public struct SCEPHTTPClient: SCEPService {
     let client: HTTPClient
     let url: String
     let timeout: TimeAmount
+    let cache: SCEPAnswerCache?
+    /// The CA as the state records it: the cache's entries belong to its URL and certificate.
+    let authority: SCEPAnswerCache.Authority
     /// The largest answer taken from upstream.
     let maximumBody: Int
     public static let defaultMaximumBody = 4 * 1024 * 1024
@@ -25,31 +29,55 @@ public struct SCEPHTTPClient: SCEPService {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    public init(client: HTTPClient, url: String, timeout: TimeAmount, maximumBody: Int = defaultMaximumBody) {
+    /// `cache`: GetCACaps and GetCACert answers shared by every client made with it, kept
+    /// for the CA at `url` whose recorded certificate has `certificateFingerprint`.
+    public init(
+        client: HTTPClient, url: String, timeout: TimeAmount, maximumBody: Int = defaultMaximumBody,
+        cache: SCEPAnswerCache? = nil, certificateFingerprint: String? = nil
+    ) {
         self.client = client
         self.url = url
         self.timeout = timeout
         self.maximumBody = maximumBody
+        self.cache = cache
+        self.authority = SCEPAnswerCache.Authority(url: url, certificateFingerprint: certificateFingerprint)
     }
 
     public func getCACaps() async throws(SCEPUpstreamError) -> SCEPMessage {
-        try await send(.GET, query: ["operation": "GetCACaps"])
+        try await cached(.capabilities) { () async throws(SCEPUpstreamError) in
+            try await send(.GET, query: ["operation": "GetCACaps"])
+        }
     }
 
     public func getCACert(message: String?) async throws(SCEPUpstreamError) -> SCEPMessage {
         var query = ["operation": "GetCACert"]
         if let message { query["message"] = message }
-        return try await send(.GET, query: query)
+        return try await cached(.certificate(message)) { () async throws(SCEPUpstreamError) in
+            try await send(.GET, query: query)
+        }
     }
 
     public func pkiOperation(message: ByteBuffer) async throws(SCEPUpstreamError) -> SCEPMessage {
-        // POST when the CA says it takes it (RFC 8894 §3.5.1), else base64 in a GET.
-        let caps = String(buffer: try await getCACaps().body)
-        if caps.contains("POSTPKIOperation") || caps.contains("SCEPStandard") {
-            return try await send(.POST, query: ["operation": "PKIOperation"], body: message)
+        do {
+            // POST when the CA says it takes it (RFC 8894 §3.5.1), else base64 in a GET.
+            let caps = String(buffer: try await getCACaps().body)
+            if caps.contains("POSTPKIOperation") || caps.contains("SCEPStandard") {
+                return try await send(.POST, query: ["operation": "PKIOperation"], body: message)
+            }
+            let encoded = Data(message.readableBytesView).base64EncodedString()
+            return try await send(.GET, query: ["operation": "PKIOperation", "message": encoded])
+        } catch {
+            // The CA may have changed under its URL: the next device asks it afresh.
+            cache?.forget(authority)
+            throw error
         }
-        let encoded = Data(message.readableBytesView).base64EncodedString()
-        return try await send(.GET, query: ["operation": "PKIOperation", "message": encoded])
+    }
+
+    private func cached(
+        _ question: SCEPAnswerCache.Question, _ fetch: () async throws(SCEPUpstreamError) -> SCEPMessage
+    ) async throws(SCEPUpstreamError) -> SCEPMessage {
+        guard let cache else { return try await fetch() }
+        return try await cache.answer(question, for: authority, fetch: fetch)
     }
 
     private func send(_ method: HTTPMethod, query: [String: String], body: ByteBuffer? = nil)

@@ -24,6 +24,9 @@ public enum SCEPOpsApplication {
         public var upstreamTimeout: TimeAmount
         /// PKIOperations in flight at once to one CA.
         public var upstreamConcurrency: Int
+        /// How long a CA's GetCACaps and GetCACert answers are reused (per URL and recorded
+        /// certificate, so an apply that changes either takes effect at once).
+        public var upstreamCacheLifetime: Duration
         /// Nil: plain HTTP, behind a TLS-terminating proxy (the default deployment).
         public var tls: TLSConfiguration?
         /// Re-deliveries after a token was spent without a certificate.
@@ -41,8 +44,9 @@ public enum SCEPOpsApplication {
             host: String = "127.0.0.1", port: Int = 8080, serverURL: String? = nil, upstreamTimeout: TimeAmount = .seconds(30),
             upstreamConcurrency: Int = 1, tls: TLSConfiguration? = nil, redelivery: RedeliveryPolicy = RedeliveryPolicy(),
             idleTimeout: Duration = .seconds(60), bodyTimeout: Duration = .seconds(30),
-            maxConnections: Int = Settings.defaultMaxConnections
+            maxConnections: Int = Settings.defaultMaxConnections, upstreamCacheLifetime: Duration = .seconds(60)
         ) {
+            self.upstreamCacheLifetime = upstreamCacheLifetime
             self.redelivery = redelivery
             self.idleTimeout = idleTimeout
             self.bodyTimeout = bodyTimeout
@@ -82,11 +86,13 @@ public enum SCEPOpsApplication {
             }
         }
         let timeout = settings.upstreamTimeout
+        let answers = SCEPAnswerCache(lifetime: settings.upstreamCacheLifetime)
         SCEPProxyRoutes<BasicRequestContext>(
             store: store, metrics: metrics, upstreamConcurrency: settings.upstreamConcurrency, redelivery: settings.redelivery,
             bodyTimeout: settings.bodyTimeout, logger: logger
-        ) { url in
-            SCEPHTTPClient(client: httpClient, url: url, timeout: timeout)
+        ) { ca in
+            SCEPHTTPClient(
+                client: httpClient, url: ca.url, timeout: timeout, cache: answers, certificateFingerprint: ca.certificateFingerprint)
         }.add(to: router)
         if let deviceCA {
             let renderer = CommandRenderer(store: store, serverURL: settings.serverURL)

@@ -17,8 +17,8 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
 
     let store: any ProxyStore
     let metrics: ServerMetrics
-    /// The SCEP client for a CA URL; the URL is looked up per request.
-    let upstream: @Sendable (String) -> any SCEPService
+    /// The SCEP client for a CA; the CA is looked up per request.
+    let upstream: @Sendable (ProxyUpstream) -> any SCEPService
     /// What a spent token without a certificate leads to.
     let redelivery: RedeliveryPolicy
     let bodyTimeout: Duration
@@ -30,7 +30,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     public init(
         store: any ProxyStore, metrics: ServerMetrics, upstreamConcurrency: Int = 1,
         redelivery: RedeliveryPolicy = RedeliveryPolicy(), bodyTimeout: Duration = .seconds(30),
-        logger: Logger = Logger(label: "scepops.proxy"), upstream: @escaping @Sendable (String) -> any SCEPService
+        logger: Logger = Logger(label: "scepops.proxy"), upstream: @escaping @Sendable (ProxyUpstream) -> any SCEPService
     ) {
         self.store = store
         self.metrics = metrics
@@ -39,7 +39,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         self.logger = logger
         self.upstreamConcurrency = upstreamConcurrency
         let gate = UpstreamGate(limit: upstreamConcurrency)
-        self.upstream = { url in GatedSCEPService(upstream(url), gate: gate, key: url) }
+        self.upstream = { ca in GatedSCEPService(upstream(ca), gate: gate, key: ca.url) }
     }
 
     public func add(to router: Router<Context>) {
@@ -64,12 +64,12 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
             body = try await BoundedBody.collect(request, upTo: Self.maximumBody, timeout: bodyTimeout)
         }
 
-        let url: String
+        let ca: ProxyUpstream
         switch try await store.proxyUpstream(identifier) {
-        case .success(let found): url = found
+        case .success(let found): ca = found
         case .failure(let refusal): throw refused(refusal, identifier)
         }
-        let service = upstream(url)
+        let service = upstream(ca)
         let started = ContinuousClock.now
         defer { metrics.upstream(identifier.certificateAuthority, took: ContinuousClock.now - started) }
         do {
@@ -94,7 +94,7 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                 }
                 do {
                     // The in-process gate first, then a slot shared with every server on the state.
-                    let answer = try await store.withUpstreamSlot(url: url, limit: upstreamConcurrency) {
+                    let answer = try await store.withUpstreamSlot(url: ca.url, limit: upstreamConcurrency) {
                         try await service.pkiOperation(message: message)
                     }
                     logger.info(

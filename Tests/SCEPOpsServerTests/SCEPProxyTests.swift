@@ -88,6 +88,30 @@ struct SCEPProxyTests {
         }
     }
 
+    @Test func theCAIsAskedOnceForWhatEveryEnrollmentRepeats() async throws {
+        try await ProxyHarness.with { harness in
+            let identifier = try await harness.wifi()
+            let direct = try await harness.request(harness.scep.url + "?operation=GetCACert")
+            let asked = (caps: harness.scep.count("GetCACaps"), cert: harness.scep.count("GetCACert"))
+            for _ in 0..<3 {
+                let cert = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
+                #expect(cert.body == direct.body)
+                #expect(cert.contentType == "application/x-x509-ca-cert")
+                #expect(try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACaps").status == 200)
+            }
+            // scepclient asks both again, then the PKIOperation, which needs the capabilities.
+            let work = TempRepo()
+            let enroll = await Command.runDetached(
+                "/usr/bin/scepclient",
+                ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
+                    "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
+            #expect(enroll.status == 0, "\(enroll.stdout)\(enroll.stderr)")
+            #expect(harness.scep.count("PKIOperation") == 1)
+            #expect(harness.scep.count("GetCACaps") == asked.caps + 1)
+            #expect(harness.scep.count("GetCACert") == asked.cert + 1)
+        }
+    }
+
     @Test func aNewCAURLAppliesToTheNextRequest() async throws {
         try await ProxyHarness.with { harness in
             let identifier = try await harness.wifi()

@@ -3,11 +3,11 @@ import PostgresNIO
 import SCEPOpsCore
 
 extension PostgresStore: ProxyStore {
-    public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<String, ProxyRefusal> {
+    public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal> {
         try await read { connection in
             let row = try await connection.rows(
                 """
-                SELECT hp.operation, hp.status, hp.acknowledged_at, ca.url
+                SELECT hp.operation, hp.status, hp.acknowledged_at, ca.url, ca.ca_fingerprint
                 FROM host_profile hp
                 JOIN profile_certificate_authority pc ON pc.profile_uuid = hp.profile_uuid AND pc.ca_name = \(identifier.certificateAuthority)
                 JOIN certificate_authority ca ON ca.name = pc.ca_name
@@ -15,8 +15,9 @@ extension PostgresStore: ProxyStore {
                 """, postgresLog
             ).first
             guard let row else { return .failure(.unknownIdentifier) }
-            let url = try row.get("url", String.self)
-            return ProxyRefusal.admit(try Self.deliveryState(row)).map { url }
+            let upstream = ProxyUpstream(
+                url: try row.get("url", String.self), certificateFingerprint: try row.get("ca_fingerprint", String?.self))
+            return ProxyRefusal.admit(try Self.deliveryState(row)).map { upstream }
         }
     }
 

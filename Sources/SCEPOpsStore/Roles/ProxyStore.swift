@@ -3,9 +3,10 @@ import SCEPOpsCore
 
 /// What the SCEP proxy asks of the state.
 public protocol ProxyStore: Sendable {
-    /// The CA's URL, looked up on every request so that a URL change applies at once,
-    /// when the host's delivery of the profile is in flight and the profile uses the CA.
-    func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<String, ProxyRefusal>
+    /// The CA's URL and recorded certificate, looked up on every request so that a change
+    /// applies at once, when the host's delivery of the profile is in flight and the
+    /// profile uses the CA.
+    func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal>
     /// Consumes the token atomically. A token that is not this delivery's own changes
     /// nothing: a forged or replayed request cannot touch a delivery.
     func consumeToken(_ identifier: ProxyIdentifier, now: Date) async throws(StoreError) -> Result<Void, ProxyRefusal>

@@ -5,20 +5,20 @@ import SCEPOpsCore
 extension SQLiteStore: ProxyStore {
     public static let defaultTokenLifetime: TimeInterval = 7 * 24 * 3600
 
-    public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<String, ProxyRefusal> {
+    public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal> {
         try await read { db in
             let row = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT hp.operation, hp.status, hp.acknowledged_at, ca.url
+                    SELECT hp.operation, hp.status, hp.acknowledged_at, ca.url, ca.ca_fingerprint
                     FROM host_profile hp
                     JOIN profile_certificate_authority pc ON pc.profile_uuid = hp.profile_uuid AND pc.ca_name = ?
                     JOIN certificate_authority ca ON ca.name = pc.ca_name
                     WHERE hp.host_uuid = ? AND hp.profile_uuid = ?
                     """, arguments: [identifier.certificateAuthority, identifier.host, identifier.profile])
             guard let row else { return .failure(.unknownIdentifier) }
-            let url: String = row["url"]
-            return ProxyRefusal.admit(Self.deliveryState(row)).map { url }
+            let upstream = ProxyUpstream(url: row["url"], certificateFingerprint: row["ca_fingerprint"])
+            return ProxyRefusal.admit(Self.deliveryState(row)).map { upstream }
         }
     }
 

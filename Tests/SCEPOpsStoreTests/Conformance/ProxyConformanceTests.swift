@@ -20,7 +20,7 @@ struct ProxyConformanceTests {
         let pending = ProxyIdentifier(host: "H1", profile: wifi, certificateAuthority: "WIFI", token: "t")
         #expect(refusal(try await store.proxyUpstream(pending)) == .notInFlight, "not rendered yet")
         let identifier = try #require(try await fixture.ready()[wifi])
-        #expect(try await store.proxyUpstream(identifier).get() == "https://scep.example.com/scep")
+        #expect(try await store.proxyUpstream(identifier).get().url == "https://scep.example.com/scep")
         var otherCA = identifier
         otherCA.certificateAuthority = "VPN"
         #expect(refusal(try await store.proxyUpstream(otherCA)) == .unknownIdentifier, "the profile does not use that CA")
