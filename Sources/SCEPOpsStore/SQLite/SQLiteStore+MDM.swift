@@ -59,7 +59,8 @@ extension SQLiteStore: MDMStore {
 
     public func isBound(host: String, identity: String) async throws(StoreError) -> Bool {
         try await read { db in
-            try String.fetchOne(db, sql: "SELECT host_uuid FROM device_identity WHERE fingerprint = ?", arguments: [identity])
+            // Every signed request asks this: the statement is compiled once per connection.
+            try String.fetchOne(db.cachedStatement(sql: "SELECT host_uuid FROM device_identity WHERE fingerprint = ?"), arguments: [identity])
                 == host
         }
     }
@@ -88,13 +89,14 @@ extension SQLiteStore: MDMStore {
     {
         if result == .idle {
             let writes: Bool = try await read { db in
-                let seen = try String.fetchOne(db, sql: "SELECT last_seen_at FROM host WHERE uuid = ?", arguments: [host])
+                // Idle polls are most requests: their statements are compiled once per connection.
+                let seen = try String.fetchOne(db.cachedStatement(sql: "SELECT last_seen_at FROM host WHERE uuid = ?"), arguments: [host])
                 let ready = try Bool.fetchOne(
-                    db,
-                    sql: """
-                        SELECT EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND command_uuid IS NOT NULL
-                            AND status IN ('queued', 'sent'))
-                        """, arguments: [host]) ?? false
+                    db.cachedStatement(
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND command_uuid IS NOT NULL
+                                AND status IN ('queued', 'sent'))
+                            """), arguments: [host]) ?? false
                 return LastSeen.idlePollWrites(lastSeen: Self.date(seen), hasReadyCommand: ready, now: Date())
             }
             if !writes { return .success(nil) }

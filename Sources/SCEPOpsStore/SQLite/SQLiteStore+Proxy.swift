@@ -7,15 +7,16 @@ extension SQLiteStore: ProxyStore {
 
     public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal> {
         try await read { db in
+            // Every proxied request asks this: the statement is compiled once per connection.
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT hp.operation, hp.status, hp.acknowledged_at, ca.url, ca.ca_fingerprint
-                    FROM host_profile hp
-                    JOIN profile_certificate_authority pc ON pc.profile_uuid = hp.profile_uuid AND pc.ca_name = ?
-                    JOIN certificate_authority ca ON ca.name = pc.ca_name
-                    WHERE hp.host_uuid = ? AND hp.profile_uuid = ?
-                    """, arguments: [identifier.certificateAuthority, identifier.host, identifier.profile])
+                db.cachedStatement(
+                    sql: """
+                        SELECT hp.operation, hp.status, hp.acknowledged_at, ca.url, ca.ca_fingerprint
+                        FROM host_profile hp
+                        JOIN profile_certificate_authority pc ON pc.profile_uuid = hp.profile_uuid AND pc.ca_name = ?
+                        JOIN certificate_authority ca ON ca.name = pc.ca_name
+                        WHERE hp.host_uuid = ? AND hp.profile_uuid = ?
+                        """), arguments: [identifier.certificateAuthority, identifier.host, identifier.profile])
             guard let row else { return .failure(.unknownIdentifier) }
             let upstream = ProxyUpstream(url: row["url"], certificateFingerprint: row["ca_fingerprint"])
             return ProxyRefusal.admit(Self.deliveryState(row)).map { upstream }
