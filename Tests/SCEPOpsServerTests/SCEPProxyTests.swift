@@ -9,15 +9,21 @@ import Testing
 /// scepserver as the CA.
 @Suite("SCEP proxy")
 struct SCEPProxyTests {
+    /// micromdm's scepclient enrolls through the proxy URL of `identifier`, its key and
+    /// certificate written in `work`.
+    static func scepclient(_ harness: ProxyHarness, _ identifier: ProxyIdentifier, into work: TempRepo) async -> Command.Result {
+        await Command.runDetached(
+            "/usr/bin/scepclient",
+            ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
+                "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
+    }
+
     @Test func scepclientEnrollsThroughAPendingProfileAndTheTokenWorksOnce() async throws {
         try await ProxyHarness.with { harness in
             let identifier = try await harness.wifi()
             #expect(identifier.certificateAuthority == "WIFI")
             let work = TempRepo()
-            let enroll = await Command.runDetached(
-                "/usr/bin/scepclient",
-                ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
-                    "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
+            let enroll = await Self.scepclient(harness, identifier, into: work)
             #expect(enroll.status == 0, "\(enroll.stdout)\(enroll.stderr)")
             let issuer = Command.run("/usr/bin/openssl", ["x509", "-in", work.path + "/cert.pem", "-noout", "-issuer", "-subject"])
             #expect(issuer.stdout.contains("OU = SCEP CA"))
@@ -101,10 +107,7 @@ struct SCEPProxyTests {
             }
             // scepclient asks both again, then the PKIOperation, which needs the capabilities.
             let work = TempRepo()
-            let enroll = await Command.runDetached(
-                "/usr/bin/scepclient",
-                ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
-                    "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
+            let enroll = await Self.scepclient(harness, identifier, into: work)
             #expect(enroll.status == 0, "\(enroll.stdout)\(enroll.stderr)")
             #expect(harness.scep.count("PKIOperation") == 1)
             #expect(harness.scep.count("GetCACaps") == asked.caps + 1)
