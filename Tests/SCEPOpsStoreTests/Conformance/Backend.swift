@@ -41,13 +41,14 @@ struct StoreFixture {
     }
 
     @discardableResult
-    func apply(_ files: [String: String], environment: [String: String] = ValidRepo.environment) async throws
-        -> (Plan, ApplyRecord)
-    {
+    func apply(
+        _ files: [String: String], environment: [String: String] = ValidRepo.environment,
+        certificates: [String: CACertificate] = [:]
+    ) async throws -> (Plan, ApplyRecord) {
         let desired = PlanningFixtures.desired(files, environment: environment)
         let plan = Planner(secretDigest: box.digest).plan(desired, against: try await store.currentState())
         let record = try await store.apply(
-            ApplyRequest(plan: plan, desired: desired, planHash: "test", actor: "tests", version: "test"))
+            ApplyRequest(plan: plan, desired: desired, certificates: certificates, planHash: "test", actor: "tests", version: "test"))
         return (plan, record)
     }
 

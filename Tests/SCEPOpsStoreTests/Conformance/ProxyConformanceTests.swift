@@ -13,14 +13,21 @@ struct ProxyConformanceTests {
 
     @Test(arguments: BackendFactory.all)
     func anInFlightDeliveryFindsItsCAAndNothingElseDoes(_ backend: BackendFactory) async throws {
-        let fixture = try await StoreFixture(backend)
+        let fixture = try await StoreFixture(backend, applied: nil)
+        // The certificate the apply recorded comes back with the URL: the proxy's cached
+        // answers belong to both.
+        let recorded = CACertificate(
+            der: [0x30, 0x00], summary: CACertificateSummary(subject: "CN=Wi-Fi CA", fingerprint: "ab12", notAfter: "2030-01-01T00:00:00Z"))
+        try await fixture.apply(ValidRepo.files, certificates: ["WIFI": recorded])
         let store = fixture.store
         try await store.enroll(host: "H1", serial: nil, team: "Workstations")
         let wifi = try await fixture.profileUUID("Workstations", "com.example.wifi")
         let pending = ProxyIdentifier(host: "H1", profile: wifi, certificateAuthority: "WIFI", token: "t")
         #expect(refusal(try await store.proxyUpstream(pending)) == .notInFlight, "not rendered yet")
         let identifier = try #require(try await fixture.ready()[wifi])
-        #expect(try await store.proxyUpstream(identifier).get().url == "https://scep.example.com/scep")
+        #expect(
+            try await store.proxyUpstream(identifier).get()
+                == ProxyUpstream(url: "https://scep.example.com/scep", certificateFingerprint: "ab12"))
         var otherCA = identifier
         otherCA.certificateAuthority = "VPN"
         #expect(refusal(try await store.proxyUpstream(otherCA)) == .unknownIdentifier, "the profile does not use that CA")
