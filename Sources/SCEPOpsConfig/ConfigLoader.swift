@@ -30,17 +30,25 @@ public enum ConfigLoader {
         var config = UnvalidatedConfig(source: tree.source)
         let expander = EnvironmentExpander(environment: environment)
         do {
-            for (entry, text) in try yamlFiles(tree, certificateAuthoritiesFolder, &config.diagnostics) {
+            // Each file is parsed on its own, on every core; files are read one at a time
+            // (a libgit2 repository is not shared between threads).
+            let cas = try yamlFiles(tree, certificateAuthoritiesFolder, &config.diagnostics).concurrentMap { entry, text in
                 var reader = YAMLDocumentReader(file: entry.path, expander: expander)
                 reader.readsSecrets = readsSecrets
-                if let document = reader.readCertificateAuthority(text) { config.certificateAuthorities.append(document) }
-                config.diagnostics += reader.diagnostics
+                return (reader.readCertificateAuthority(text), reader.diagnostics)
             }
-            for (entry, text) in try yamlFiles(tree, teamsFolder, &config.diagnostics) {
+            for (document, diagnostics) in cas {
+                if let document { config.certificateAuthorities.append(document) }
+                config.diagnostics += diagnostics
+            }
+            let teams = try yamlFiles(tree, teamsFolder, &config.diagnostics).concurrentMap { entry, text in
                 var reader = YAMLDocumentReader(file: entry.path, expander: expander)
                 reader.readsSecrets = readsSecrets
-                if let document = reader.readTeam(text) { config.teams.append(document) }
-                config.diagnostics += reader.diagnostics
+                return (reader.readTeam(text), reader.diagnostics)
+            }
+            for (document, diagnostics) in teams {
+                if let document { config.teams.append(document) }
+                config.diagnostics += diagnostics
             }
             for entry in try tree.entries(under: profilesFolder) where isConfig(entry, profilesFolder, ".mobileconfig") {
                 config.profiles.append(ProfileFile(path: entry.path, content: read(entry, tree, &config.diagnostics)))

@@ -83,13 +83,15 @@ public final class GitCommitTree: ConfigTree {
 
     public func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8] {
         guard var id = blobs[entry.path] else { throw ConfigError(.fileUnreadable, "the file is not in the commit") }
-        var blob: OpaquePointer?
-        guard git_blob_lookup(&blob, repository.pointer, &id) == 0, let blob else {
+        // Straight from the object database: a blob read once is not kept in libgit2's
+        // object cache, which only costs a lock and a copy per file.
+        var object: OpaquePointer?
+        guard git_odb_read(&object, database, &id) == 0, let object else {
             throw ConfigError(.fileUnreadable, "cannot read the blob: \(GitRepository.lastError())")
         }
-        defer { git_blob_free(blob) }
-        let size = Int(git_blob_rawsize(blob))
-        guard size > 0, let content = git_blob_rawcontent(blob) else { return [] }
+        defer { git_odb_object_free(object) }
+        let size = git_odb_object_size(object)
+        guard size > 0, let content = git_odb_object_data(object) else { return [] }
         return [UInt8](UnsafeRawBufferPointer(start: content, count: size))
     }
 

@@ -12,6 +12,7 @@ final class GitRepository {
     private static let initialized: Bool = {
         git_libgit2_init()
         _ = scepops_git_disable_owner_validation()
+        _ = scepops_git_disable_hash_verification()
         return true
     }()
 

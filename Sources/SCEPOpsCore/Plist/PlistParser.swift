@@ -27,8 +27,12 @@ public struct PlistParser {
 
     private let bytes: [UInt8]
     private var index = 0
+    /// Lines are counted only when a position is asked for (every value's start and every
+    /// error), not as the cursor moves: `line` is the line `lineStart` begins, counted up to
+    /// `counted`.
     private var line = 1
-    private var column = 1
+    private var lineStart = 0
+    private var counted = 0
 
     private init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -46,13 +50,13 @@ public struct PlistParser {
         try skipMisc(allowDeclarations: true)
         let plistPosition = position
         let root = try parseOpenTag()
-        guard root.name == "plist" else {
-            throw failure("expected <plist> as the root element, found <\(root.name)>", at: plistPosition)
+        guard root.element == .plist else {
+            throw failure("expected <plist> as the root element, found <\(name(of: root))>", at: plistPosition)
         }
         guard !root.selfClosing else { throw failure("<plist> is empty", at: plistPosition) }
         let value = try parseValue(depth: 0)
         try skipMisc(allowDeclarations: false)
-        try parseCloseTag("plist")
+        try parseCloseTag(.plist)
         try skipMisc(allowDeclarations: false)
         guard index == bytes.count else { throw failure("unexpected content after </plist>") }
         return value
@@ -68,45 +72,46 @@ public struct PlistParser {
         }
         if hasPrefix(Self.closeTagStart) { throw failure("expected a value, found a closing tag") }
         let tag = try parseOpenTag()
-        switch tag.name {
-        case "dict":
+        guard let element = tag.element else { throw failure("unknown element <\(name(of: tag))>", at: start) }
+        switch element {
+        case .dict:
             return PlistNode(.dictionary(tag.selfClosing ? [] : try parseDictionary(depth: depth)), at: start)
-        case "array":
+        case .array:
             return PlistNode(.array(tag.selfClosing ? [] : try parseArray(depth: depth)), at: start)
-        case "string":
-            return PlistNode(.string(tag.selfClosing ? "" : try parseText(closing: "string")), at: start)
-        case "integer":
-            let text = try parseText(closing: "integer", selfClosing: tag.selfClosing).trimmingPlistSpace()
+        case .string:
+            return PlistNode(.string(tag.selfClosing ? "" : try parseText(closing: .string)), at: start)
+        case .integer:
+            let text = try parseText(closing: .integer, selfClosing: tag.selfClosing).trimmingPlistSpace()
             guard let value = Self.integer(text) else {
                 throw failure("<integer> holds \"\(text.prefix(40))\", which is not an integer", at: start)
             }
             return PlistNode(.integer(value), at: start)
-        case "real":
-            let text = try parseText(closing: "real", selfClosing: tag.selfClosing).trimmingPlistSpace()
+        case .real:
+            let text = try parseText(closing: .real, selfClosing: tag.selfClosing).trimmingPlistSpace()
             guard let value = Double(text) else {
                 throw failure("<real> holds \"\(text.prefix(40))\", which is not a number", at: start)
             }
             return PlistNode(.real(value), at: start)
-        case "true", "false":
+        case .true, .false:
             if !tag.selfClosing {
-                guard try parseText(closing: tag.name).trimmingPlistSpace().isEmpty else {
-                    throw failure("<\(tag.name)> must be empty", at: start)
+                guard try parseText(closing: element).trimmingPlistSpace().isEmpty else {
+                    throw failure("<\(element.name)> must be empty", at: start)
                 }
             }
-            return PlistNode(.bool(tag.name == "true"), at: start)
-        case "date":
-            let text = try parseText(closing: "date", selfClosing: tag.selfClosing).trimmingPlistSpace()
+            return PlistNode(.bool(element == .true), at: start)
+        case .date:
+            let text = try parseText(closing: .date, selfClosing: tag.selfClosing).trimmingPlistSpace()
             return PlistNode(.date(text), at: start)
-        case "data":
-            let text = try parseText(closing: "data", selfClosing: tag.selfClosing)
+        case .data:
+            let text = try parseText(closing: .data, selfClosing: tag.selfClosing)
             guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }) else {
                 throw failure("<data> is not valid base64", at: start)
             }
             return PlistNode(.data([UInt8](data)), at: start)
-        case "key":
+        case .key:
             throw failure("<key> outside a <dict>", at: start)
-        default:
-            throw failure("unknown element <\(tag.name)>", at: start)
+        case .plist:
+            throw failure("unknown element <plist>", at: start)
         }
     }
 
@@ -115,15 +120,15 @@ public struct PlistParser {
         while true {
             try skipMisc(allowDeclarations: false)
             if hasPrefix(Self.closeTagStart) {
-                try parseCloseTag("dict")
+                try parseCloseTag(.dict)
                 return entries
             }
             let keyPosition = position
             let tag = try parseOpenTag()
-            guard tag.name == "key" else {
-                throw failure("expected <key> in <dict>, found <\(tag.name)>", at: keyPosition)
+            guard tag.element == .key else {
+                throw failure("expected <key> in <dict>, found <\(name(of: tag))>", at: keyPosition)
             }
-            let key = tag.selfClosing ? "" : try parseText(closing: "key")
+            let key = tag.selfClosing ? "" : try parseText(closing: .key)
             try skipMisc(allowDeclarations: false)
             if hasPrefix(Self.closeDict) {
                 throw failure("<key>\(key.prefix(60))</key> has no value", at: keyPosition)
@@ -138,7 +143,7 @@ public struct PlistParser {
         while true {
             try skipMisc(allowDeclarations: false)
             if hasPrefix(Self.closeTagStart) {
-                try parseCloseTag("array")
+                try parseCloseTag(.array)
                 return elements
             }
             elements.append(try parseValue(depth: depth + 1))
@@ -147,9 +152,9 @@ public struct PlistParser {
 
     /// Character data up to `</closing>`, with entities, character references and CDATA
     /// decoded and comments dropped.
-    private mutating func parseText(closing: String, selfClosing: Bool = false) throws(Failure) -> String {
+    private mutating func parseText(closing: Element, selfClosing: Bool = false) throws(Failure) -> String {
         if selfClosing { return "" }
-        let start = position
+        let start = index
         // Most values are plain text up to their closing tag: slice it without copying twice.
         if let end = bytes[index...].firstIndex(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "&") }),
             bytes[end] == UInt8(ascii: "<"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: "/")
@@ -161,7 +166,9 @@ public struct PlistParser {
         }
         var text: [UInt8] = []
         while true {
-            guard index < bytes.count else { throw failure("<\(closing)> is not closed", at: start) }
+            guard index < bytes.count else {
+                throw failure("<\(closing.name)> is not closed", at: position(of: start))
+            }
             let byte = bytes[index]
             if byte == UInt8(ascii: "<") {
                 if hasPrefix(Self.cdataStart) {
@@ -175,7 +182,7 @@ public struct PlistParser {
                     try parseCloseTag(closing)
                     return String(decoding: text, as: UTF8.self)
                 } else {
-                    throw failure("unexpected element inside <\(closing)>")
+                    throw failure("unexpected element inside <\(closing.name)>")
                 }
             } else if byte == UInt8(ascii: "&") {
                 text.append(contentsOf: try parseReference())
@@ -215,20 +222,70 @@ public struct PlistParser {
 
     // MARK: - Tags
 
+    /// The elements a plist is made of. Any other name is only ever shown in a message,
+    /// so tags are matched by their bytes and named from them when one is reported.
+    enum Element: CaseIterable {
+        case plist, dict, array, key, string, integer, real, `true`, `false`, date, data
+
+        var name: String {
+            switch self {
+            case .plist: "plist"
+            case .dict: "dict"
+            case .array: "array"
+            case .key: "key"
+            case .string: "string"
+            case .integer: "integer"
+            case .real: "real"
+            case .true: "true"
+            case .false: "false"
+            case .date: "date"
+            case .data: "data"
+            }
+        }
+
+        init?(_ name: ArraySlice<UInt8>) {
+            // Told apart by length and first byte, then checked in full.
+            let candidate: Element? =
+                switch (name.count, name.first) {
+                case (5, UInt8(ascii: "p")): .plist
+                case (4, UInt8(ascii: "d")):
+                    switch name.last {
+                    case UInt8(ascii: "t"): .dict
+                    case UInt8(ascii: "a"): .data
+                    default: .date
+                    }
+                case (5, UInt8(ascii: "a")): .array
+                case (3, UInt8(ascii: "k")): .key
+                case (6, UInt8(ascii: "s")): .string
+                case (7, UInt8(ascii: "i")): .integer
+                case (4, UInt8(ascii: "r")): .real
+                case (4, UInt8(ascii: "t")): .true
+                case (5, UInt8(ascii: "f")): .false
+                default: nil
+                }
+            guard let candidate, candidate.name.utf8.elementsEqual(name) else { return nil }
+            self = candidate
+        }
+    }
+
     private struct Tag {
-        var name: String
+        var name: Range<Int>
+        var element: Element?
         var selfClosing: Bool
     }
 
+    private func name(of tag: Tag) -> String { String(decoding: bytes[tag.name], as: UTF8.self) }
+
     private mutating func parseOpenTag() throws(Failure) -> Tag {
-        let start = position
+        let start = index
         guard index < bytes.count else { throw failure("unexpected end of file") }
         guard bytes[index] == UInt8(ascii: "<") else {
-            throw failure("expected an element, found text", at: start)
+            throw failure("expected an element, found text")
         }
         advance(1)
         let name = readName()
-        guard !name.isEmpty else { throw failure("malformed element", at: start) }
+        guard !name.isEmpty else { throw failure("malformed element", at: position(of: start)) }
+        let element = Element(bytes[name])
         var quote: UInt8?
         while index < bytes.count {
             let byte = bytes[index]
@@ -238,34 +295,36 @@ public struct PlistParser {
                 quote = byte
             } else if byte == UInt8(ascii: ">") {
                 advance(1)
-                return Tag(name: name, selfClosing: false)
+                return Tag(name: name, element: element, selfClosing: false)
             } else if byte == UInt8(ascii: "/"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: ">") {
                 advance(2)
-                return Tag(name: name, selfClosing: true)
+                return Tag(name: name, element: element, selfClosing: true)
             } else if byte == UInt8(ascii: "<") {
                 break
             }
             advance(1)
         }
-        throw failure("<\(name)> is not closed with '>'", at: start)
+        throw failure("<\(String(decoding: bytes[name], as: UTF8.self))> is not closed with '>'", at: position(of: start))
     }
 
-    private mutating func parseCloseTag(_ expected: String) throws(Failure) {
-        let start = position
-        guard hasPrefix(Self.closeTagStart) else { throw failure("expected </\(expected)>", at: start) }
+    private mutating func parseCloseTag(_ expected: Element) throws(Failure) {
+        let start = index
+        guard hasPrefix(Self.closeTagStart) else { throw failure("expected </\(expected.name)>") }
         advance(2)
         let name = readName()
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else {
-            throw failure("malformed closing tag </\(name)", at: start)
+            throw failure("malformed closing tag </\(String(decoding: bytes[name], as: UTF8.self))", at: position(of: start))
         }
         advance(1)
-        guard name == expected else {
-            throw failure("expected </\(expected)>, found </\(name)>", at: start)
+        guard Element(bytes[name]) == expected else {
+            throw failure(
+                "expected </\(expected.name)>, found </\(String(decoding: bytes[name], as: UTF8.self))>",
+                at: position(of: start))
         }
     }
 
-    private mutating func readName() -> String {
+    private mutating func readName() -> Range<Int> {
         let start = index
         var end = index
         while end < bytes.count {
@@ -277,10 +336,8 @@ public struct PlistParser {
             guard isNameByte else { break }
             end += 1
         }
-        // Name bytes are ASCII and never a line break: the column moves by their count.
         index = end
-        column += end - start
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        return start..<end
     }
 
     // MARK: - Prolog, comments, whitespace
@@ -318,7 +375,7 @@ public struct PlistParser {
     private mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: advance(1)
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
             default: return
             }
         }
@@ -326,9 +383,32 @@ public struct PlistParser {
 
     // MARK: - Cursor
 
-    private var position: SourcePosition { SourcePosition(line: line, column: column) }
+    private var position: SourcePosition {
+        mutating get { position(of: index) }
+    }
 
-    private func failure(_ message: String, at position: SourcePosition? = nil) -> Failure {
+    /// The line and (Unicode scalar) column of `offset`. Offsets are asked for in order, so
+    /// each byte is looked at once for line breaks, and a column costs only its own line.
+    private mutating func position(of offset: Int) -> SourcePosition {
+        if offset < counted {
+            // Only an error looks back: count again from the start.
+            (line, lineStart, counted) = (1, 0, 0)
+        }
+        return bytes.withUnsafeBufferPointer { buffer in
+            while counted < offset {
+                if buffer[counted] == 0x0A {
+                    line += 1
+                    lineStart = counted + 1
+                }
+                counted += 1
+            }
+            var column = 1
+            for i in lineStart..<offset where buffer[i] & 0xC0 != 0x80 { column += 1 }
+            return SourcePosition(line: line, column: column)
+        }
+    }
+
+    private mutating func failure(_ message: String, at position: SourcePosition? = nil) -> Failure {
         Failure(message: message, position: position ?? self.position)
     }
 
@@ -339,7 +419,7 @@ public struct PlistParser {
     }
 
     /// The index where `needle` next starts, or a failure naming the unterminated construct.
-    private func find(_ needle: [UInt8], what: String) throws(Failure) -> Int {
+    private mutating func find(_ needle: [UInt8], what: String) throws(Failure) -> Int {
         var i = index
         while i + needle.count <= bytes.count {
             if bytes[i] == needle[0], bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
@@ -348,19 +428,8 @@ public struct PlistParser {
         throw failure("\(what) is not closed")
     }
 
-    /// Moves forward, counting lines and (Unicode scalar) columns.
     private mutating func advance(_ count: Int) {
-        let end = min(index + count, bytes.count)
-        while index < end {
-            let byte = bytes[index]
-            if byte == 0x0A {
-                line += 1
-                column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
-            }
-            index += 1
-        }
+        index = min(index + count, bytes.count)
     }
 
     private static func integer(_ text: String) -> Int64? {

@@ -50,20 +50,9 @@ public enum ConfigValidator {
     private static func inspectProfiles(_ files: [ProfileFile], knownCertificateAuthorities known: Set<String>)
         -> [(Profile?, [Diagnostic])]
     {
-        let readable = files.filter { $0.content != nil }
-        var results = [(Profile?, [Diagnostic])](repeating: (nil, []), count: readable.count)
-        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, readable.count / 64))
-        results.withUnsafeMutableBufferPointer { buffer in
-            // Each chunk writes only its own slots of the buffer.
-            nonisolated(unsafe) let slots = buffer
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for index in stride(from: chunk, to: readable.count, by: chunks) {
-                    slots[index] = ProfileInspector.inspect(
-                        readable[index], content: readable[index].content!, knownCertificateAuthorities: known)
-                }
-            }
+        files.filter { $0.content != nil }.concurrentMap { file in
+            ProfileInspector.inspect(file, content: file.content!, knownCertificateAuthorities: known)
         }
-        return results
     }
 
     /// The paths that start with `prefix`, found by binary search in the sorted list: a
