@@ -8,8 +8,7 @@ struct PlistParserTests {
     }
 
     @Test func valuesAndTheirPositions() throws {
-        let root = try parse(
-            """
+        let text = """
             <?xml version="1.0" encoding="UTF-8"?>
             <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
             <plist version="1.0">
@@ -28,11 +27,14 @@ struct PlistParserTests {
               <key>É</key><date>2026-01-01T00:00:00Z</date>
             </dict>
             </plist>
-            """)
-        #expect(root.position == SourcePosition(line: 4, column: 1))
+            """
+        let root = try parse(text)
+        let bytes = Array(text.utf8)
+        func position(_ offset: Int?) -> SourcePosition? { offset.map { SourcePosition(offset: $0, in: bytes) } }
+        #expect(position(root.offset) == SourcePosition(line: 4, column: 1))
         #expect(root["S"]?.string == "a <b> & é😀 <raw>")
-        #expect(root["S"]?.position == SourcePosition(line: 5, column: 16))
-        #expect(root.entry("I")?.keyPosition == SourcePosition(line: 6, column: 3))
+        #expect(position(root["S"]?.offset) == SourcePosition(line: 5, column: 16))
+        #expect(position(root.entry("I")?.keyOffset) == SourcePosition(line: 6, column: 3))
         #expect(root["I"]?.integer == -42)
         #expect(root["R"]?.value == .real(1.5))
         #expect(root["T"]?.value == .bool(true))
@@ -40,7 +42,7 @@ struct PlistParserTests {
         #expect(root["D"]?.value == .data(Array("hello".utf8)))
         #expect(root["E"]?.string == "")
         #expect(root["A"]?.elements?.count == 2)
-        #expect(root["É"]?.position == SourcePosition(line: 16, column: 15))
+        #expect(position(root["É"]?.offset) == SourcePosition(line: 16, column: 15))
     }
 
     @Test(arguments: [

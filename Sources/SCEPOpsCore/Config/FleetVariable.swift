@@ -1,3 +1,5 @@
+import Foundation
+
 /// A `$FLEET_VAR_*` variable in a profile. The server fills these per host; the repo
 /// only names them (docs/contract.md §1).
 public enum FleetVariable: Sendable, Hashable {
@@ -58,8 +60,15 @@ public struct FleetVariableScanner: Sendable {
 
     public static func scan(_ text: String) -> Result {
         var result = Result()
-        // Nearly every string in a profile has no `$`: answer those from the bytes alone.
-        guard text.utf8.contains(UInt8(ascii: "$")) else { return result }
+        // Nearly every string in a profile has no `$`: answer those from the bytes alone,
+        // with memchr where the string is contiguous (as decoded ones are).
+        let dollar = UInt8(ascii: "$")
+        let hasDollar =
+            text.utf8.withContiguousStorageIfAvailable { bytes in
+                bytes.baseAddress.map { memchr($0, Int32(dollar), bytes.count) != nil } ?? false
+            }
+            ?? text.utf8.contains(dollar)
+        guard hasDollar else { return result }
         // `$`, braces and identifier characters are ASCII, so bytes are enough to scan.
         let bytes = Array(text.utf8)
         var i = 0

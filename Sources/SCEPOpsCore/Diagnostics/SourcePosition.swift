@@ -13,6 +13,25 @@ public struct SourcePosition: Sendable, Hashable, Comparable {
     }
 }
 
+extension SourcePosition {
+    /// The line and (Unicode scalar) column of a byte offset in UTF-8 text. Parsers keep
+    /// offsets and count lines only here, when a diagnostic names one.
+    public init(offset: Int, in bytes: [UInt8]) {
+        let end = min(max(offset, 0), bytes.count)
+        var line = 1
+        var column = 1
+        bytes.withUnsafeBufferPointer { buffer in
+            var lineStart = 0
+            for i in 0..<end where buffer[i] == 0x0A {
+                line += 1
+                lineStart = i + 1
+            }
+            for i in lineStart..<end where buffer[i] & 0xC0 != 0x80 { column += 1 }
+        }
+        self.init(line: line, column: column)
+    }
+}
+
 /// A value read from a source file together with where it was written.
 public struct Located<Value: Sendable>: Sendable {
     public var value: Value

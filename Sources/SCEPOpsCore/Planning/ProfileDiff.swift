@@ -33,7 +33,7 @@ public enum ProfileDiff {
 
     private static func withoutPayloads(_ root: PlistNode) -> PlistNode {
         guard let entries = root.entries else { return root }
-        return PlistNode(.dictionary(entries.filter { $0.key != "PayloadContent" }), at: root.position)
+        return PlistNode(.dictionary(entries.filter { $0.key != "PayloadContent" }), at: root.offset)
     }
 
     private static func payloads(_ root: PlistNode) -> [String: (type: String, node: PlistNode)] {

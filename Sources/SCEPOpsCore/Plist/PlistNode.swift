@@ -1,5 +1,5 @@
-/// One value of an XML property list, with the position it was written at, so that every
-/// profile diagnostic can name a line.
+/// One value of an XML property list, with the byte offset it was written at, so that every
+/// profile diagnostic can name a line (`SourcePosition(offset:in:)` counts it then).
 public struct PlistNode: Sendable, Hashable {
     public enum Value: Sendable, Hashable {
         case dictionary([PlistEntry])
@@ -13,18 +13,19 @@ public struct PlistNode: Sendable, Hashable {
     }
 
     public var value: Value
-    public var position: SourcePosition
+    /// Where the value's element starts in the document's bytes.
+    public var offset: Int
 
-    public init(_ value: Value, at position: SourcePosition) {
+    public init(_ value: Value, at offset: Int) {
         self.value = value
-        self.position = position
+        self.offset = offset
     }
 }
 
 /// A key and its value inside a `<dict>`; entries keep their written order.
 public struct PlistEntry: Sendable, Hashable {
     public var key: String
-    public var keyPosition: SourcePosition
+    public var keyOffset: Int
     public var value: PlistNode
 }
 

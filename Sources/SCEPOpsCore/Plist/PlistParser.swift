@@ -1,9 +1,10 @@
 import Foundation
 
-/// A parser for XML property lists that keeps the line and column of every value.
+/// A parser for XML property lists that keeps where every value was written.
 ///
 /// Foundation's `PropertyListSerialization` gives no positions, and the contract wants
-/// every profile error to name its line. This reads the subset of XML that plists use:
+/// every profile error to name its line. Nodes keep byte offsets; a line and column is
+/// counted only for a diagnostic. This reads the subset of XML that plists use:
 /// the prolog, comments, CDATA, the five named entities and character references. A
 /// DOCTYPE with an internal subset (where entity tricks live) is refused.
 public struct PlistParser {
@@ -27,12 +28,6 @@ public struct PlistParser {
 
     private let bytes: [UInt8]
     private var index = 0
-    /// Lines are counted only when a position is asked for (every value's start and every
-    /// error), not as the cursor moves: `line` is the line `lineStart` begins, counted up to
-    /// `counted`.
-    private var line = 1
-    private var lineStart = 0
-    private var counted = 0
 
     private init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -48,12 +43,12 @@ public struct PlistParser {
     private mutating func parseDocument() throws(Failure) -> PlistNode {
         if hasPrefix([0xEF, 0xBB, 0xBF]) { advance(3) }
         try skipMisc(allowDeclarations: true)
-        let plistPosition = position
+        let plistStart = index
         let root = try parseOpenTag()
         guard root.element == .plist else {
-            throw failure("expected <plist> as the root element, found <\(name(of: root))>", at: plistPosition)
+            throw failure("expected <plist> as the root element, found <\(name(of: root))>", at: plistStart)
         }
-        guard !root.selfClosing else { throw failure("<plist> is empty", at: plistPosition) }
+        guard !root.selfClosing else { throw failure("<plist> is empty", at: plistStart) }
         let value = try parseValue(depth: 0)
         try skipMisc(allowDeclarations: false)
         try parseCloseTag(.plist)
@@ -66,7 +61,7 @@ public struct PlistParser {
 
     private mutating func parseValue(depth: Int) throws(Failure) -> PlistNode {
         try skipMisc(allowDeclarations: false)
-        let start = position
+        let start = index
         guard depth < Self.maximumDepth else {
             throw failure("values are nested more than \(Self.maximumDepth) levels deep", at: start)
         }
@@ -123,18 +118,18 @@ public struct PlistParser {
                 try parseCloseTag(.dict)
                 return entries
             }
-            let keyPosition = position
+            let keyStart = index
             let tag = try parseOpenTag()
             guard tag.element == .key else {
-                throw failure("expected <key> in <dict>, found <\(name(of: tag))>", at: keyPosition)
+                throw failure("expected <key> in <dict>, found <\(name(of: tag))>", at: keyStart)
             }
             let key = tag.selfClosing ? "" : try parseText(closing: .key)
             try skipMisc(allowDeclarations: false)
             if hasPrefix(Self.closeDict) {
-                throw failure("<key>\(key.prefix(60))</key> has no value", at: keyPosition)
+                throw failure("<key>\(key.prefix(60))</key> has no value", at: keyStart)
             }
             let value = try parseValue(depth: depth + 1)
-            entries.append(PlistEntry(key: key, keyPosition: keyPosition, value: value))
+            entries.append(PlistEntry(key: key, keyOffset: keyStart, value: value))
         }
     }
 
@@ -167,7 +162,7 @@ public struct PlistParser {
         var text: [UInt8] = []
         while true {
             guard index < bytes.count else {
-                throw failure("<\(closing.name)> is not closed", at: position(of: start))
+                throw failure("<\(closing.name)> is not closed", at: start)
             }
             let byte = bytes[index]
             if byte == UInt8(ascii: "<") {
@@ -194,7 +189,7 @@ public struct PlistParser {
     }
 
     private mutating func parseReference() throws(Failure) -> [UInt8] {
-        let start = position
+        let start = index
         guard let semicolon = bytes[index...].prefix(12).firstIndex(of: UInt8(ascii: ";")) else {
             throw failure("a bare '&' must be written &amp;", at: start)
         }
@@ -227,7 +222,7 @@ public struct PlistParser {
     enum Element: CaseIterable {
         case plist, dict, array, key, string, integer, real, `true`, `false`, date, data
 
-        var name: String {
+        var literal: StaticString {
             switch self {
             case .plist: "plist"
             case .dict: "dict"
@@ -243,7 +238,11 @@ public struct PlistParser {
             }
         }
 
-        init?(_ name: ArraySlice<UInt8>) {
+        var name: String { literal.description }
+
+        /// The element `name` (bytes of the document) spells: every tag asks, so the bytes
+        /// are compared in place, with no slice or string made.
+        init?(_ name: UnsafeBufferPointer<UInt8>) {
             // Told apart by length and first byte, then checked in full.
             let candidate: Element? =
                 switch (name.count, name.first) {
@@ -263,9 +262,15 @@ public struct PlistParser {
                 case (5, UInt8(ascii: "f")): .false
                 default: nil
                 }
-            guard let candidate, candidate.name.utf8.elementsEqual(name) else { return nil }
+            guard let candidate, memcmp(name.baseAddress!, candidate.literal.utf8Start, name.count) == 0 else {
+                return nil
+            }
             self = candidate
         }
+    }
+
+    private func element(named name: Range<Int>) -> Element? {
+        bytes.withUnsafeBufferPointer { Element(UnsafeBufferPointer(rebasing: $0[name])) }
     }
 
     private struct Tag {
@@ -284,8 +289,8 @@ public struct PlistParser {
         }
         advance(1)
         let name = readName()
-        guard !name.isEmpty else { throw failure("malformed element", at: position(of: start)) }
-        let element = Element(bytes[name])
+        guard !name.isEmpty else { throw failure("malformed element", at: start) }
+        let element = element(named: name)
         var quote: UInt8?
         while index < bytes.count {
             let byte = bytes[index]
@@ -304,7 +309,7 @@ public struct PlistParser {
             }
             advance(1)
         }
-        throw failure("<\(String(decoding: bytes[name], as: UTF8.self))> is not closed with '>'", at: position(of: start))
+        throw failure("<\(String(decoding: bytes[name], as: UTF8.self))> is not closed with '>'", at: start)
     }
 
     private mutating func parseCloseTag(_ expected: Element) throws(Failure) {
@@ -314,13 +319,13 @@ public struct PlistParser {
         let name = readName()
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else {
-            throw failure("malformed closing tag </\(String(decoding: bytes[name], as: UTF8.self))", at: position(of: start))
+            throw failure("malformed closing tag </\(String(decoding: bytes[name], as: UTF8.self))", at: start)
         }
         advance(1)
-        guard Element(bytes[name]) == expected else {
+        guard element(named: name) == expected else {
             throw failure(
                 "expected </\(expected.name)>, found </\(String(decoding: bytes[name], as: UTF8.self))>",
-                at: position(of: start))
+                at: start)
         }
     }
 
@@ -345,13 +350,18 @@ public struct PlistParser {
     private mutating func skipMisc(allowDeclarations: Bool) throws(Failure) {
         while true {
             skipWhitespace()
+            // Between values there is nearly always just the next tag: only `<!` and `<?`
+            // open what is skipped here.
+            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "<"),
+                bytes[index + 1] == UInt8(ascii: "!") || bytes[index + 1] == UInt8(ascii: "?")
+            else { return }
             if hasPrefix(Self.commentStart) {
                 try skipComment()
             } else if hasPrefix(Self.processingStart) {
                 let end = try find(Self.processingEnd, what: "processing instruction")
                 advance(end + 2 - index)
             } else if allowDeclarations, hasPrefix(Self.doctypeStart) {
-                let start = position
+                let start = index
                 while index < bytes.count, bytes[index] != UInt8(ascii: ">") {
                     if bytes[index] == UInt8(ascii: "[") {
                         throw failure("a DOCTYPE with an internal subset is not allowed in a profile", at: start)
@@ -383,33 +393,9 @@ public struct PlistParser {
 
     // MARK: - Cursor
 
-    private var position: SourcePosition {
-        mutating get { position(of: index) }
-    }
-
-    /// The line and (Unicode scalar) column of `offset`. Offsets are asked for in order, so
-    /// each byte is looked at once for line breaks, and a column costs only its own line.
-    private mutating func position(of offset: Int) -> SourcePosition {
-        if offset < counted {
-            // Only an error looks back: count again from the start.
-            (line, lineStart, counted) = (1, 0, 0)
-        }
-        return bytes.withUnsafeBufferPointer { buffer in
-            while counted < offset {
-                if buffer[counted] == 0x0A {
-                    line += 1
-                    lineStart = counted + 1
-                }
-                counted += 1
-            }
-            var column = 1
-            for i in lineStart..<offset where buffer[i] & 0xC0 != 0x80 { column += 1 }
-            return SourcePosition(line: line, column: column)
-        }
-    }
-
-    private mutating func failure(_ message: String, at position: SourcePosition? = nil) -> Failure {
-        Failure(message: message, position: position ?? self.position)
+    /// A failure at `offset`, the cursor unless told.
+    private func failure(_ message: String, at offset: Int? = nil) -> Failure {
+        Failure(message: message, position: SourcePosition(offset: offset ?? index, in: bytes))
     }
 
     private func hasPrefix(_ prefix: [UInt8]) -> Bool {

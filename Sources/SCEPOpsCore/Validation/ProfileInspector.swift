@@ -7,25 +7,30 @@ struct ProfileInspector {
     /// Every CA name the repo defines, valid or not, so that one bad CA file does not
     /// also make every profile that uses it fail.
     let knownCertificateAuthorities: Set<String>
+    /// The file's bytes: nodes carry offsets into them, turned into a line and column only
+    /// for a diagnostic.
+    let content: [UInt8]
 
     private var diagnostics: [Diagnostic] = []
 
-    init(path: String, knownCertificateAuthorities: Set<String>) {
+    init(path: String, content: [UInt8], knownCertificateAuthorities: Set<String>) {
         self.path = path
+        self.content = content
         self.knownCertificateAuthorities = knownCertificateAuthorities
     }
 
     static func inspect(
         _ file: ProfileFile, content: [UInt8], knownCertificateAuthorities: Set<String>
     ) -> (Profile?, [Diagnostic]) {
-        var inspector = ProfileInspector(path: file.path, knownCertificateAuthorities: knownCertificateAuthorities)
-        let profile = inspector.inspect(content)
+        var inspector = ProfileInspector(
+            path: file.path, content: content, knownCertificateAuthorities: knownCertificateAuthorities)
+        let profile = inspector.inspect()
         return (profile, inspector.diagnostics)
     }
 
     // MARK: - Structure
 
-    private mutating func inspect(_ content: [UInt8]) -> Profile? {
+    private mutating func inspect() -> Profile? {
         if content.starts(with: Array("bplist".utf8)) {
             error(.profileBinaryPlist, nil, "profile is a binary property list; commit it as an XML plist")
             return nil
@@ -38,26 +43,27 @@ struct ProfileInspector {
         do {
             root = try PlistParser.parse(content)
         } catch {
-            self.error(.profileNotPlist, error.position, "not a valid XML property list: \(error.message)")
+            diagnostics.append(
+                .error(.profileNotPlist, file: path, at: error.position, "not a valid XML property list: \(error.message)"))
             return nil
         }
         guard root.entries != nil else {
-            error(.profileWrongType, root.position, "the top level of a profile must be a <dict>, found <\(root.typeName)>")
+            error(.profileWrongType, root.offset, "the top level of a profile must be a <dict>, found <\(root.typeName)>")
             return nil
         }
 
         let payloadType = requiredString("PayloadType", in: root, what: "the profile")
         if let payloadType, payloadType.value != "Configuration" {
             error(
-                .profilePayloadType, payloadType.position,
+                .profilePayloadType, payloadType.offset,
                 "PayloadType must be \"Configuration\" at the top level of a profile, found \"\(payloadType.value)\"")
         }
         if let version = root.entry("PayloadVersion") {
             if version.value.integer != 1 {
-                error(.profilePayloadVersion, version.value.position, "PayloadVersion must be the integer 1")
+                error(.profilePayloadVersion, version.value.offset, "PayloadVersion must be the integer 1")
             }
         } else {
-            error(.profileMissingKey, root.position, "the profile has no PayloadVersion; it must be 1")
+            error(.profileMissingKey, root.offset, "the profile has no PayloadVersion; it must be 1")
         }
         let identifier = requiredString("PayloadIdentifier", in: root, what: "the profile")
         let uuid = requiredString("PayloadUUID", in: root, what: "the profile")
@@ -75,19 +81,19 @@ struct ProfileInspector {
     private struct Payloads {
         /// Indexes into PayloadContent of the SCEP payloads.
         var scep: Set<Int> = []
-        var firstSCEPPosition: SourcePosition?
+        var firstSCEPOffset: Int?
     }
 
     private mutating func inspectPayloads(_ root: PlistNode) -> Payloads {
         var payloads = Payloads()
         guard let content = root.entry("PayloadContent") else { return payloads }
         guard let elements = content.value.elements else {
-            error(.profileWrongType, content.value.position, "PayloadContent must be an <array> of payload dictionaries")
+            error(.profileWrongType, content.value.offset, "PayloadContent must be an <array> of payload dictionaries")
             return payloads
         }
         for (index, payload) in elements.enumerated() {
             guard payload.entries != nil else {
-                error(.profileWrongType, payload.position, "each payload in PayloadContent must be a <dict>")
+                error(.profileWrongType, payload.offset, "each payload in PayloadContent must be a <dict>")
                 continue
             }
             let what = "payload \(index + 1) of PayloadContent"
@@ -96,45 +102,35 @@ struct ProfileInspector {
             if type.value == Self.scepPayloadType {
                 if !payloads.scep.isEmpty {
                     // Apple installs only one SCEP payload per profile.
-                    error(.profileMultipleSCEPPayloads, payload.position, "Add only one SCEP payload.")
+                    error(.profileMultipleSCEPPayloads, payload.offset, "Add only one SCEP payload.")
                 }
                 payloads.scep.insert(index)
-                payloads.firstSCEPPosition = payloads.firstSCEPPosition ?? payload.position
+                payloads.firstSCEPOffset = payloads.firstSCEPOffset ?? payload.offset
             }
         }
         return payloads
     }
 
-    private mutating func requiredString(_ key: String, in dict: PlistNode, what: String) -> Located<String>? {
+    private mutating func requiredString(_ key: String, in dict: PlistNode, what: String) -> (value: String, offset: Int)? {
         guard let entry = dict.entry(key) else {
-            error(.profileMissingKey, dict.position, "\(what) has no \(key)")
+            error(.profileMissingKey, dict.offset, "\(what) has no \(key)")
             return nil
         }
         guard let value = entry.value.string, !value.isEmpty else {
-            error(.profileWrongType, entry.value.position, "\(key) must be a non-empty <string>")
+            error(.profileWrongType, entry.value.offset, "\(key) must be a non-empty <string>")
             return nil
         }
-        return Located(value, at: entry.value.position)
+        return (value, entry.value.offset)
     }
 
     // MARK: - Variables
 
-    /// Where a variable was found, in the terms the rules speak of.
-    private enum Field: Equatable {
-        case challenge
-        case url
-        /// The value of a CN or OU entry of the SCEP payload's Subject.
-        case subjectNameOrUnit
-        case elsewhereInSCEPPayload
-        case outsideSCEPPayload
-    }
-
     private struct Occurrence {
         var match: FleetVariableScanner.Match
-        var field: Field
+        var field: PayloadPlace.Field
         /// The variable is the whole string (surrounding white space aside).
         var whole: Bool
-        var position: SourcePosition
+        var offset: Int
 
         var isInPlace: Bool {
             switch match.variable {
@@ -146,16 +142,10 @@ struct ProfileInspector {
         }
     }
 
-    private enum PathComponent: Equatable {
-        case key(String)
-        case index(Int)
-    }
-
     /// Checks every `$FLEET_VAR_*` and returns the CA names the profile uses.
     private mutating func inspectVariables(_ root: PlistNode, payloads: Payloads) -> Set<String> {
         var occurrences: [Occurrence] = []
-        var path: [PathComponent] = []
-        collect(root, path: &path, scepPayloads: payloads.scep, into: &occurrences)
+        collect(root, at: .root, scepPayloads: payloads.scep, into: &occurrences)
 
         var seen: [FleetVariable: Int] = [:]
         var challenges: [String: Occurrence] = [:]
@@ -174,7 +164,7 @@ struct ProfileInspector {
             switch variable {
             case .unknown:
                 error(
-                    .variableUnknown, occurrence.position,
+                    .variableUnknown, occurrence.offset,
                     "Unknown Fleet variable \(variable.name) found in profile. Please update or remove.")
             case .scepRenewalID:
                 renewalIDs.append(occurrence)
@@ -182,26 +172,26 @@ struct ProfileInspector {
                 let isChallenge = if case .customSCEPChallenge = variable { true } else { false }
                 if !knownCertificateAuthorities.contains(ca) {
                     error(
-                        .variableUnknownCA, occurrence.position,
+                        .variableUnknownCA, occurrence.offset,
                         "Fleet variable \(variable.name) does not exist. No certificate authority named \"\(ca)\" is defined in certificate_authorities/."
                     )
                 }
-                let expected: Field = isChallenge ? .challenge : .url
+                let expected: PayloadPlace.Field = isChallenge ? .challenge : .url
                 // Outside the SCEP payload is said first; inside it, the occurrence in place
                 // counts (it sorts first) and any other one is a repeat.
                 if occurrence.field == .outsideSCEPPayload {
                     error(
-                        .variableOutsideSCEPPayload, occurrence.position,
+                        .variableOutsideSCEPPayload, occurrence.offset,
                         "Variables prefixed with \"$FLEET_VAR_CUSTOM_SCEP_\" and \"$FLEET_VAR_SCEP_\" must only be in the SCEP payload."
                     )
                 } else if repeated {
                     error(
-                        .variableDuplicate, occurrence.position,
+                        .variableDuplicate, occurrence.offset,
                         "Fleet variable \(variable.name) is already present in configuration profile.")
                 } else if occurrence.field != expected || !occurrence.whole {
                     let field = isChallenge ? "Challenge" : "URL"
                     error(
-                        .variableWrongField, occurrence.position,
+                        .variableWrongField, occurrence.offset,
                         "Variable \"\(variable.name)\" must be in the SCEP certificate's \"\(field)\" field, as its whole value."
                     )
                 }
@@ -215,7 +205,7 @@ struct ProfileInspector {
 
         checkPairs(challenges: challenges, proxyURLs: proxyURLs)
         checkRenewalIDs(
-            renewalIDs, usesCA: !challenges.isEmpty || !proxyURLs.isEmpty, scepPayload: payloads.firstSCEPPosition)
+            renewalIDs, usesCA: !challenges.isEmpty || !proxyURLs.isEmpty, scepPayload: payloads.firstSCEPOffset)
         return Set(challenges.keys).union(proxyURLs.keys)
     }
 
@@ -224,31 +214,31 @@ struct ProfileInspector {
         let urlOnly = Set(proxyURLs.keys).subtracting(challenges.keys).sorted()
         if challengeOnly.count == 1, urlOnly.count == 1, let c = challengeOnly.first, let u = urlOnly.first {
             error(
-                .variableCAMismatch, proxyURLs[u]!.position,
+                .variableCAMismatch, proxyURLs[u]!.offset,
                 "CA name mismatch between \(FleetVariable.customSCEPProxyURL(ca: u).name) and \(FleetVariable.customSCEPChallenge(ca: c).name) in the profile."
             )
             return
         }
         for ca in challengeOnly {
             error(
-                .variableMissingPair, challenges[ca]!.position,
+                .variableMissingPair, challenges[ca]!.offset,
                 "Missing \(FleetVariable.customSCEPProxyURL(ca: ca).name) in the profile. A SCEP profile for custom SCEP certificate authority \"\(ca)\" requires both \(FleetVariable.customSCEPChallenge(ca: ca).name) and \(FleetVariable.customSCEPProxyURL(ca: ca).name)."
             )
         }
         for ca in urlOnly {
             error(
-                .variableMissingPair, proxyURLs[ca]!.position,
+                .variableMissingPair, proxyURLs[ca]!.offset,
                 "Missing \(FleetVariable.customSCEPChallenge(ca: ca).name) in the profile. A SCEP profile for custom SCEP certificate authority \"\(ca)\" requires both \(FleetVariable.customSCEPChallenge(ca: ca).name) and \(FleetVariable.customSCEPProxyURL(ca: ca).name)."
             )
         }
     }
 
-    private mutating func checkRenewalIDs(_ renewalIDs: [Occurrence], usesCA: Bool, scepPayload: SourcePosition?) {
+    private mutating func checkRenewalIDs(_ renewalIDs: [Occurrence], usesCA: Bool, scepPayload: Int?) {
         let name = FleetVariable.scepRenewalID.name
         guard usesCA else {
             if let first = renewalIDs.first {
                 error(
-                    .renewalIDWithoutSCEP, first.position,
+                    .renewalIDWithoutSCEP, first.offset,
                     "Variable \"\(name)\" can't be used if variables for SCEP URL and Challenge are not specified.")
             }
             return
@@ -262,101 +252,73 @@ struct ProfileInspector {
         }
         for occurrence in renewalIDs where occurrence.field != .subjectNameOrUnit {
             error(
-                .renewalIDPlacement, occurrence.position,
+                .renewalIDPlacement, occurrence.offset,
                 "Variable \(name) must be in the SCEP certificate's organizational unit (OU) or common name (CN).")
         }
         if renewalIDs.count > 1 {
             error(
-                .variableDuplicate, renewalIDs[1].position,
+                .variableDuplicate, renewalIDs[1].offset,
                 "Fleet variable \(name) is already present in configuration profile. Variable \(name) must be in the SCEP certificate's organizational unit (OU) only once."
             )
         }
     }
 
-    /// Walks the tree with one path stack, pushed and popped, rather than a new path array
-    /// per node: this runs for every value of every profile.
+    /// Walks the tree following its `PayloadPlace`, which is all the rules need of a path:
+    /// this runs for every value of every profile.
     private mutating func collect(
-        _ node: PlistNode, path: inout [PathComponent], scepPayloads: Set<Int>, into occurrences: inout [Occurrence]
+        _ node: PlistNode, at place: PayloadPlace, siblings: [PlistNode]? = nil, scepPayloads: Set<Int>,
+        into occurrences: inout [Occurrence]
     ) {
         switch node.value {
         case .string(let text):
-            record(text, at: node.position, path: path, parentOf: nil, scepPayloads: scepPayloads, into: &occurrences)
+            record(text, at: node.offset, field: place.field(siblings: siblings), into: &occurrences)
         case .dictionary(let entries):
             for entry in entries {
-                // A key is never a Challenge or URL value: the index -1 marks it as one.
-                path.append(.index(-1))
-                record(entry.key, at: entry.keyPosition, path: path, parentOf: nil, scepPayloads: scepPayloads,
+                let keyPlace = place.child(.entryKey, scepPayloads: scepPayloads)
+                record(entry.key, at: entry.keyOffset, field: keyPlace.field(siblings: nil), into: &occurrences)
+                collect(
+                    entry.value, at: place.child(.key(entry.key), scepPayloads: scepPayloads), scepPayloads: scepPayloads,
                     into: &occurrences)
-                path[path.count - 1] = .key(entry.key)
-                collect(entry.value, path: &path, scepPayloads: scepPayloads, into: &occurrences, siblings: nil)
-                path.removeLast()
             }
         case .array(let elements):
             for (index, element) in elements.enumerated() {
-                path.append(.index(index))
-                collect(element, path: &path, scepPayloads: scepPayloads, into: &occurrences, siblings: elements)
-                path.removeLast()
+                collect(
+                    element, at: place.child(.index(index), scepPayloads: scepPayloads), siblings: elements,
+                    scepPayloads: scepPayloads, into: &occurrences)
             }
         case .integer, .real, .bool, .date, .data:
             break
         }
     }
 
-    private mutating func collect(
-        _ node: PlistNode, path: inout [PathComponent], scepPayloads: Set<Int>, into occurrences: inout [Occurrence],
-        siblings: [PlistNode]?
-    ) {
-        if case .string(let text) = node.value {
-            record(text, at: node.position, path: path, parentOf: siblings, scepPayloads: scepPayloads, into: &occurrences)
-        } else {
-            collect(node, path: &path, scepPayloads: scepPayloads, into: &occurrences)
-        }
-    }
-
-    /// `siblings` is the array a string sits in, to tell a Subject's `[OID, value]` pair.
+    /// `field` is an autoclosure: it is worked out only for a string that holds a variable.
     private mutating func record(
-        _ text: String, at position: SourcePosition, path: [PathComponent], parentOf siblings: [PlistNode]?,
-        scepPayloads: Set<Int>, into occurrences: inout [Occurrence]
+        _ text: String, at offset: Int, field: @autoclosure () -> PayloadPlace.Field,
+        into occurrences: inout [Occurrence]
     ) {
         let scan = FleetVariableScanner.scan(text)
         for malformed in scan.malformed {
-            error(.variableSyntax, position, "\"\(malformed.prefix(80))\" is not closed with '}'")
+            error(.variableSyntax, offset, "\"\(malformed.prefix(80))\" is not closed with '}'")
         }
         guard !scan.matches.isEmpty else { return }
-        let field = Self.field(path: path, siblings: siblings, scepPayloads: scepPayloads)
+        let field = field()
         let trimmed = text.trimmingPlistSpace()
         for match in scan.matches {
-            occurrences.append(
-                Occurrence(match: match, field: field, whole: trimmed == match.written, position: position))
-        }
-    }
-
-    private static func field(path: [PathComponent], siblings: [PlistNode]?, scepPayloads: Set<Int>) -> Field {
-        guard path.count >= 2, path[0] == .key("PayloadContent"), case .index(let payload) = path[1],
-            scepPayloads.contains(payload)
-        else { return .outsideSCEPPayload }
-        let inner = Array(path.dropFirst(2))
-        switch inner {
-        case [.key("PayloadContent"), .key("Challenge")]: return .challenge
-        case [.key("PayloadContent"), .key("URL")]: return .url
-        default:
-            // Subject is an array of RDNs, each an array of [OID, value] pairs.
-            if inner.count == 5, inner[0] == .key("PayloadContent"), inner[1] == .key("Subject"),
-                inner[4] == .index(1), let oid = siblings?.first?.string, oid == "CN" || oid == "OU"
-            {
-                return .subjectNameOrUnit
-            }
-            return .elsewhereInSCEPPayload
+            occurrences.append(Occurrence(match: match, field: field, whole: trimmed == match.written, offset: offset))
         }
     }
 
     // MARK: - Diagnostics
 
-    private mutating func error(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
-        diagnostics.append(.error(code, file: path, at: position, message))
+    private mutating func error(_ code: DiagnosticCode, _ offset: Int?, _ message: String) {
+        diagnostics.append(.error(code, file: path, at: position(offset), message))
     }
 
-    private mutating func warning(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
-        diagnostics.append(.warning(code, file: path, at: position, message))
+    private mutating func warning(_ code: DiagnosticCode, _ offset: Int?, _ message: String) {
+        diagnostics.append(.warning(code, file: path, at: position(offset), message))
+    }
+
+    private func position(_ offset: Int?) -> SourcePosition? {
+        offset.map { SourcePosition(offset: $0, in: content) }
     }
 }
