@@ -90,7 +90,9 @@ struct YAMLDocumentReader {
         let root: Node?
         do {
             // The encoding is given: its default is looked up in the environment on every call.
-            root = try Yams.compose(yaml: text, .default, .default, .utf8)
+            // Every field is read as its text (null is told by the text too), so scalars are
+            // not given types: Yams would try a regex per scalar for each of them.
+            root = try Yams.compose(yaml: text, .basic, .default, .utf8)
         } catch {
             report(error)
             return nil

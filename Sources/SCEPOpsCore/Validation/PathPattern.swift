@@ -16,9 +16,12 @@ public struct PathPattern: Sendable, Hashable {
     /// The folders before the first wildcard, with a trailing `/`: every match starts so,
     /// which lets a caller skip most paths with one `hasPrefix`.
     public let literalPrefix: String
+    /// Each segment's scalars, for the wildcard match: made once, not for every path tried.
+    private let segmentScalars: [[Unicode.Scalar]]
 
     private init(segments: [String]) {
         self.segments = segments
+        segmentScalars = segments.map { Array($0.unicodeScalars) }
         text = segments.joined(separator: "/")
         let literal = segments.prefix { !Self.isWildcard($0) }
         isGlob = literal.count < segments.count
@@ -46,12 +49,12 @@ public struct PathPattern: Sendable, Hashable {
 
     public func matches(_ path: String) -> Bool {
         guard isGlob else { return path == text }
-        return Self.match(segments[...], path.split(separator: "/").map(String.init)[...])
+        return Self.match(segmentScalars[...], path.split(separator: "/")[...])
     }
 
-    private static func match(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
+    private static func match(_ pattern: ArraySlice<[Unicode.Scalar]>, _ path: ArraySlice<Substring>) -> Bool {
         guard let head = pattern.first else { return path.isEmpty }
-        if head == "**" {
+        if head == ["*", "*"] {
             let rest = pattern.dropFirst()
             var remaining = path
             while true {
@@ -60,13 +63,11 @@ public struct PathPattern: Sendable, Hashable {
                 remaining = remaining.dropFirst()
             }
         }
-        guard let name = path.first, wildcard(Array(head.unicodeScalars)[...], Array(name.unicodeScalars)[...]) else {
-            return false
-        }
+        guard let name = path.first, wildcard(head[...], name.unicodeScalars) else { return false }
         return match(pattern.dropFirst(), path.dropFirst())
     }
 
-    private static func wildcard(_ pattern: ArraySlice<Unicode.Scalar>, _ name: ArraySlice<Unicode.Scalar>) -> Bool {
+    private static func wildcard(_ pattern: ArraySlice<Unicode.Scalar>, _ name: Substring.UnicodeScalarView) -> Bool {
         guard let p = pattern.first else { return name.isEmpty }
         switch p {
         case "*":
