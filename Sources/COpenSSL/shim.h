@@ -29,9 +29,10 @@ static inline unsigned long scepops_xn_flag_rfc2253(void) { return XN_FLAG_RFC22
 static inline void scepops_sk_X509_free(STACK_OF(X509) *stack) { sk_X509_free(stack); }
 
 /// Verifies a detached CMS signature over `content` without judging the signer's
-/// certificate (its chain and purpose are checked separately) and returns the one signer.
-static inline X509 *scepops_cms_verified_signer(CMS_ContentInfo *cms, BIO *content) {
-    if (CMS_verify(cms, NULL, NULL, content, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) return NULL;
+/// certificate (its chain and purpose are checked separately) and returns the one signer,
+/// found among `certificates` (may be NULL) and those the message carries.
+static inline X509 *scepops_cms_verified_signer(CMS_ContentInfo *cms, BIO *content, STACK_OF(X509) *certificates) {
+    if (CMS_verify(cms, certificates, NULL, content, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) return NULL;
     STACK_OF(X509) *signers = CMS_get0_signers(cms);
     if (signers == NULL) return NULL;
     X509 *signer = sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : NULL;

@@ -1,5 +1,7 @@
 import COpenSSL
 import Foundation
+import SCEPOpsCore
+import Synchronization
 
 /// Checks a device's `Mdm-Signature` header (docs/apple-mdm.md §3): base64 of a
 /// detached CMS SignedData over the exact body, signed by the device identity. The
@@ -24,8 +26,16 @@ public final class MDMSignatureVerifier: @unchecked Sendable {
     /// The trust store of the device CA, built once. OpenSSL locks it internally, so
     /// concurrent verifications may share it.
     private let store: OpaquePointer
+    /// Certificates whose chain and purpose passed, by fingerprint: a device signs every
+    /// request with the same one, and the trust store does not change while this lives,
+    /// so only their validity period is checked again. Only trusted certificates enter it.
+    private let trusted = Mutex<[String: DeviceCertificate]>([:])
+    /// Certificates kept at most; past it, the expired go first, then any.
+    public let capacity: Int
+    var keptCertificates: Int { trusted.withLock { $0.count } }
 
-    public init(caPEM: String) throws(Failure) {
+    public init(caPEM: String, capacity: Int = 10_000) throws(Failure) {
+        self.capacity = capacity
         // OpenSSL reads a memory BIO in place: the bytes must outlive it, so the BIO lives
         // inside the closure that pins them.
         let found: [[UInt8]] = Array(caPEM.utf8).withUnsafeBytes { pem in
@@ -33,7 +43,7 @@ public final class MDMSignatureVerifier: @unchecked Sendable {
             defer { BIO_free(bio) }
             var found: [[UInt8]] = []
             while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
-                found.append(Self.der(certificate))
+                found.append(DeviceCertificate.der(certificate))
                 X509_free(certificate)
             }
             ERR_clear_error()
@@ -58,9 +68,34 @@ public final class MDMSignatureVerifier: @unchecked Sendable {
 
     public func verify(header: String?, body: [UInt8]) throws(Failure) -> Identity {
         guard let header, !header.isEmpty else { throw .missing }
-        guard let signature = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)) else { throw .malformed }
-        let signatureBytes = [UInt8](signature)
-        let verified: Result<OpaquePointer, Failure> = signatureBytes.withUnsafeBytes { signatureBuffer in
+        guard let signature = Self.base64(header) else { throw .malformed }
+        // The certificates the message carries, each parsed once per server; OpenSSL reads
+        // the rest. A message not in plain DER goes to OpenSSL whole.
+        var carried: [DeviceCertificate] = []
+        var message = signature
+        if let split = SignedDataCertificates(signature) {
+            for der in split.certificates {
+                let fingerprint = Self.sha256Hex(der)
+                guard let certificate = trusted.withLock({ $0[fingerprint] }) ?? DeviceCertificate(der: der, fingerprint: fingerprint)
+                else { throw .malformed }
+                carried.append(certificate)
+            }
+            message = split.stripped
+        }
+        let signer = try verifiedSigner(message, body: body, carried: carried)
+        defer { X509_free(signer) }
+        let certificate = carried.first { $0.pointer == signer } ?? DeviceCertificate(retaining: signer)
+        try checkTrust(certificate)
+        return Identity(fingerprint: certificate.fingerprint, subject: certificate.subject)
+    }
+
+    /// The one signer of a detached signature over `body`, with a reference of its own.
+    private func verifiedSigner(_ message: [UInt8], body: [UInt8], carried: [DeviceCertificate]) throws(Failure) -> OpaquePointer {
+        guard let stack = scepops_sk_X509_new_null() else { throw .malformed }
+        defer { scepops_sk_X509_free(stack) }
+        // The stack borrows them: `carried` outlives it.
+        for certificate in carried { _ = scepops_sk_X509_push(stack, certificate.pointer) }
+        let verified: Result<OpaquePointer, Failure> = message.withUnsafeBytes { signatureBuffer in
             body.withUnsafeBytes { contentBuffer in
                 guard let signatureBIO = BIO_new_mem_buf(signatureBuffer.baseAddress, Int32(signatureBuffer.count)) else {
                     return .failure(.malformed)
@@ -75,20 +110,36 @@ public final class MDMSignatureVerifier: @unchecked Sendable {
                     return .failure(.malformed)
                 }
                 defer { BIO_free(contentBIO) }
-                // The signer is returned with its own reference: it outlives the CMS.
-                guard let signer = scepops_cms_verified_signer(cms, contentBIO) else {
+                guard let signer = scepops_cms_verified_signer(cms, contentBIO, stack) else {
                     ERR_clear_error()
                     return .failure(.badSignature)
                 }
                 return .success(signer)
             }
         }
-        let signer = try verified.get()
-        defer { X509_free(signer) }
-        try checkChain(signer)
-        guard scepops_has_client_auth(signer) == 1 else { throw .notClientAuth }
-        let der = Self.der(signer)
-        return Identity(fingerprint: Self.sha256Hex(der), subject: Self.subject(signer))
+        withExtendedLifetime(carried) {}
+        return try verified.get()
+    }
+
+    /// The chain to the device CA and the clientAuth purpose, once per certificate while it is valid.
+    private func checkTrust(_ certificate: DeviceCertificate) throws(Failure) {
+        let now = time(nil)
+        if certificate.isCurrent(now: now), trusted.withLock({ $0[certificate.fingerprint] }) != nil { return }
+        try checkChain(certificate.pointer)
+        guard scepops_has_client_auth(certificate.pointer) == 1 else { throw .notClientAuth }
+        trusted.withLock { kept in
+            if kept.count >= capacity { kept = kept.filter { $0.value.isCurrent(now: now) } }
+            if kept.count >= capacity { kept.remove(at: kept.startIndex) }
+            kept[certificate.fingerprint] = certificate
+        }
+    }
+
+    /// Base64 of the header, spaces and tabs around it ignored.
+    static func base64(_ header: String) -> [UInt8]? {
+        var text = Substring(header).utf8[...]
+        while let first = text.first, first == 0x20 || first == 0x09 { text = text.dropFirst() }
+        while let last = text.last, last == 0x20 || last == 0x09 { text = text.dropLast() }
+        return Data(base64Encoded: Data(text)).map { [UInt8]($0) }
     }
 
     private func checkChain(_ certificate: OpaquePointer) throws(Failure) {
@@ -103,27 +154,10 @@ public final class MDMSignatureVerifier: @unchecked Sendable {
         }
     }
 
-    static func der(_ certificate: OpaquePointer) -> [UInt8] {
-        var pointer: UnsafeMutablePointer<UInt8>?
-        let length = i2d_X509(certificate, &pointer)
-        guard length > 0, let pointer else { return [] }
-        defer { CRYPTO_free(pointer, #fileID, #line) }
-        return Array(UnsafeBufferPointer(start: pointer, count: Int(length)))
-    }
-
-    static func sha256Hex(_ bytes: [UInt8]) -> String {
+    static func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        _ = SHA256(bytes, bytes.count, &digest)
-        return digest.map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func subject(_ certificate: OpaquePointer) -> String {
-        guard let bio = BIO_new(BIO_s_mem()) else { return "?" }
-        defer { BIO_free(bio) }
-        _ = X509_NAME_print_ex(bio, X509_get_subject_name(certificate), 0, scepops_xn_flag_rfc2253())
-        let pending = Int(BIO_ctrl_pending(bio))
-        var buffer = [UInt8](repeating: 0, count: pending)
-        let read = BIO_read(bio, &buffer, Int32(pending))
-        return String(decoding: buffer.prefix(Int(max(read, 0))), as: UTF8.self)
+        let bytes = ContiguousArray(bytes)
+        _ = bytes.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
+        return Hex.encode(digest)
     }
 }

@@ -86,7 +86,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
             }
         case .tokenUpdate(let udid, let topic, let token, let pushMagic):
             try await requireBound(udid, identity)
-            try await store.updatePush(host: udid, token: token.map { String(format: "%02x", $0) }.joined(), pushMagic: pushMagic, topic: topic)
+            try await store.updatePush(host: udid, token: Hex.encode(token), pushMagic: pushMagic, topic: topic)
             logger.info("push token updated", metadata: ["udid": "\(udid)"])
         case .checkOut(let udid):
             try await requireBound(udid, identity)

@@ -1,5 +1,5 @@
 import Foundation
-import MDM
+@testable import MDM
 import SCEPOpsTestSupport
 import Testing
 
@@ -56,5 +56,65 @@ struct MDMSignatureVerifierTests {
         let signature = FileManager.default.contents(atPath: folder.path + "/s.p7s")!.base64EncodedString()
         let verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: folder.path + "/ca.pem", encoding: .utf8))
         #expect(throws: MDMSignatureVerifier.Failure.self) { try verifier.verify(header: signature, body: body) }
+    }
+
+    /// The verifier keeps a device's certificate once its chain passed: later requests skip
+    /// parsing it and checking its chain, and still check their own signature.
+    @Test func aKeptCertificateStillChecksEverySignature() throws {
+        let ca = try SCEPServer(challenge: "identity")
+        let other = try SCEPServer(challenge: "other")
+        let device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
+        let stranger = try DeviceIdentity(from: other, commonName: "DEVICE-2")
+        let verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: ca.caCertificatePath, encoding: .utf8))
+        let first = try verifier.verify(header: try device.signature(for: body), body: body)
+        #expect(verifier.keptCertificates == 1)
+        let later = Array("<plist><dict><key>Status</key><string>Idle</string></dict></plist>".utf8)
+        let signature = try device.signature(for: later)
+        #expect(try verifier.verify(header: " \(signature)\t", body: later) == first)
+        var tampered = later
+        tampered[12] ^= 1
+        #expect(throws: MDMSignatureVerifier.Failure.badSignature) { try verifier.verify(header: signature, body: tampered) }
+        // A message without the certificate names a signer it does not carry, kept or not.
+        let unsigned = try device.signature(for: later, options: ["-nocerts"])
+        #expect(throws: MDMSignatureVerifier.Failure.badSignature) { try verifier.verify(header: unsigned, body: later) }
+        // A stranger is refused, and not kept.
+        #expect(throws: MDMSignatureVerifier.Failure.untrusted) {
+            try verifier.verify(header: try stranger.signature(for: later), body: later)
+        }
+        #expect(verifier.keptCertificates == 1)
+    }
+
+    /// BER with indefinite lengths (what `openssl cms -stream` writes) is not split: OpenSSL
+    /// reads it whole, and it verifies as before.
+    @Test func aStreamedSignatureIsReadWhole() throws {
+        let ca = try SCEPServer(challenge: "identity")
+        let device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
+        let verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: ca.caCertificatePath, encoding: .utf8))
+        let streamed = try device.signature(for: body, options: ["-stream"])
+        #expect(SignedDataCertificates([UInt8](Data(base64Encoded: streamed)!)) == nil)
+        let identity = try verifier.verify(header: streamed, body: body)
+        #expect(identity == (try verifier.verify(header: try device.signature(for: body), body: body)))
+    }
+
+    /// The split finds the device's certificate byte for byte, and what is left is the same
+    /// message without it (OpenSSL reads it and finds no certificate).
+    @Test func theSplitTakesOutExactlyTheCertificates() throws {
+        let ca = try SCEPServer(challenge: "identity")
+        let device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
+        let der = [UInt8](Data(base64Encoded: try device.signature(for: body))!)
+        let split = try #require(SignedDataCertificates(der))
+        let folder = TempRepo()
+        #expect(Command.run("/usr/bin/openssl", ["x509", "-in", device.certificatePath, "-outform", "DER", "-out", folder.path + "/c.der"]).status == 0)
+        #expect(split.certificates.map(Array.init) == [[UInt8](FileManager.default.contents(atPath: folder.path + "/c.der")!)])
+        try Data(split.stripped).write(to: URL(fileURLWithPath: folder.path + "/s.der"))
+        let printed = Command.run("/usr/bin/openssl", ["cms", "-cmsout", "-print", "-inform", "DER", "-in", folder.path + "/s.der"])
+        #expect(printed.status == 0)
+        #expect(printed.stdout.contains("certificates:\n      <ABSENT>"))
+        #expect(printed.stdout.contains("signerInfos:"))
+        // The certificate and its field's header (A0 82 and two length bytes); the lengths around keep their size.
+        #expect(der.count - split.stripped.count == split.certificates[0].count + 4)
+        // Truncated or padded, it is not split.
+        #expect(SignedDataCertificates(Array(der.dropLast())) == nil)
+        #expect(SignedDataCertificates(der + [0]) == nil)
     }
 }

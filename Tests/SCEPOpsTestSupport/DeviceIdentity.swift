@@ -25,14 +25,14 @@ public final class DeviceIdentity: @unchecked Sendable {
     }
 
     /// Base64 of a detached CMS SignedData over `body`, as a device sends it.
-    public func signature(for body: [UInt8]) throws -> String {
+    public func signature(for body: [UInt8], options: [String] = []) throws -> String {
         let input = folder.path + "/body-\(UUID().uuidString)"
         try Data(body).write(to: URL(fileURLWithPath: input))
         let output = input + ".p7s"
         let result = Command.run(
             "/usr/bin/openssl",
             ["cms", "-sign", "-binary", "-in", input, "-signer", certificatePath, "-inkey", keyPath, "-outform", "DER",
-                "-out", output])
+                "-out", output] + options)
         guard result.status == 0, let signature = FileManager.default.contents(atPath: output) else {
             throw SCEPServer.Failure(message: "openssl cms -sign failed: \(result.stderr)")
         }
