@@ -107,7 +107,18 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         } catch {
             throw HTTPError(.badRequest, message: "not a command report")
         }
-        try await requireBound(report.udid, identity)
+        if report.status == .idle {
+            // Most requests: the binding and whether there is anything to do, in one read.
+            switch try await store.idlePoll(host: report.udid, identity: identity, now: Date()) {
+            case .notBound: throw refused(.identityNotBound, report.udid, "this identity is not the device's")
+            case .quiet:
+                logCommandResult(report)
+                return Response(status: .ok)
+            case .report: break
+            }
+        } else {
+            try await requireBound(report.udid, identity)
+        }
         logCommandResult(report)
         let result: CommandResult =
             switch report.status {

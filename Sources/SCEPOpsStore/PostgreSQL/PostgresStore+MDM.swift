@@ -70,6 +70,24 @@ extension PostgresStore: MDMStore {
         }
     }
 
+    public func idlePoll(host: String, identity: String, now: Date) async throws(StoreError) -> IdlePoll {
+        try await read { connection in
+            // One round trip: on a fleet, most requests are this.
+            let row = try await connection.rows(
+                """
+                SELECT (SELECT host_uuid FROM device_identity WHERE fingerprint = \(identity)) AS owner,
+                    (SELECT last_seen_at FROM host WHERE uuid = \(host)) AS seen,
+                    EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = \(host) AND command_uuid IS NOT NULL
+                        AND status IN ('queued', 'sent')) AS ready
+                """, postgresLog
+            ).first
+            guard let row, try row.get("owner", String?.self) == host else { return .notBound }
+            let writes = LastSeen.idlePollWrites(
+                lastSeen: Self.date(try row.get("seen", String?.self)), hasReadyCommand: try row.get("ready", Bool.self), now: now)
+            return writes ? .report : .quiet
+        }
+    }
+
     public func updatePush(host: String, token: String, pushMagic: String, topic: String) async throws(StoreError) {
         try await write { connection in
             try await connection.run(

@@ -16,6 +16,8 @@ public protocol MDMStore: Sendable {
     func allowReenrollment(host: String, until: Date) async throws(StoreError) -> Bool
     /// Every later request: the identity must be the host's own.
     func isBound(host: String, identity: String) async throws(StoreError) -> Bool
+    /// An Idle poll's binding check and `LastSeen` decision in one read.
+    func idlePoll(host: String, identity: String, now: Date) async throws(StoreError) -> IdlePoll
     func updatePush(host: String, token: String, pushMagic: String, topic: String) async throws(StoreError)
     /// CheckOut: the host leaves its team, and its identity may be replaced.
     func checkOut(host: String) async throws(StoreError)

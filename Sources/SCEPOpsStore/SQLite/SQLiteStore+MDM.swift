@@ -65,6 +65,22 @@ extension SQLiteStore: MDMStore {
         }
     }
 
+    public func idlePoll(host: String, identity: String, now: Date) async throws(StoreError) -> IdlePoll {
+        try await read { db in
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT (SELECT host_uuid FROM device_identity WHERE fingerprint = ?) AS owner,
+                            (SELECT last_seen_at FROM host WHERE uuid = ?) AS seen,
+                            EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND command_uuid IS NOT NULL
+                                AND status IN ('queued', 'sent')) AS ready
+                        """), arguments: [identity, host, host])
+            guard let row, (row["owner"] as String?) == host else { return .notBound }
+            let writes = LastSeen.idlePollWrites(lastSeen: Self.date(row["seen"]), hasReadyCommand: row["ready"], now: now)
+            return writes ? .report : .quiet
+        }
+    }
+
     public func updatePush(host: String, token: String, pushMagic: String, topic: String) async throws(StoreError) {
         try await write { db in
             try db.execute(

@@ -82,6 +82,25 @@ struct MDMConformanceTests {
         #expect(status[.failed] == 1 && status[.sent] == 1, "acknowledged installs wait for ProfileList")
     }
 
+    /// An Idle poll reads the binding and whether it must be reported at once: a stranger is
+    /// refused, a host with a command ready or a stale `last_seen` is reported, and a quiet
+    /// one is answered without a write.
+    @Test(arguments: BackendFactory.all)
+    func anIdlePollIsDecidedInOneRead(_ backend: BackendFactory) async throws {
+        let fixture = try await StoreFixture(backend)
+        let store = fixture.store
+        let now = Date()
+        #expect(refusal(try await store.authenticate(host: "H1", serial: nil, team: "Kiosks", identity: "id-1", now: now)) == nil)
+        #expect(try await store.idlePoll(host: "H1", identity: "id-evil", now: now) == .notBound)
+        #expect(try await store.idlePoll(host: "NOBODY", identity: "id-1", now: now) == .notBound)
+        try await fixture.ready()
+        #expect(try await store.idlePoll(host: "H1", identity: "id-1", now: now) == .report, "commands are ready")
+        try await fixture.acknowledgeAll(host: "H1")
+        #expect(try await store.idlePoll(host: "H1", identity: "id-1", now: Date()) == .quiet, "seen just now, nothing ready")
+        let later = Date().addingTimeInterval(LastSeen.resolution + 1)
+        #expect(try await store.idlePoll(host: "H1", identity: "id-1", now: later) == .report, "last_seen is due")
+    }
+
     @Test(arguments: BackendFactory.all)
     func aProfileListVerifiesResendsAndRecordsStrangers(_ backend: BackendFactory) async throws {
         let fixture = try await StoreFixture(backend)
