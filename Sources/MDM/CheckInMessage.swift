@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// A check-in message (docs/apple-mdm.md §1), decoded from its plist. The raw bytes
 /// stay with the caller, who verified the signature over them.
@@ -15,24 +16,34 @@ public enum CheckInMessage: Sendable, Hashable {
     }
 
     public init(plist body: [UInt8]) throws(Failure) {
-        guard let dict = try? PropertyListSerialization.propertyList(from: Data(body), format: nil) as? [String: Any] else {
-            throw .notAPlist
-        }
+        let dict = try Self.dictionary(body)
         func string(_ key: String) throws(Failure) -> String {
-            guard let value = dict[key] as? String, !value.isEmpty else { throw .missingKey(key) }
+            guard let value = dict[key]?.string, !value.isEmpty else { throw .missingKey(key) }
             return value
         }
         switch try string("MessageType") {
         case "Authenticate":
-            self = .authenticate(udid: try string("UDID"), topic: try string("Topic"), serialNumber: dict["SerialNumber"] as? String)
+            self = .authenticate(udid: try string("UDID"), topic: try string("Topic"), serialNumber: dict["SerialNumber"]?.string)
         case "TokenUpdate":
-            guard let token = dict["Token"] as? Data else { throw .missingKey("Token") }
-            self = .tokenUpdate(udid: try string("UDID"), topic: try string("Topic"), token: [UInt8](token), pushMagic: try string("PushMagic"))
+            guard let token = dict["Token"]?.data else { throw .missingKey("Token") }
+            self = .tokenUpdate(udid: try string("UDID"), topic: try string("Topic"), token: token, pushMagic: try string("PushMagic"))
         case "CheckOut":
             self = .checkOut(udid: try string("UDID"))
         case let other:
             self = .unsupported(other)
         }
+    }
+
+    /// The message's root dictionary. Devices send XML, read by the plist parser the
+    /// profiles use (Foundation's costs an Idle poll a tenth of its time); anything else
+    /// Foundation reads (a binary plist) is read by it and written as XML first.
+    static func dictionary(_ body: [UInt8]) throws(Failure) -> PlistNode {
+        if let root = try? PlistParser.parse(body), root.entries != nil { return root }
+        guard let object = try? PropertyListSerialization.propertyList(from: Data(body), format: nil), object is [String: Any],
+            let xml = try? PropertyListSerialization.data(fromPropertyList: object, format: .xml, options: 0),
+            let root = try? PlistParser.parse([UInt8](xml)), root.entries != nil
+        else { throw .notAPlist }
+        return root
     }
 }
 
@@ -58,23 +69,25 @@ public struct CommandReport: Sendable {
     public var certificateList: [(der: [UInt8], isIdentity: Bool)]?
 
     public init(plist body: [UInt8]) throws(CheckInMessage.Failure) {
-        guard let dict = try? PropertyListSerialization.propertyList(from: Data(body), format: nil) as? [String: Any] else {
-            throw .notAPlist
-        }
-        guard let udid = dict["UDID"] as? String, !udid.isEmpty else { throw .missingKey("UDID") }
-        guard let raw = dict["Status"] as? String, let status = Status(rawValue: raw) else { throw .missingKey("Status") }
+        let dict = try CheckInMessage.dictionary(body)
+        guard let udid = dict["UDID"]?.string, !udid.isEmpty else { throw .missingKey("UDID") }
+        guard let raw = dict["Status"]?.string, let status = Status(rawValue: raw) else { throw .missingKey("Status") }
         self.udid = udid
         self.status = status
-        commandUUID = dict["CommandUUID"] as? String
-        errors = (dict["ErrorChain"] as? [[String: Any]] ?? []).map { entry in
-            let description = entry["LocalizedDescription"] as? String ?? "error"
-            let domain = entry["ErrorDomain"] as? String ?? "?"
-            let code = (entry["ErrorCode"] as? Int).map(String.init) ?? "?"
+        commandUUID = dict["CommandUUID"]?.string
+        errors = (dict["ErrorChain"]?.elements ?? []).compactMap { entry in
+            guard entry.entries != nil else { return nil }
+            let description = entry["LocalizedDescription"]?.string ?? "error"
+            let domain = entry["ErrorDomain"]?.string ?? "?"
+            let code = entry["ErrorCode"]?.integer.map(String.init) ?? "?"
             return "\(description) (\(domain) \(code))"
         }
-        profileList = (dict["ProfileList"] as? [[String: Any]])?.compactMap { $0["PayloadIdentifier"] as? String }
-        certificateList = (dict["CertificateList"] as? [[String: Any]])?.compactMap { entry in
-            (entry["Data"] as? Data).map { ([UInt8]($0), entry["IsIdentity"] as? Bool ?? false) }
+        profileList = dict["ProfileList"]?.elements.flatMap { list in
+            list.allSatisfy { $0.entries != nil } ? list.compactMap { $0["PayloadIdentifier"]?.string } : nil
+        }
+        certificateList = dict["CertificateList"]?.elements.flatMap { list in
+            list.allSatisfy { $0.entries != nil }
+                ? list.compactMap { entry in entry["Data"]?.data.map { ($0, entry["IsIdentity"]?.bool ?? false) } } : nil
         }
     }
 }

@@ -40,6 +40,16 @@ extension PlistNode {
         return nil
     }
 
+    public var bool: Bool? {
+        if case .bool(let b) = value { return b }
+        return nil
+    }
+
+    public var data: [UInt8]? {
+        if case .data(let d) = value { return d }
+        return nil
+    }
+
     public var entries: [PlistEntry]? {
         if case .dictionary(let entries) = value { return entries }
         return nil

@@ -66,7 +66,7 @@ extension SQLiteStore: MDMStore {
     }
 
     public func idlePoll(host: String, identity: String, now: Date) async throws(StoreError) -> IdlePoll {
-        try await read { db in
+        try await readStatement { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
