@@ -68,6 +68,16 @@ public struct CommandReport: Sendable {
     /// For a CertificateList answer: each certificate's DER and whether it is an identity.
     public var certificateList: [(der: [UInt8], isIdentity: Bool)]?
 
+    /// One ErrorChain entry, in words. Its own function: Swift 6.3's optimizer crashed
+    /// (an ownership error) on this written inline in `init`.
+    @inline(never)
+    static func describe(_ entry: PlistNode) -> String? {
+        guard entry.entries != nil else { return nil }
+        var code = "?"
+        if let number = entry["ErrorCode"], case .integer(let value) = number.value { code = String(value) }
+        return "\(entry["LocalizedDescription"]?.string ?? "error") (\(entry["ErrorDomain"]?.string ?? "?") \(code))"
+    }
+
     public init(plist body: [UInt8]) throws(CheckInMessage.Failure) {
         let dict = try CheckInMessage.dictionary(body)
         guard let udid = dict["UDID"]?.string, !udid.isEmpty else { throw .missingKey("UDID") }
@@ -75,13 +85,7 @@ public struct CommandReport: Sendable {
         self.udid = udid
         self.status = status
         commandUUID = dict["CommandUUID"]?.string
-        errors = (dict["ErrorChain"]?.elements ?? []).compactMap { entry in
-            guard entry.entries != nil else { return nil }
-            let description = entry["LocalizedDescription"]?.string ?? "error"
-            let domain = entry["ErrorDomain"]?.string ?? "?"
-            let code = entry["ErrorCode"]?.integer.map(String.init) ?? "?"
-            return "\(description) (\(domain) \(code))"
-        }
+        errors = (dict["ErrorChain"]?.elements ?? []).compactMap(Self.describe)
         profileList = dict["ProfileList"]?.elements.flatMap { list in
             list.allSatisfy { $0.entries != nil } ? list.compactMap { $0["PayloadIdentifier"]?.string } : nil
         }
