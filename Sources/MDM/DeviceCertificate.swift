@@ -29,7 +29,7 @@ final class DeviceCertificate: @unchecked Sendable {
     /// Shares a certificate OpenSSL found in a message (it takes a reference of its own).
     convenience init(retaining certificate: OpaquePointer) {
         X509_up_ref(certificate)
-        self.init(owning: certificate, fingerprint: MDMSignatureVerifier.sha256Hex(Self.der(certificate)))
+        self.init(owning: certificate, fingerprint: MDMSignatureVerifier.sha256Hex(Self.der(certificate)[...]))
     }
 
     private init(owning certificate: OpaquePointer, fingerprint: String) {

@@ -136,10 +136,13 @@ public final class MDMSignatureVerifier: @unchecked Sendable {
 
     /// Base64 of the header, spaces and tabs around it ignored.
     static func base64(_ header: String) -> [UInt8]? {
-        var text = Substring(header).utf8[...]
-        while let first = text.first, first == 0x20 || first == 0x09 { text = text.dropFirst() }
-        while let last = text.last, last == 0x20 || last == 0x09 { text = text.dropLast() }
-        return Data(base64Encoded: Data(text)).map { [UInt8]($0) }
+        var header = header
+        return header.withUTF8 { text in
+            var text = text[...]
+            while let first = text.first, first == 0x20 || first == 0x09 { text = text.dropFirst() }
+            while let last = text.last, last == 0x20 || last == 0x09 { text = text.dropLast() }
+            return Data(base64Encoded: Data(text)).map { [UInt8]($0) }
+        }
     }
 
     private func checkChain(_ certificate: OpaquePointer) throws(Failure) {
@@ -154,9 +157,8 @@ public final class MDMSignatureVerifier: @unchecked Sendable {
         }
     }
 
-    static func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
+    static func sha256Hex(_ bytes: ArraySlice<UInt8>) -> String {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let bytes = ContiguousArray(bytes)
         _ = bytes.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
         return Hex.encode(digest)
     }
