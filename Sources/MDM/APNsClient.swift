@@ -3,6 +3,7 @@ import COpenSSL
 import Foundation
 import NIOCore
 import NIOSSL
+import SCEPOpsCore
 
 /// Sends MDM pushes to APNs over HTTP/2 with the push certificate (docs/apple-mdm.md
 /// §4): `POST /3/device/<hex token>`, `apns-push-type: mdm`, the topic from the
@@ -85,6 +86,19 @@ public struct APNsClient: Sendable {
         return outcome
     }
 
+    /// `{"mdm":"<PushMagic>"}`, written by hand: JSONSerialization cost more than the push.
+    static func payload(pushMagic: String) -> [UInt8] {
+        var json = Array(#"{"mdm":""#.utf8)
+        for byte in pushMagic.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): json += [UInt8(ascii: "\\"), byte]
+            case 0..<0x20: json += Array("\\u00".utf8) + Array(Hex.encode([byte]).utf8)
+            default: json.append(byte)
+            }
+        }
+        return json + Array(#""}"#.utf8)
+    }
+
     private func send(token: String, pushMagic: String) async -> Outcome {
         var request = HTTPClientRequest(url: "\(endpoint)/3/device/\(token)")
         request.method = .POST
@@ -92,15 +106,14 @@ public struct APNsClient: Sendable {
         request.headers.add(name: "apns-topic", value: topic)
         request.headers.add(name: "apns-priority", value: "10")
         request.headers.add(name: "content-type", value: "application/json")
-        let payload = try! JSONSerialization.data(withJSONObject: ["mdm": pushMagic])
-        request.body = .bytes(ByteBuffer(bytes: payload))
+        request.body = .bytes(ByteBuffer(bytes: Self.payload(pushMagic: pushMagic)))
         do {
             let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 64 * 1024)
+            if response.status.code == 200 { return .delivered }
             let reason = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])?["reason"]
                 as? String ?? "HTTP \(response.status.code)"
             switch response.status.code {
-            case 200: return .delivered
             case 410: return .staleToken(reason: reason)
             case 400 where reason == "BadDeviceToken": return .staleToken(reason: reason)
             case 429, 500...599: return .retryLater(reason: reason)

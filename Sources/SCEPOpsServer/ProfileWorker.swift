@@ -148,7 +148,7 @@ public struct ProfileWorker: Service {
                 }
                 assigned.append(
                     AssignedCommand(
-                        id: command.id, host: command.host, profile: command.profile, commandUUID: UUID().uuidString,
+                        id: command.id, host: command.host, profile: command.profile, commandUUID: SecretBox.randomUUID(),
                         token: token, certificateAuthority: ca))
             }
             try await store.recordAssigned(assigned, tokenLifetime: settings.tokenLifetime)

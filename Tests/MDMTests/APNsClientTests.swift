@@ -1,5 +1,5 @@
 import Foundation
-import MDM
+@testable import MDM
 import NIOSSL
 import SCEPOpsTestSupport
 import Testing
@@ -34,6 +34,15 @@ struct APNsClientTests {
             #expect(request.headers["apns-push-type"] == "mdm")
             #expect(request.headers["apns-topic"] == APNsTestServer.topic)
             #expect(request.body == "{\"mdm\":\"MAGIC-1\"}")
+        }
+    }
+
+    /// The payload is written by hand: whatever a device's PushMagic holds, it is JSON that
+    /// gives it back.
+    @Test func thePayloadIsJSONForAnyPushMagic() throws {
+        for magic in ["MAGIC-1", "q\"uote", "back\\slash/", "tab\tnew\nline\u{1}", "ünï😀"] {
+            let json = try JSONSerialization.jsonObject(with: Data(APNsClient.payload(pushMagic: magic))) as? [String: String]
+            #expect(json == ["mdm": magic])
         }
     }
 

@@ -64,6 +64,23 @@ struct SecretBoxTests {
         #expect(throws: StoreError.self) { try box.open(Array(sealed.prefix(10))) }
     }
 
+    /// Proxy tokens are base64url (32 characters, no padding); command UUIDs are version 4,
+    /// upper-case as devices write them; neither repeats.
+    @Test func tokensAndCommandUUIDsAreRandomAndWellFormed() throws {
+        let tokens = (0..<500).map { _ in SecretBox.randomToken() }
+        #expect(Set(tokens).count == tokens.count)
+        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        #expect(tokens.allSatisfy { $0.count == 32 && $0.allSatisfy(alphabet.contains) })
+        #expect(tokens.contains { $0.contains("-") } && tokens.contains { $0.contains("_") })
+        let uuids = (0..<500).map { _ in SecretBox.randomUUID() }
+        #expect(Set(uuids).count == uuids.count)
+        for uuid in uuids {
+            let parsed = try #require(UUID(uuidString: uuid))
+            #expect(parsed.uuidString == uuid)
+            #expect(Array(uuid)[14] == "4" && "89AB".contains(Array(uuid)[19]))
+        }
+    }
+
     @Test func digestsAreKeyed() throws {
         let other = try SecretBox(key: Array(repeating: 2, count: 32))
         #expect(box.digest(Secret("x")) == box.digest(Secret("x")))
