@@ -108,55 +108,89 @@ public struct ProfileWorker: Service {
         if let interval = settings.verifyInterval {
             result.verifying = try await store.queueProfileLists(before: now.addingTimeInterval(-interval), limit: settings.batchSize)
         }
-        var challenges: [String: ChallengeCheck] = [:]
         try await store.dropSupersededCommands()
-        while true {
-            let pending = try await store.claimCommands(limit: settings.batchSize, now: now, lifetime: settings.claimLifetime)
-            if pending.isEmpty {
-                try await push(into: &result)
-                return result
+        // Each batch's hosts are pushed while the next batch is readied: readying waits on the
+        // state's writer (and its fsync), pushing on APNs, so a cycle takes about the longer
+        // of the two rather than their sum. One round of pushes at a time.
+        // APNs asking to retry ends the pushing: what is due waits for the next cycle.
+        let readied = await withTaskGroup(of: Result<PushRound, StoreError>.self) {
+            rounds -> Result<(CycleResult, retrying: Bool), StoreError> in
+            var result = result
+            var retrying = false
+            var challenges: [String: ChallengeCheck] = [:]
+            do throws(StoreError) {
+                while try await readyBatch(now: now, challenges: &challenges, into: &result) {
+                    guard pusher != nil, !retrying else { continue }
+                    if let round = try await rounds.next()?.get() { retrying = result.add(round) }
+                    if retrying { continue }
+                    rounds.addTask {
+                        do throws(StoreError) { return .success(try await pushRound()) } catch { return .failure(error) }
+                    }
+                }
+                for await round in rounds { retrying = result.add(try round.get()) || retrying }
+                return .success((result, retrying))
+            } catch {
+                rounds.cancelAll()
+                return .failure(error)
             }
-            var assigned: [AssignedCommand] = []
-            for command in pending {
-                var token: String?
-                var ca: String?
-                if command.type == .installProfile {
-                    guard command.content != nil else {
-                        try await store.failDelivery(command, detail: "the profile no longer exists")
-                        logger.warning("delivery failed", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "reason": "the profile no longer exists"])
+        }
+        let (readiedResult, retrying) = try readied.get()
+        result = readiedResult
+        // What is still due: the last batch's hosts, and any a killed server left behind.
+        while pusher != nil, !retrying {
+            let round = try await pushRound()
+            if result.add(round) || round.finished { break }
+        }
+        return result
+    }
+
+    /// Claims one batch of queued commands and makes it ready; false when none was queued.
+    private func readyBatch(now: Date, challenges: inout [String: ChallengeCheck], into result: inout CycleResult)
+        async throws(StoreError) -> Bool
+    {
+        let pending = try await store.claimCommands(limit: settings.batchSize, now: now, lifetime: settings.claimLifetime)
+        if pending.isEmpty { return false }
+        var assigned: [AssignedCommand] = []
+        for command in pending {
+            var token: String?
+            var ca: String?
+            if command.type == .installProfile {
+                guard command.content != nil else {
+                    try await store.failDelivery(command, detail: "the profile no longer exists")
+                    logger.warning("delivery failed", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "reason": "the profile no longer exists"])
+                    result.failed += 1
+                    continue
+                }
+                if let name = command.certificateAuthorities.first {
+                    let check: ChallengeCheck
+                    if let known = challenges[name] {
+                        check = known
+                    } else {
+                        check = try await checkChallenge(of: name)
+                        challenges[name] = check
+                    }
+                    if let detail = check.failure(name) {
+                        // This CA's deliveries fail with the reason; every other CA's go on.
+                        try await store.failDelivery(command, detail: detail)
+                        logger.warning("delivery failed", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "ca": "\(name)", "reason": "\(detail)"])
                         result.failed += 1
                         continue
                     }
-                    if let name = command.certificateAuthorities.first {
-                        let check: ChallengeCheck
-                        if let known = challenges[name] {
-                            check = known
-                        } else {
-                            check = try await checkChallenge(of: name)
-                            challenges[name] = check
-                        }
-                        if let detail = check.failure(name) {
-                            // This CA's deliveries fail with the reason; every other CA's go on.
-                            try await store.failDelivery(command, detail: detail)
-                            logger.warning("delivery failed", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "ca": "\(name)", "reason": "\(detail)"])
-                            result.failed += 1
-                            continue
-                        }
-                        token = SecretBox.randomToken()
-                        ca = name
-                    }
+                    token = SecretBox.randomToken()
+                    ca = name
                 }
-                assigned.append(
-                    AssignedCommand(
-                        id: command.id, host: command.host, profile: command.profile, commandUUID: SecretBox.randomUUID(),
-                        token: token, certificateAuthority: ca))
             }
-            try await store.recordAssigned(assigned, tokenLifetime: settings.tokenLifetime)
-            for command in assigned {
-                logger.debug("command ready", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "command": "\(command.commandUUID)", "ca": "\(command.certificateAuthority ?? "")"])
-            }
-            result.rendered += assigned.count
+            assigned.append(
+                AssignedCommand(
+                    id: command.id, host: command.host, profile: command.profile, commandUUID: SecretBox.randomUUID(),
+                    token: token, certificateAuthority: ca))
         }
+        try await store.recordAssigned(assigned, tokenLifetime: settings.tokenLifetime)
+        for command in assigned {
+            logger.debug("command ready", metadata: ["udid": "\(command.host)", "profile": "\(command.profile)", "command": "\(command.commandUUID)", "ca": "\(command.certificateAuthority ?? "")"])
+        }
+        result.rendered += assigned.count
+        return true
     }
 
     /// Whether a CA's challenge can be had for rendering.
@@ -197,55 +231,74 @@ public struct ProfileWorker: Service {
         }
     }
 
-    /// One push per host with new commands, however many it got, in batches; the hosts
-    /// the state marked due, this cycle's and any a killed server left behind.
-    private func push(into result: inout CycleResult) async throws(StoreError) {
-        guard let pusher else { return }
-        while true {
-            let targets = try await store.pushesDue(limit: settings.batchSize, now: Date(), lifetime: settings.claimLifetime)
-            if targets.isEmpty { return }
-            let outcomes = await withTaskGroup(of: (String, APNsClient.Outcome).self) { group in
-                var outcomes: [(String, APNsClient.Outcome)] = []
-                var iterator = targets.makeIterator()
-                for _ in 0..<Self.pushConcurrency {
-                    guard let target = iterator.next() else { break }
+    /// What one round of pushes did; `finished` when nothing more is due this cycle.
+    struct PushRound: Sendable {
+        var pushed = 0
+        var staleTokens = 0
+        /// APNs asked to try some hosts later.
+        var retrying = false
+        var finished = true
+    }
+
+    /// One push per host with new commands, however many it got, for one batch of the hosts
+    /// the state marked due: this cycle's, and any a killed server left behind.
+    private func pushRound() async throws(StoreError) -> PushRound {
+        var round = PushRound()
+        guard let pusher else { return round }
+        let targets = try await store.pushesDue(limit: settings.batchSize, now: Date(), lifetime: settings.claimLifetime)
+        if targets.isEmpty { return round }
+        let outcomes = await withTaskGroup(of: (String, APNsClient.Outcome).self) { group in
+            var outcomes: [(String, APNsClient.Outcome)] = []
+            var iterator = targets.makeIterator()
+            for _ in 0..<Self.pushConcurrency {
+                guard let target = iterator.next() else { break }
+                group.addTask { (target.host, await pusher.push(token: target.token, pushMagic: target.pushMagic)) }
+            }
+            while let outcome = await group.next() {
+                outcomes.append(outcome)
+                if let target = iterator.next() {
                     group.addTask { (target.host, await pusher.push(token: target.token, pushMagic: target.pushMagic)) }
                 }
-                while let outcome = await group.next() {
-                    outcomes.append(outcome)
-                    if let target = iterator.next() {
-                        group.addTask { (target.host, await pusher.push(token: target.token, pushMagic: target.pushMagic)) }
-                    }
-                }
-                return outcomes
             }
-            var done: [String] = []
-            var later: [String] = []
-            for (host, outcome) in outcomes {
-                metrics?.push(Self.label(outcome))
-                switch outcome {
-                case .delivered:
-                    logger.debug("pushed", metadata: ["udid": "\(host)"])
-                    result.pushed += 1
-                    done.append(host)
-                case .staleToken:
-                    try await store.markPushStale(host: host)
-                    logger.warning("push token stale: the host must check in again", metadata: ["udid": "\(host)"])
-                    result.staleTokens += 1
-                    done.append(host)
-                case .failed(let reason):
-                    logger.warning("push not delivered", metadata: ["udid": "\(host)", "reason": "\(reason)"])
-                    done.append(host)
-                case .retryLater(let reason):
-                    // Still due: the next cycle tries again.
-                    logger.warning("push not delivered", metadata: ["udid": "\(host)", "reason": "\(reason)"])
-                    later.append(host)
-                }
-            }
-            try await store.pushesDone(hosts: done, retrying: later)
-            // What APNs asked to retry waits for the next cycle, not this loop.
-            if !later.isEmpty || targets.count < settings.batchSize { return }
+            return outcomes
         }
+        var done: [String] = []
+        var later: [String] = []
+        for (host, outcome) in outcomes {
+            metrics?.push(Self.label(outcome))
+            switch outcome {
+            case .delivered:
+                logger.debug("pushed", metadata: ["udid": "\(host)"])
+                round.pushed += 1
+                done.append(host)
+            case .staleToken:
+                try await store.markPushStale(host: host)
+                logger.warning("push token stale: the host must check in again", metadata: ["udid": "\(host)"])
+                round.staleTokens += 1
+                done.append(host)
+            case .failed(let reason):
+                logger.warning("push not delivered", metadata: ["udid": "\(host)", "reason": "\(reason)"])
+                done.append(host)
+            case .retryLater(let reason):
+                // Still due: the next cycle tries again.
+                logger.warning("push not delivered", metadata: ["udid": "\(host)", "reason": "\(reason)"])
+                later.append(host)
+            }
+        }
+        try await store.pushesDone(hosts: done, retrying: later)
+        // What APNs asked to retry waits for the next cycle, not this loop.
+        round.retrying = !later.isEmpty
+        round.finished = round.retrying || targets.count < settings.batchSize
+        return round
+    }
+}
+
+extension ProfileWorker.CycleResult {
+    /// Counts the round in; whether APNs asked to retry some of it.
+    mutating func add(_ round: ProfileWorker.PushRound) -> Bool {
+        pushed += round.pushed
+        staleTokens += round.staleTokens
+        return round.retrying
     }
 }
 

@@ -130,4 +130,43 @@ struct WorkerPushTests {
         try await http.shutdown()
         await apns.stop()
     }
+
+    /// Each batch's hosts are pushed while the next is readied: every host once, in one cycle;
+    /// when APNs asks to retry, the pushing stops and the next cycle takes the rest.
+    @Test func pushesOverlapReadyingEveryHostOnceAndARetryWaitsForTheNextCycle() async throws {
+        let apns = try await APNsTestServer()
+        let http = try APNsClient.makeHTTPClient(
+            certificatePEM: apns.pushCertificatePEM, keyPEM: apns.pushKeyPEM,
+            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(apns.serverCertificatePEM.utf8)))
+        let pusher = APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic, backoff: .milliseconds(10))
+        defer { Task { [http] in try? await http.shutdown() } }
+        try await ProxyHarness.with { harness in
+            func enroll(_ hosts: Range<Int>) async throws {
+                for index in hosts {
+                    try await harness.store.enroll(host: String(format: "P-%02d", index), serial: nil, team: "Workstations")
+                    try await harness.store.updatePush(host: String(format: "P-%02d", index), token: String(format: "t%02d", index), pushMagic: "m", topic: "t")
+                }
+            }
+            // Two commands a host, four a batch: ten batches of two hosts, and rounds of two pushes.
+            let settings = ProfileWorker.Settings(batchSize: 4, verifyInterval: nil)
+            try await enroll(0..<20)
+            let first = try await ProfileWorker(store: harness.store, settings: settings, pusher: pusher).cycle()
+            #expect(first.rendered == 40 + 2, "and HOST-1's, which has no push token")
+            #expect(first.pushed == 20)
+            #expect(apns.requests.map(\.token).sorted() == (0..<20).map { String(format: "t%02d", $0) })
+
+            try await enroll(20..<40)
+            apns.respond(to: "t25", with: [429, 429, 429])
+            let second = try await ProfileWorker(store: harness.store, settings: settings, pusher: pusher).cycle()
+            #expect(second.rendered == 40)
+            #expect(second.pushed < 19, "the rounds after the retry wait")
+            let third = try await ProfileWorker(store: harness.store, settings: settings, pusher: pusher).cycle()
+            #expect(second.pushed + third.pushed == 20)
+            let delivered = apns.requests.map(\.token).filter { $0 >= "t20" && $0 != "t25" }
+            #expect(delivered.sorted() == (20..<40).filter { $0 != 25 }.map { String(format: "t%02d", $0) }, "each once")
+            #expect(apns.requests.filter { $0.token == "t25" }.count == 4, "three refused, then delivered")
+        }
+        try await http.shutdown()
+        await apns.stop()
+    }
 }
