@@ -33,6 +33,10 @@ public final class SQLiteStore: @unchecked Sendable {
                 let current = try !created && Self.recognise(Self.openReadOnly(path, configuration), path: path)
                 configuration.prepareDatabase { db in
                     try db.execute(sql: "PRAGMA synchronous = FULL")
+                    // 32 MiB of pages a connection (SQLite's default is 2): the worker's batches
+                    // touch a page of tokens and of deliveries per command, and with the default
+                    // SQLite spilled and re-read them mid-transaction.
+                    try db.execute(sql: "PRAGMA cache_size = -32768")
                 }
                 pool = try DatabasePool(path: path, configuration: configuration)
                 if !current { try Schema.migrator.migrate(pool) }
