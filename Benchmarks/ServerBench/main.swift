@@ -248,6 +248,25 @@ case "worker":
     print("Worker cycle over \(hosts) hosts with 2 SCEP profiles each, \(backend), \(replicas) worker(s):")
     print(String(format: "  %.1f s: %d commands rendered, %d pushes delivered (%d sent to the APNs stand-in); peak RSS %d MiB",
         milliseconds(elapsed) / 1000, result.rendered, result.pushed, apns.requests.count, peakRSSMiB()))
+    if let pusher {
+        // The pushes' floor: as many pushes straight from the APNs client to the stand-in, as
+        // many in flight as the worker, no state: what the HTTP/2 client and the stand-in cost
+        // on these cores.
+        let floorBegan = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            for lane in 0..<ProfileWorker.pushConcurrency {
+                group.addTask {
+                    for index in stride(from: lane, to: hosts, by: ProfileWorker.pushConcurrency) {
+                        let outcome = await pusher.push(token: String(format: "%064x", index), pushMagic: "magic-\(index)")
+                        precondition(outcome == .delivered)
+                    }
+                }
+            }
+        }
+        let floor = milliseconds(ContinuousClock.now - floorBegan) / 1000
+        print(String(format: "  the pushes alone, straight to the stand-in (their floor): %.1f s; the cycle at %.2f of it",
+            floor, milliseconds(elapsed) / 1000 / floor))
+    }
     await bench.stop()
     try await shutdown(http)
     await apns.stop()

@@ -59,7 +59,7 @@ public struct ProfileWorker: Service {
     let metrics: ServerMetrics?
     let logger: Logger
     /// Pushes in flight at once.
-    static let pushConcurrency = 64
+    public static let pushConcurrency = 64
 
     public init(
         store: any DeliveryStore, settings: Settings, pusher: APNsClient? = nil, metrics: ServerMetrics? = nil,
