@@ -101,7 +101,9 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 }
 
 /// `requests` GETs with `concurrency` in flight: (requests per second, sorted latencies in ms).
-func load(_ client: HTTPClient, _ url: String, requests: Int, concurrency: Int) async throws -> (Double, [Double]) {
+func load(_ client: HTTPClient, _ url: String, requests: Int, concurrency: Int, expected: HTTPResponseStatus = .ok) async throws
+    -> (Double, [Double])
+{
     let start = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for worker in 0..<concurrency {
@@ -111,7 +113,7 @@ func load(_ client: HTTPClient, _ url: String, requests: Int, concurrency: Int) 
                     let began = ContinuousClock.now
                     let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
                     _ = try await response.body.collect(upTo: 1 << 20)
-                    precondition(response.status == .ok, "HTTP \(response.status.code) from \(url)")
+                    precondition(response.status == expected, "HTTP \(response.status.code) from \(url)")
                     let elapsed = ContinuousClock.now - began
                     mine.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
                 }
@@ -157,6 +159,12 @@ case "proxy":
     print(String(format: "  proxied %7.0f req/s  p50 %.2f ms  p99 %.2f ms", proxyRate, percentile(proxy, 0.5), percentile(proxy, 0.99)))
     print(String(format: "  throughput ratio %.2f; added latency p50 %.2f ms, p99 %.2f ms", proxyRate / directRate,
         percentile(proxy, 0.5) - percentile(direct, 0.5), percentile(proxy, 0.99) - percentile(direct, 0.99)))
+    // The floor of our HTTP server here: the same GET to a path with no route, answered 404
+    // without the state or the CA (Hummingbird and NIO, with the load generator on the same cores).
+    let noRoute = "http://127.0.0.1:\(bench.port)/mdm/scep/no-such-route?operation=GetCACert"
+    let (floorRate, _) = try await load(bench.client, noRoute, requests: requests, concurrency: concurrency, expected: .notFound)
+    print(String(format: "  no route on the proxy's server (its HTTP floor) %7.0f req/s: %.2f of direct; the proxy at %.2f of its floor",
+        floorRate, floorRate / directRate, proxyRate / floorRate))
     // PKIOperation: whole enrollments with micromdm's scepclient, each proxied one with its own token.
     var directTimes: [Double] = []
     var proxiedTimes: [Double] = []

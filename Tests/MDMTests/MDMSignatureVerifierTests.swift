@@ -8,10 +8,27 @@ import Testing
 struct MDMSignatureVerifierTests {
     let body = Array("<plist><dict><key>MessageType</key><string>Authenticate</string></dict></plist>".utf8)
 
+    /// A device CA (a real scepserver) with one device, and a verifier that trusts it; with a
+    /// stranger, a device of another CA too.
+    private struct Devices {
+        let ca: SCEPServer
+        let device: DeviceIdentity
+        let verifier: MDMSignatureVerifier
+        let other: SCEPServer?
+        let stranger: DeviceIdentity?
+
+        init(stranger: Bool = false) throws {
+            ca = try SCEPServer(challenge: "identity")
+            device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
+            verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: ca.caCertificatePath, encoding: .utf8))
+            other = stranger ? try SCEPServer(challenge: "other") : nil
+            self.stranger = try other.map { try DeviceIdentity(from: $0, commonName: "DEVICE-2") }
+        }
+    }
+
     @Test func aDeviceSignatureFromTheDeviceCAVerifies() throws {
-        let ca = try SCEPServer(challenge: "identity")
-        let device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
-        let verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: ca.caCertificatePath, encoding: .utf8))
+        let devices = try Devices()
+        let (device, verifier) = (devices.device, devices.verifier)
         let identity = try verifier.verify(header: try device.signature(for: body), body: body)
         #expect(identity.subject.contains("CN=DEVICE-1"))
         let der = Command.run("/usr/bin/openssl", ["x509", "-in", device.certificatePath, "-outform", "DER", "-out", device.folder.path + "/c.der"])
@@ -21,11 +38,8 @@ struct MDMSignatureVerifierTests {
     }
 
     @Test func unsignedTamperedForeignAndGarbageAreRefused() throws {
-        let ca = try SCEPServer(challenge: "identity")
-        let other = try SCEPServer(challenge: "other")
-        let device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
-        let stranger = try DeviceIdentity(from: other, commonName: "DEVICE-2")
-        let verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: ca.caCertificatePath, encoding: .utf8))
+        let devices = try Devices(stranger: true)
+        let (device, stranger, verifier) = (devices.device, devices.stranger!, devices.verifier)
         let signature = try device.signature(for: body)
 
         #expect(throws: MDMSignatureVerifier.Failure.missing) { try verifier.verify(header: nil, body: body) }
@@ -61,11 +75,8 @@ struct MDMSignatureVerifierTests {
     /// The verifier keeps a device's certificate once its chain passed: later requests skip
     /// parsing it and checking its chain, and still check their own signature.
     @Test func aKeptCertificateStillChecksEverySignature() throws {
-        let ca = try SCEPServer(challenge: "identity")
-        let other = try SCEPServer(challenge: "other")
-        let device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
-        let stranger = try DeviceIdentity(from: other, commonName: "DEVICE-2")
-        let verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: ca.caCertificatePath, encoding: .utf8))
+        let devices = try Devices(stranger: true)
+        let (device, stranger, verifier) = (devices.device, devices.stranger!, devices.verifier)
         let first = try verifier.verify(header: try device.signature(for: body), body: body)
         #expect(verifier.keptCertificates == 1)
         let later = Array("<plist><dict><key>Status</key><string>Idle</string></dict></plist>".utf8)
@@ -87,9 +98,8 @@ struct MDMSignatureVerifierTests {
     /// BER with indefinite lengths (what `openssl cms -stream` writes) is not split: OpenSSL
     /// reads it whole, and it verifies as before.
     @Test func aStreamedSignatureIsReadWhole() throws {
-        let ca = try SCEPServer(challenge: "identity")
-        let device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
-        let verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: ca.caCertificatePath, encoding: .utf8))
+        let devices = try Devices()
+        let (device, verifier) = (devices.device, devices.verifier)
         let streamed = try device.signature(for: body, options: ["-stream"])
         #expect(SignedDataCertificates([UInt8](Data(base64Encoded: streamed)!)) == nil)
         let identity = try verifier.verify(header: streamed, body: body)

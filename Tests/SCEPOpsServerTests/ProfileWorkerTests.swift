@@ -91,15 +91,21 @@ import NIOSSL
 
 @Suite("Pushes from the worker")
 struct WorkerPushTests {
-    @Test func oneReadyHostOnePushAndAStaleTokenIsLeftAlone() async throws {
+    /// The APNs stand-in and a client with the push certificate; both stopped however `body` ends
+    /// (a client dropped without shutdown stops the test process).
+    private func withPusher(_ body: (APNsTestServer, APNsClient) async throws -> Void) async throws {
         let apns = try await APNsTestServer()
         let http = try APNsClient.makeHTTPClient(
             certificatePEM: apns.pushCertificatePEM, keyPEM: apns.pushKeyPEM,
             trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(apns.serverCertificatePEM.utf8)))
-        let pusher = APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic, backoff: .milliseconds(10))
-        // A client dropped without shutdown stops the test process: shut it down however the body ends.
         defer { Task { [http] in try? await http.shutdown() } }
-        try await ProxyHarness.with(mdm: true) { harness in
+        try await body(apns, APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic, backoff: .milliseconds(10)))
+        try await http.shutdown()
+        await apns.stop()
+    }
+
+    @Test func oneReadyHostOnePushAndAStaleTokenIsLeftAlone() async throws {
+        try await withPusher { apns, pusher in try await ProxyHarness.with(mdm: true) { harness in
             let device = PlistDevice(
                 udid: "UDID-P", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-P"), harness: harness)
             _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
@@ -126,21 +132,13 @@ struct WorkerPushTests {
             _ = try await device.tokenUpdate()
             try await harness.store.enroll(host: "UDID-P", serial: nil, team: "Kiosks")
             #expect(try await worker.cycle().pushed == 1)
-        }
-        try await http.shutdown()
-        await apns.stop()
+        } }
     }
 
     /// Each batch's hosts are pushed while the next is readied: every host once, in one cycle;
     /// when APNs asks to retry, the pushing stops and the next cycle takes the rest.
     @Test func pushesOverlapReadyingEveryHostOnceAndARetryWaitsForTheNextCycle() async throws {
-        let apns = try await APNsTestServer()
-        let http = try APNsClient.makeHTTPClient(
-            certificatePEM: apns.pushCertificatePEM, keyPEM: apns.pushKeyPEM,
-            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(apns.serverCertificatePEM.utf8)))
-        let pusher = APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic, backoff: .milliseconds(10))
-        defer { Task { [http] in try? await http.shutdown() } }
-        try await ProxyHarness.with { harness in
+        try await withPusher { apns, pusher in try await ProxyHarness.with { harness in
             func enroll(_ hosts: Range<Int>) async throws {
                 for index in hosts {
                     try await harness.store.enroll(host: String(format: "P-%02d", index), serial: nil, team: "Workstations")
@@ -165,8 +163,6 @@ struct WorkerPushTests {
             let delivered = apns.requests.map(\.token).filter { $0 >= "t20" && $0 != "t25" }
             #expect(delivered.sorted() == (20..<40).filter { $0 != 25 }.map { String(format: "t%02d", $0) }, "each once")
             #expect(apns.requests.filter { $0.token == "t25" }.count == 4, "three refused, then delivered")
-        }
-        try await http.shutdown()
-        await apns.stop()
+        } }
     }
 }

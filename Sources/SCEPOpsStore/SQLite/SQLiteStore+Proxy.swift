@@ -6,7 +6,7 @@ extension SQLiteStore: ProxyStore {
     public static let defaultTokenLifetime: TimeInterval = 7 * 24 * 3600
 
     public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal> {
-        try await read { db in
+        try await readStatement { db in
             // Every proxied request asks this: the statement is compiled once per connection.
             let row = try Row.fetchOne(
                 db.cachedStatement(
