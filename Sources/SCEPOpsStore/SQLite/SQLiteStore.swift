@@ -37,6 +37,9 @@ public final class SQLiteStore: @unchecked Sendable {
                     // touch a page of tokens and of deliveries per command, and with the default
                     // SQLite spilled and re-read them mid-transaction.
                     try db.execute(sql: "PRAGMA cache_size = -32768")
+                    // A checkpoint every 32 MiB of WAL rather than 4: the worker's batches write
+                    // the same pages again and again, and each checkpoint copied them anew.
+                    try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
                 }
                 pool = try DatabasePool(path: path, configuration: configuration)
                 if !current { try Schema.migrator.migrate(pool) }
