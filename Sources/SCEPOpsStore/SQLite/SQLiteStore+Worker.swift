@@ -54,7 +54,8 @@ extension SQLiteStore: DeliveryStore {
                 """, arguments: ["now": stamp, "limit": limit])
         if let claim {
             let statement = try db.cachedStatement(sql: "UPDATE command_outbox SET claimed_until = ? WHERE id = ?")
-            for row in rows { try statement.execute(arguments: [timestamp(claim), row["id"] as Int64]) }
+            let until = timestamp(claim)
+            for row in rows { try statement.execute(arguments: [until, row["id"] as Int64]) }
         }
         var cas: [String: [String]] = [:]
         let profiles = Set(rows.map { $0["profile_uuid"] as String })
@@ -89,12 +90,14 @@ extension SQLiteStore: DeliveryStore {
             let due = try db.cachedStatement(sql: "UPDATE host SET push_due_at = ? WHERE uuid = ? AND push_due_at IS NULL")
             let tokens = try db.cachedStatement(
                 sql: "INSERT INTO proxy_token (token, host_uuid, profile_uuid, ca_name, expires_at) VALUES (?, ?, ?, ?, ?)")
+            var marked = Set<String>()
             for command in commands {
                 try outbox.execute(arguments: [command.commandUUID, stamp, command.id])
                 // Assigned or dropped by another worker meanwhile: not this one's to record.
                 guard db.changesCount == 1 else { continue }
                 try delivery.execute(arguments: [command.commandUUID, stamp, command.host, command.profile])
-                try due.execute(arguments: [stamp, command.host])
+                // A host is made due once, however many of its commands are in the batch.
+                if marked.insert(command.host).inserted { try due.execute(arguments: [stamp, command.host]) }
                 if let token = command.token, let ca = command.certificateAuthority {
                     try tokens.execute(arguments: [token, command.host, command.profile, ca, expires])
                 }
@@ -142,7 +145,8 @@ extension SQLiteStore: DeliveryStore {
                     """, arguments: [Self.timestamp(now), limit]
             ).map { PushTarget(host: $0["uuid"], token: $0["push_token"], pushMagic: $0["push_magic"]) }
             let claim = try db.cachedStatement(sql: "UPDATE host SET push_claimed_until = ? WHERE uuid = ?")
-            for target in targets { try claim.execute(arguments: [Self.timestamp(now.addingTimeInterval(lifetime)), target.host]) }
+            let until = Self.timestamp(now.addingTimeInterval(lifetime))
+            for target in targets { try claim.execute(arguments: [until, target.host]) }
             return targets
         }
     }
