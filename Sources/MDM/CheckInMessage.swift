@@ -35,7 +35,7 @@ public enum CheckInMessage: Sendable, Hashable {
     }
 
     /// The message's root dictionary. Devices send XML, read by the plist parser the
-    /// profiles use (Foundation's costs an Idle poll a tenth of its time); anything else
+    /// profiles use (Foundation's cost an Idle poll about 5 % of its time); anything else
     /// Foundation reads (a binary plist) is read by it and written as XML first.
     static func dictionary(_ body: [UInt8]) throws(Failure) -> PlistNode {
         if let root = try? PlistParser.parse(body), root.entries != nil { return root }
