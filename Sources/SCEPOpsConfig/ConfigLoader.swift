@@ -30,28 +30,36 @@ public enum ConfigLoader {
         var config = UnvalidatedConfig(source: tree.source)
         let expander = EnvironmentExpander(environment: environment)
         do {
-            // Each file is parsed on its own, on every core; files are read one at a time
-            // (a libgit2 repository is not shared between threads).
-            let cas = try yamlFiles(tree, certificateAuthoritiesFolder, &config.diagnostics).concurrentMap { entry, text in
-                var reader = YAMLDocumentReader(file: entry.path, expander: expander)
-                reader.readsSecrets = readsSecrets
-                return (reader.readCertificateAuthority(text), reader.diagnostics)
+            // Each file is read and parsed on its own, on every core.
+            let cas = try configFiles(tree, certificateAuthoritiesFolder, ".yml", ".yaml").concurrentMap { entry in
+                readYAML(entry, tree) { text in
+                    var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                    reader.readsSecrets = readsSecrets
+                    return (reader.readCertificateAuthority(text), reader.diagnostics)
+                }
             }
             for (document, diagnostics) in cas {
                 if let document { config.certificateAuthorities.append(document) }
                 config.diagnostics += diagnostics
             }
-            let teams = try yamlFiles(tree, teamsFolder, &config.diagnostics).concurrentMap { entry, text in
-                var reader = YAMLDocumentReader(file: entry.path, expander: expander)
-                reader.readsSecrets = readsSecrets
-                return (reader.readTeam(text), reader.diagnostics)
+            let teams = try configFiles(tree, teamsFolder, ".yml", ".yaml").concurrentMap { entry in
+                readYAML(entry, tree) { text in
+                    var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                    reader.readsSecrets = readsSecrets
+                    return (reader.readTeam(text), reader.diagnostics)
+                }
             }
             for (document, diagnostics) in teams {
                 if let document { config.teams.append(document) }
                 config.diagnostics += diagnostics
             }
-            for entry in try tree.entries(under: profilesFolder) where isConfig(entry, profilesFolder, ".mobileconfig") {
-                config.profiles.append(ProfileFile(path: entry.path, content: read(entry, tree, &config.diagnostics)))
+            let profiles = try configFiles(tree, profilesFolder, ".mobileconfig").map { entry in
+                var diagnostics: [Diagnostic] = []
+                return (ProfileFile(path: entry.path, content: read(entry, tree, &diagnostics)), diagnostics)
+            }
+            for (profile, diagnostics) in profiles {
+                config.profiles.append(profile)
+                config.diagnostics += diagnostics
             }
         } catch {
             config.diagnostics.append(.error(error.code, file: nil, error.message))
@@ -66,30 +74,32 @@ public enum ConfigLoader {
         return config
     }
 
-    /// Files with the folder's suffix, and whatever else must be reported rather than
-    /// passed over: the top-level folder itself (a link out of the repo), FIFOs and the like,
-    /// folders that cannot be listed.
-    private static func isConfig(_ entry: TreeEntry, _ folder: String, _ suffixes: String...) -> Bool {
-        switch entry.kind {
-        case .special, .unreadableFolder: return true
-        case .symlinkOutOfRepo where entry.path == folder: return true
-        case .file, .symlinkOutOfRepo: return suffixes.contains { entry.path.hasSuffix($0) }
+    /// The folder's files with one of the suffixes, and whatever else must be reported
+    /// rather than passed over: the top-level folder itself (a link out of the repo), FIFOs
+    /// and the like, folders that cannot be listed.
+    private static func configFiles(_ tree: any ConfigTree, _ folder: String, _ suffixes: String...)
+        throws(ConfigError) -> [TreeEntry]
+    {
+        try tree.entries(under: folder).filter { entry in
+            switch entry.kind {
+            case .special, .unreadableFolder: true
+            case .symlinkOutOfRepo where entry.path == folder: true
+            case .file, .symlinkOutOfRepo: suffixes.contains { entry.path.hasSuffix($0) }
+            }
         }
     }
 
-    private static func yamlFiles(
-        _ tree: any ConfigTree, _ folder: String, _ diagnostics: inout [Diagnostic]
-    ) throws(ConfigError) -> [(TreeEntry, String)] {
-        var files: [(TreeEntry, String)] = []
-        for entry in try tree.entries(under: folder) where isConfig(entry, folder, ".yml", ".yaml") {
-            guard let bytes = read(entry, tree, &diagnostics) else { continue }
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                diagnostics.append(.error(.notUTF8, file: entry.path, "the file is not valid UTF-8"))
-                continue
-            }
-            files.append((entry, text))
+    /// A YAML file's document and findings: `parse` given its text, or none when it cannot
+    /// be read or is not UTF-8.
+    private static func readYAML<Document>(
+        _ entry: TreeEntry, _ tree: any ConfigTree, _ parse: (String) -> (Document?, [Diagnostic])
+    ) -> (Document?, [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
+        guard let bytes = read(entry, tree, &diagnostics) else { return (nil, diagnostics) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return (nil, [.error(.notUTF8, file: entry.path, "the file is not valid UTF-8")])
         }
-        return files
+        return parse(text)
     }
 
     /// The file's bytes, or nil with the reason reported.
@@ -109,10 +119,8 @@ public enum ConfigLoader {
         case .file:
             break
         }
-        guard entry.size <= maximumFileBytes else {
-            diagnostics.append(
-                .error(.fileTooLarge, file: entry.path,
-                    "the file is \(entry.size) bytes; the limit is \(maximumFileBytes) bytes (10 MiB)"))
+        if let size = entry.size, let tooLarge = ConfigError.tooLarge(size) {
+            diagnostics.append(.error(tooLarge.code, file: entry.path, tooLarge.message))
             return nil
         }
         do {

@@ -14,11 +14,12 @@ public struct TreeEntry: Sendable, Hashable {
 
     /// Repo-relative, with `/` separators.
     public var path: String
-    /// The size in bytes, known without reading the file.
-    public var size: Int
+    /// The size in bytes, when known without reading the file; otherwise `read` checks it
+    /// against the limit before reading (a blob in git, whose size is in its header).
+    public var size: Int?
     public var kind: Kind
 
-    public init(path: String, size: Int, kind: Kind) {
+    public init(path: String, size: Int?, kind: Kind) {
         self.path = path
         self.size = size
         self.kind = kind
@@ -26,13 +27,15 @@ public struct TreeEntry: Sendable, Hashable {
 }
 
 /// The files of a config repo: a working tree on disk, or a commit read through git.
-/// Both list and read the same way, so the loader does not care which it has.
-public protocol ConfigTree {
+/// Both list and read the same way, so the loader does not care which it has. The loader
+/// reads files from several threads at once; it lists them from one.
+public protocol ConfigTree: Sendable {
     var source: ConfigSource { get }
     /// Every file below `folder` (repo-relative), recursively, sorted by path. A missing
     /// folder has no files.
     func entries(under folder: String) throws(ConfigError) -> [TreeEntry]
-    /// The bytes of a file listed by `entries`.
+    /// The bytes of a file listed by `entries`; a file over `ConfigLoader.maximumFileBytes`
+    /// is refused with `ConfigError.tooLarge`.
     func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8]
     /// Whether the top-level `folder` is there at all (a folder, or a link to one).
     func hasFolder(_ folder: String) -> Bool
@@ -46,5 +49,12 @@ public struct ConfigError: Error, Sendable, Hashable {
     public init(_ code: DiagnosticCode, _ message: String) {
         self.code = code
         self.message = message
+    }
+
+    /// The refusal of a file of `size` bytes, or nil when it is within the limit.
+    public static func tooLarge(_ size: Int) -> ConfigError? {
+        guard size > ConfigLoader.maximumFileBytes else { return nil }
+        return ConfigError(
+            .fileTooLarge, "the file is \(size) bytes; the limit is \(ConfigLoader.maximumFileBytes) bytes (10 MiB)")
     }
 }

@@ -1,10 +1,15 @@
 import CGit2
 import Foundation
 import SCEPOpsCore
+import Synchronization
 
 /// A config repo read from one commit through libgit2: nothing is checked out and the
 /// working tree is not touched, so it works in CI's shallow, detached checkouts.
-public final class GitCommitTree: ConfigTree {
+///
+/// Sendable as `ConfigTree` asks: `read` touches only the object database, which libgit2
+/// locks itself (its threading notes), and the blob ids behind a mutex; listing walks the
+/// trees and is called from one thread at a time.
+public final class GitCommitTree: ConfigTree, @unchecked Sendable {
     public let source: ConfigSource
     private let repository: GitRepository
     private let commit: OpaquePointer
@@ -12,7 +17,7 @@ public final class GitCommitTree: ConfigTree {
     private let root: OpaquePointer
     private let database: OpaquePointer
     /// Blob ids of the files `entries` listed, symbolic links already resolved.
-    private var blobs: [String: git_oid] = [:]
+    private let blobs = Mutex<[String: git_oid]>([:])
 
     /// Symbolic links followed one after another before giving up (as the kernel does).
     private static let maximumLinkHops = 8
@@ -82,7 +87,22 @@ public final class GitCommitTree: ConfigTree {
     }
 
     public func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8] {
-        guard var id = blobs[entry.path] else { throw ConfigError(.fileUnreadable, "the file is not in the commit") }
+        try blobs.withLock { blobs throws(ConfigError) in
+            guard let id = blobs[entry.path] else { throw ConfigError(.fileUnreadable, "the file is not in the commit") }
+            return try read(id)
+        }
+    }
+
+    private func read(_ id: git_oid) throws(ConfigError) -> [UInt8] {
+        var id = id
+        // The header gives the size without inflating the blob: one too large is refused
+        // before it is read. Read here rather than when listed, so that it runs on every core.
+        var size = 0
+        var type = GIT_OBJECT_BLOB
+        guard git_odb_read_header(&size, &type, database, &id) == 0 else {
+            throw ConfigError(.fileUnreadable, "cannot read the blob: \(GitRepository.lastError())")
+        }
+        if let tooLarge = ConfigError.tooLarge(size) { throw tooLarge }
         // Straight from the object database: a blob read once is not kept in libgit2's
         // object cache, which only costs a lock and a copy per file.
         var object: OpaquePointer?
@@ -90,9 +110,9 @@ public final class GitCommitTree: ConfigTree {
             throw ConfigError(.fileUnreadable, "cannot read the blob: \(GitRepository.lastError())")
         }
         defer { git_odb_object_free(object) }
-        let size = git_odb_object_size(object)
-        guard size > 0, let content = git_odb_object_data(object) else { return [] }
-        return [UInt8](UnsafeRawBufferPointer(start: content, count: size))
+        let length = git_odb_object_size(object)
+        guard length > 0, let content = git_odb_object_data(object) else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: content, count: length))
     }
 
     // MARK: - Walking
@@ -112,13 +132,13 @@ public final class GitCommitTree: ConfigTree {
                 defer { git_tree_free(subtree) }
                 try walk(subtree, path: entryPath, into: &entries, depth: depth + 1)
             case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
-                entries.append(try file(entryPath, id: git_tree_entry_id(entry).pointee))
+                entries.append(file(entryPath, id: git_tree_entry_id(entry).pointee))
             case GIT_FILEMODE_LINK:
                 switch resolve(entryPath, hops: 0) {
                 case .outside(let target):
                     entries.append(TreeEntry(path: entryPath, size: 0, kind: .symlinkOutOfRepo(target: target)))
                 case .blob(let id):
-                    entries.append(try file(entryPath, id: id))
+                    entries.append(file(entryPath, id: id))
                 case .tree(let subtree):
                     defer { git_tree_free(subtree) }
                     try walk(subtree, path: entryPath, into: &entries, depth: depth + 1)
@@ -131,16 +151,10 @@ public final class GitCommitTree: ConfigTree {
         }
     }
 
-    private func file(_ path: String, id: git_oid) throws(ConfigError) -> TreeEntry {
-        var id = id
-        var size = 0
-        var type = GIT_OBJECT_BLOB
-        // The header gives the size without inflating the blob.
-        guard git_odb_read_header(&size, &type, database, &id) == 0 else {
-            throw ConfigError(.gitError, "cannot read \(path): \(GitRepository.lastError())")
-        }
-        blobs[path] = id
-        return TreeEntry(path: path, size: size, kind: .file)
+    /// A blob's size is known once it is read (`read` checks it first).
+    private func file(_ path: String, id: git_oid) -> TreeEntry {
+        blobs.withLock { $0[path] = id }
+        return TreeEntry(path: path, size: nil, kind: .file)
     }
 
     private enum Resolved {

@@ -38,12 +38,15 @@ public final class WorkingTree: ConfigTree {
             throw ConfigError(.fileUnreadable, "the file cannot be opened")
         }
         defer { try? handle.close() }
+        let bytes: [UInt8]
         do {
             // Read no more than the size limit allows, even if the file grew since it was listed.
-            return [UInt8](try handle.read(upToCount: ConfigLoader.maximumFileBytes + 1) ?? Data())
+            bytes = [UInt8](try handle.read(upToCount: ConfigLoader.maximumFileBytes + 1) ?? Data())
         } catch {
             throw ConfigError(.fileUnreadable, "the file cannot be read: \(error.localizedDescription)")
         }
+        if let tooLarge = ConfigError.tooLarge(bytes.count) { throw tooLarge }
+        return bytes
     }
 
     private func walk(_ relative: String, into entries: inout [TreeEntry], visited: inout Set<String>) {

@@ -25,6 +25,14 @@ struct FleetVariableTests {
         ("profiles/**/*.mobileconfig", "profiles/x/y/a.mobileconfig", true),
         ("profiles/?.mobileconfig", "profiles/ab.mobileconfig", false),
         ("./profiles/x/../a.mobileconfig", "profiles/a.mobileconfig", true),
+        // Matched on UTF-8: `?` takes a whole character, whatever its length.
+        ("profiles/?.mobileconfig", "profiles/é.mobileconfig", true),
+        ("profiles/?b.mobileconfig", "profiles/日b.mobileconfig", true),
+        ("profiles/??.mobileconfig", "profiles/日.mobileconfig", false),
+        ("profiles/*é?.mobileconfig", "profiles/aéé日.mobileconfig", true),
+        ("profiles/*é?.mobileconfig", "profiles/aé.mobileconfig", false),
+        ("profiles/**/b/*", "profiles/a/b/c.mobileconfig", true),
+        ("profiles/**/b/*", "profiles/a/bb/c.mobileconfig", false),
     ])
     func globs(_ pattern: String, _ path: String, _ matches: Bool) throws {
         #expect(try PathPattern.parse(pattern).get().matches(path) == matches)

@@ -21,13 +21,19 @@ public enum ConfigValidator {
         let cas = validateCertificateAuthorities(config.certificateAuthorities, &diagnostics)
 
         let known = Set(config.certificateAuthorities.compactMap { $0.name?.value })
-        var profiles: [String: Profile] = [:]
+        var profiles: [Profile] = []
+        profiles.reserveCapacity(config.profiles.count)
         for (profile, found) in inspectProfiles(config.profiles, knownCertificateAuthorities: known) {
             diagnostics += found
-            if let profile { profiles[profile.path] = profile }
+            if let profile { profiles.append(profile) }
         }
+        // A repo's files come sorted, each path once; an upload may not (the last of a path wins).
+        if !zip(profiles, profiles.dropFirst()).allSatisfy({ $0.path < $1.path }) {
+            profiles = Dictionary(profiles.map { ($0.path, $0) }, uniquingKeysWith: { $1 }).values.sorted { $0.path < $1.path }
+        }
+        let identifiers = Dictionary(uniqueKeysWithValues: profiles.map { ($0.path, $0.identifier) })
 
-        let teams = validateTeams(config.teams, profiles: config.profiles, valid: profiles, &diagnostics)
+        let teams = validateTeams(config.teams, profiles: config.profiles, identifiers: identifiers, &diagnostics)
 
         let assigned = Set(teams.flatMap(\.profilePaths))
         for file in config.profiles where !assigned.contains(file.path) && file.content != nil {
@@ -41,7 +47,7 @@ public enum ConfigValidator {
             source: config.source,
             certificateAuthorities: cas.sorted { $0.name < $1.name },
             teams: teams.sorted { $0.name < $1.name },
-            profiles: profiles.values.sorted { $0.path < $1.path })
+            profiles: profiles)
         return Result(state: state, diagnostics: diagnostics)
     }
 
@@ -148,7 +154,7 @@ public enum ConfigValidator {
     // MARK: - Teams
 
     private static func validateTeams(
-        _ documents: [TeamDocument], profiles files: [ProfileFile], valid profiles: [String: Profile],
+        _ documents: [TeamDocument], profiles files: [ProfileFile], identifiers: [String: String],
         _ diagnostics: inout [Diagnostic]
     ) -> [Team] {
         let paths = files.map(\.path).sorted()
@@ -232,17 +238,17 @@ public enum ConfigValidator {
 
             var byIdentifier: [String: String] = [:]
             for path in resolved.sorted() {
-                guard let profile = profiles[path] else { continue }
-                if let other = byIdentifier[profile.identifier] {
+                guard let identifier = identifiers[path] else { continue }
+                if let other = byIdentifier[identifier] {
                     let position = document.profiles.first { reference in
                         (try? PathPattern.parse(reference.value).get())?.matches(path) ?? false
                     }?.position
                     error(
                         .profileDuplicateIdentifier, position,
-                        "profiles \(other) and \(path) both have PayloadIdentifier \"\(profile.identifier)\"; it must be unique within team \"\(document.name?.value ?? file)\""
+                        "profiles \(other) and \(path) both have PayloadIdentifier \"\(identifier)\"; it must be unique within team \"\(document.name?.value ?? file)\""
                     )
                 } else {
-                    byIdentifier[profile.identifier] = path
+                    byIdentifier[identifier] = path
                 }
             }
 
