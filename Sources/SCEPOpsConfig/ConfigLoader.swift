@@ -15,9 +15,18 @@ public enum ConfigLoader {
         -> UnvalidatedConfig
     {
         do {
-            let tree: any ConfigTree = if let ref { try GitCommitTree(repository: repo, ref: ref) }
-                else { try WorkingTree(repository: repo) }
-            return load(tree, environment: environment, readsSecrets: readsSecrets)
+            if let ref {
+                return load(try GitCommitTree(repository: repo, ref: ref), environment: environment, readsSecrets: readsSecrets)
+            }
+            let tree = try WorkingTree(repository: repo)
+            // git's status check stats every file again: it runs beside the reading.
+            var (config, state) = concurrently {
+                load(tree, environment: environment, readsSecrets: readsSecrets)
+            } _: {
+                tree.gitState()
+            }
+            (config.source.commit, config.source.dirty) = state
+            return config
         } catch {
             let source = ConfigSource(kind: ref == nil ? .workingTree : .commit, repository: repo, ref: ref)
             return UnvalidatedConfig(source: source, diagnostics: [.error(error.code, file: nil, error.message)])
@@ -30,32 +39,40 @@ public enum ConfigLoader {
         var config = UnvalidatedConfig(source: tree.source)
         let expander = EnvironmentExpander(environment: environment)
         do {
-            // Each file is read and parsed on its own, on every core.
-            let cas = try configFiles(tree, certificateAuthoritiesFolder, ".yml", ".yaml").concurrentMap { entry in
-                readYAML(entry, tree) { text in
-                    var reader = YAMLDocumentReader(file: entry.path, expander: expander)
-                    reader.readsSecrets = readsSecrets
-                    return (reader.readCertificateAuthority(text), reader.diagnostics)
+            let caFiles = try configFiles(tree, certificateAuthoritiesFolder, ".yml", ".yaml")
+            let teamFiles = try configFiles(tree, teamsFolder, ".yml", ".yaml")
+            let profileFiles = try configFiles(tree, profilesFolder, ".mobileconfig")
+            // The profiles are read while the YAML files are read and parsed beside them.
+            let (profiles, (cas, teams)) = concurrently {
+                let readProfile = { (entry: TreeEntry) in
+                    var diagnostics: [Diagnostic] = []
+                    return (ProfileFile(path: entry.path, content: read(entry, tree, &diagnostics)), diagnostics)
                 }
+                return tree.readsInParallel ? profileFiles.concurrentMap(readProfile) : profileFiles.map(readProfile)
+            } _: {
+                let cas = caFiles.concurrentMap { entry in
+                    readYAML(entry, tree) { text in
+                        var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                        reader.readsSecrets = readsSecrets
+                        return (reader.readCertificateAuthority(text), reader.diagnostics)
+                    }
+                }
+                let teams = teamFiles.concurrentMap { entry in
+                    readYAML(entry, tree) { text in
+                        var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                        reader.readsSecrets = readsSecrets
+                        return (reader.readTeam(text), reader.diagnostics)
+                    }
+                }
+                return (cas, teams)
             }
             for (document, diagnostics) in cas {
                 if let document { config.certificateAuthorities.append(document) }
                 config.diagnostics += diagnostics
             }
-            let teams = try configFiles(tree, teamsFolder, ".yml", ".yaml").concurrentMap { entry in
-                readYAML(entry, tree) { text in
-                    var reader = YAMLDocumentReader(file: entry.path, expander: expander)
-                    reader.readsSecrets = readsSecrets
-                    return (reader.readTeam(text), reader.diagnostics)
-                }
-            }
             for (document, diagnostics) in teams {
                 if let document { config.teams.append(document) }
                 config.diagnostics += diagnostics
-            }
-            let profiles = try configFiles(tree, profilesFolder, ".mobileconfig").map { entry in
-                var diagnostics: [Diagnostic] = []
-                return (ProfileFile(path: entry.path, content: read(entry, tree, &diagnostics)), diagnostics)
             }
             for (profile, diagnostics) in profiles {
                 config.profiles.append(profile)
