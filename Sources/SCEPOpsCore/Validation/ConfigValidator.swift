@@ -64,15 +64,25 @@ public enum ConfigValidator {
     /// The paths that start with `prefix`, found by binary search in the sorted list: a
     /// glob per team over 10,000 paths must not be a scan per team.
     private static func candidates(withPrefix prefix: String, in sorted: [String]) -> ArraySlice<String> {
+        let start = firstIndex(notBefore: prefix, in: sorted)
+        var end = start
+        while end < sorted.count, sorted[end].hasPrefix(prefix) { end += 1 }
+        return sorted[start..<end]
+    }
+
+    private static func contains(_ path: String, in sorted: [String]) -> Bool {
+        let index = firstIndex(notBefore: path, in: sorted)
+        return index < sorted.count && sorted[index] == path
+    }
+
+    private static func firstIndex(notBefore value: String, in sorted: [String]) -> Int {
         var low = 0
         var high = sorted.count
         while low < high {
             let middle = (low + high) / 2
-            if sorted[middle] < prefix { low = middle + 1 } else { high = middle }
+            if sorted[middle] < value { low = middle + 1 } else { high = middle }
         }
-        var end = low
-        while end < sorted.count, sorted[end].hasPrefix(prefix) { end += 1 }
-        return sorted[low..<end]
+        return low
     }
 
     // MARK: - Certificate authorities
@@ -157,12 +167,17 @@ public enum ConfigValidator {
         _ documents: [TeamDocument], profiles files: [ProfileFile], identifiers: [String: String],
         _ diagnostics: inout [Diagnostic]
     ) -> [Team] {
-        let paths = files.map(\.path).sorted()
-        let pathSet = Set(paths)
+        var paths = files.map(\.path)
+        if !zip(paths, paths.dropFirst()).allSatisfy({ $0 < $1 }) { paths.sort() }
+        let sorted = documents.sorted(by: { $0.file < $1.file })
+        // Each team's list is matched against every path on its own, so on every core.
+        let resolutions = sorted.concurrentMap(minimumPerCore: 16) { document in
+            resolveProfiles(of: document, in: paths, identifiers: identifiers)
+        }
         var byName: [String: String] = [:]
         var bySecret: [Secret: (team: String, file: String)] = [:]
         var teams: [Team] = []
-        for document in documents.sorted(by: { $0.file < $1.file }) {
+        for (document, resolution) in zip(sorted, resolutions) {
             let file = document.file
             var ok = true
             func error(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
@@ -208,54 +223,70 @@ public enum ConfigValidator {
                 }
             }
 
-            var resolved: [String] = []
-            var seen: Set<String> = []
-            for full in document.profiles {
-                // Echoed in messages: a path of a megabyte is shown by its start.
-                var reference = full
-                if full.value.count > 200 { reference.value = full.value.prefix(200) + "…" }
-                switch PathPattern.parse(full.value) {
-                case .failure(.absolute):
-                    error(.pathEscapesRepo, reference.position, "profile path \"\(reference.value)\" is absolute; paths are relative to the repo root")
-                case .failure(.escapesRepo):
-                    error(.pathEscapesRepo, reference.position, "profile path \"\(reference.value)\" leaves the repository")
-                case .failure(.outsideProfiles):
-                    error(
-                        .pathOutsideProfiles, reference.position,
-                        "profile path \"\(reference.value)\" must be under \(PathPattern.profilesFolder)/ and name .mobileconfig files")
-                case .success(let pattern):
-                    let matched =
-                        pattern.isGlob
-                        ? candidates(withPrefix: pattern.literalPrefix, in: paths).filter(pattern.matches)
-                        : (pathSet.contains(pattern.text) ? [pattern.text] : [])
-                    if matched.isEmpty {
-                        let what = pattern.isGlob ? "glob \"\(reference.value)\" matches no" : "\"\(reference.value)\" is not a"
-                        error(.pathMatchesNothing, reference.position, "profile \(what) .mobileconfig file in the repository")
-                    }
-                    resolved += matched.filter { seen.insert($0).inserted }
-                }
-            }
-
-            var byIdentifier: [String: String] = [:]
-            for path in resolved.sorted() {
-                guard let identifier = identifiers[path] else { continue }
-                if let other = byIdentifier[identifier] {
-                    let position = document.profiles.first { reference in
-                        (try? PathPattern.parse(reference.value).get())?.matches(path) ?? false
-                    }?.position
-                    error(
-                        .profileDuplicateIdentifier, position,
-                        "profiles \(other) and \(path) both have PayloadIdentifier \"\(identifier)\"; it must be unique within team \"\(document.name?.value ?? file)\""
-                    )
-                } else {
-                    byIdentifier[identifier] = path
-                }
-            }
+            diagnostics += resolution.diagnostics
+            ok = ok && resolution.diagnostics.isEmpty
 
             if ok, let name = document.name, let secret = document.enrollSecret {
-                teams.append(Team(name: name.value, enrollSecret: secret.value, profilePaths: resolved.sorted(), file: file))
+                teams.append(Team(name: name.value, enrollSecret: secret.value, profilePaths: resolution.paths, file: file))
             }
         }
         return teams
+    }
+
+    /// The profile paths a team's list names (sorted), and the errors in it: references
+    /// that are malformed or match nothing, and two profiles with one PayloadIdentifier.
+    private static func resolveProfiles(
+        of document: TeamDocument, in paths: [String], identifiers: [String: String]
+    ) -> (paths: [String], diagnostics: [Diagnostic]) {
+        let file = document.file
+        var diagnostics: [Diagnostic] = []
+        func error(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
+            diagnostics.append(.error(code, file: file, at: position, message))
+        }
+        var resolved: [String] = []
+        var seen: Set<String> = []
+        for full in document.profiles {
+            // Echoed in messages: a path of a megabyte is shown by its start.
+            var reference = full
+            if full.value.count > 200 { reference.value = full.value.prefix(200) + "…" }
+            switch PathPattern.parse(full.value) {
+            case .failure(.absolute):
+                error(.pathEscapesRepo, reference.position, "profile path \"\(reference.value)\" is absolute; paths are relative to the repo root")
+            case .failure(.escapesRepo):
+                error(.pathEscapesRepo, reference.position, "profile path \"\(reference.value)\" leaves the repository")
+            case .failure(.outsideProfiles):
+                error(
+                    .pathOutsideProfiles, reference.position,
+                    "profile path \"\(reference.value)\" must be under \(PathPattern.profilesFolder)/ and name .mobileconfig files")
+            case .success(let pattern):
+                let matched =
+                    pattern.isGlob
+                    ? candidates(withPrefix: pattern.literalPrefix, in: paths).filter(pattern.matches)
+                    : (contains(pattern.text, in: paths) ? [pattern.text] : [])
+                if matched.isEmpty {
+                    let what = pattern.isGlob ? "glob \"\(reference.value)\" matches no" : "\"\(reference.value)\" is not a"
+                    error(.pathMatchesNothing, reference.position, "profile \(what) .mobileconfig file in the repository")
+                }
+                resolved += matched.filter { seen.insert($0).inserted }
+            }
+        }
+        resolved.sort()
+
+        var byIdentifier: [String: String] = [:]
+        for path in resolved {
+            guard let identifier = identifiers[path] else { continue }
+            if let other = byIdentifier[identifier] {
+                let position = document.profiles.first { reference in
+                    (try? PathPattern.parse(reference.value).get())?.matches(path) ?? false
+                }?.position
+                error(
+                    .profileDuplicateIdentifier, position,
+                    "profiles \(other) and \(path) both have PayloadIdentifier \"\(identifier)\"; it must be unique within team \"\(document.name?.value ?? file)\""
+                )
+            } else {
+                byIdentifier[identifier] = path
+            }
+        }
+        return (resolved, diagnostics)
     }
 }
