@@ -15,6 +15,16 @@ public final class ServerMetrics: Sendable {
     /// Proxied requests each CA failed, since start: the status page's view of a CA's health.
     private let upstreamErrors = Mutex<[String: Int]>([:])
     var upstreamErrorCounts: [String: Int] { upstreamErrors.withLock { $0 } }
+    /// Series of the per-request metrics already made: the registry's `make…` builds the
+    /// series' name and labels each time, which every request paid. Few keys: the routes and
+    /// statuses, and the CAs the state knows (a CA is named only after its lookup succeeded).
+    private let requestCounters = Mutex<[RequestSeries: Counter]>([:])
+    private let upstreamDurations = Mutex<[String: DurationHistogram]>([:])
+
+    private struct RequestSeries: Hashable {
+        var route: String
+        var status: Int
+    }
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
@@ -38,18 +48,29 @@ public final class ServerMetrics: Sendable {
     }
 
     func request(route: String, status: Int) {
-        registry.makeCounter(
-            descriptor: Self.name("http_requests", "total", "HTTP requests by route and status"),
-            labels: [("route", route), ("status", String(status))]
-        ).increment()
+        let series = RequestSeries(route: route, status: status)
+        let counter = requestCounters.withLock { counters in
+            if let made = counters[series] { return made }
+            let made = registry.makeCounter(
+                descriptor: Self.name("http_requests", "total", "HTTP requests by route and status"),
+                labels: [("route", route), ("status", String(status))])
+            counters[series] = made
+            return made
+        }
+        counter.increment()
     }
 
     /// The time a CA behind the proxy took to answer, by CA.
     func upstream(_ certificateAuthority: String, took duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: Self.name("scep_upstream_duration", "seconds", "Time the CA behind the proxy took to answer, by CA"),
-            labels: [("certificate_authority", certificateAuthority)], buckets: Self.latencyBuckets
-        ).record(duration)
+        let histogram = upstreamDurations.withLock { histograms in
+            if let made = histograms[certificateAuthority] { return made }
+            let made = registry.makeDurationHistogram(
+                descriptor: Self.name("scep_upstream_duration", "seconds", "Time the CA behind the proxy took to answer, by CA"),
+                labels: [("certificate_authority", certificateAuthority)], buckets: Self.latencyBuckets)
+            histograms[certificateAuthority] = made
+            return made
+        }
+        histogram.record(duration)
     }
 
     /// A CA behind the proxy that timed out or failed, by CA and reason (timeout, failed).
