@@ -50,21 +50,8 @@ public enum ConfigLoader {
                 }
                 return tree.readsInParallel ? profileFiles.concurrentMap(readProfile) : profileFiles.map(readProfile)
             } _: {
-                let cas = caFiles.concurrentMap { entry in
-                    readYAML(entry, tree) { text in
-                        var reader = YAMLDocumentReader(file: entry.path, expander: expander)
-                        reader.readsSecrets = readsSecrets
-                        return (reader.readCertificateAuthority(text), reader.diagnostics)
-                    }
-                }
-                let teams = teamFiles.concurrentMap { entry in
-                    readYAML(entry, tree) { text in
-                        var reader = YAMLDocumentReader(file: entry.path, expander: expander)
-                        reader.readsSecrets = readsSecrets
-                        return (reader.readTeam(text), reader.diagnostics)
-                    }
-                }
-                return (cas, teams)
+                let read = YAMLFiles(tree: tree, expander: expander, readsSecrets: readsSecrets)
+                return (read(caFiles) { $0.readCertificateAuthority($1) }, read(teamFiles) { $0.readTeam($1) })
             }
             for (document, diagnostics) in cas {
                 if let document { config.certificateAuthorities.append(document) }
@@ -106,17 +93,29 @@ public enum ConfigLoader {
         }
     }
 
-    /// A YAML file's document and findings: `parse` given its text, or none when it cannot
-    /// be read or is not UTF-8.
-    private static func readYAML<Document>(
-        _ entry: TreeEntry, _ tree: any ConfigTree, _ parse: (String) -> (Document?, [Diagnostic])
-    ) -> (Document?, [Diagnostic]) {
-        var diagnostics: [Diagnostic] = []
-        guard let bytes = read(entry, tree, &diagnostics) else { return (nil, diagnostics) }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            return (nil, [.error(.notUTF8, file: entry.path, "the file is not valid UTF-8")])
+    /// Reads YAML files and parses each into its document, on every core.
+    private struct YAMLFiles {
+        let tree: any ConfigTree
+        let expander: EnvironmentExpander
+        let readsSecrets: Bool
+
+        /// Each file's document (none when it cannot be read, is not UTF-8 or does not
+        /// parse) and its findings, in order.
+        func callAsFunction<Document>(
+            _ files: [TreeEntry], _ parse: (inout YAMLDocumentReader, String) -> Document?
+        ) -> [(Document?, [Diagnostic])] {
+            files.concurrentMap { entry in
+                var diagnostics: [Diagnostic] = []
+                guard let bytes = ConfigLoader.read(entry, tree, &diagnostics) else { return (nil, diagnostics) }
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    return (nil, [.error(.notUTF8, file: entry.path, "the file is not valid UTF-8")])
+                }
+                var reader = YAMLDocumentReader(file: entry.path, expander: expander)
+                reader.readsSecrets = readsSecrets
+                let document = parse(&reader, text)
+                return (document, reader.diagnostics)
+            }
         }
-        return parse(text)
     }
 
     /// The file's bytes, or nil with the reason reported.
