@@ -15,15 +15,16 @@ public final class ServerMetrics: Sendable {
     /// Proxied requests each CA failed, since start: the status page's view of a CA's health.
     private let upstreamErrors = Mutex<[String: Int]>([:])
     var upstreamErrorCounts: [String: Int] { upstreamErrors.withLock { $0 } }
-    /// Series of the per-request metrics already made: the registry's `make…` builds the
-    /// series' name and labels each time, which every request paid. Few keys: the routes and
-    /// statuses, and the CAs the state knows (a CA is named only after its lookup succeeded).
-    private let requestCounters = Mutex<[RequestSeries: Counter]>([:])
+    /// Series already made, by metric and labels: the registry's `make…` builds a series'
+    /// name and labels each time, which every request and every push paid. Few keys: each
+    /// label's values are a closed set (routes, statuses, results, reasons) or the CAs the
+    /// state knows (a CA is named only after its lookup succeeded).
+    private let counters = Mutex<[Series: Counter]>([:])
     private let upstreamDurations = Mutex<[String: DurationHistogram]>([:])
 
-    private struct RequestSeries: Hashable {
-        var route: String
-        var status: Int
+    private struct Series: Hashable {
+        var metric: String
+        var labels: [String]
     }
 
     static let latencyBuckets: [Duration] = [
@@ -47,17 +48,22 @@ public final class ServerMetrics: Sendable {
         MetricNameDescriptor(namespace: "scepops", metricName: metric, unitName: unit, helpText: help)
     }
 
-    func request(route: String, status: Int) {
-        let series = RequestSeries(route: route, status: status)
-        let counter = requestCounters.withLock { counters in
+    /// The counter `descriptor` names, with `labels`, made the first time it is asked for.
+    private func counter(_ descriptor: MetricNameDescriptor, _ labels: [(String, String)]) -> Counter {
+        let series = Series(metric: descriptor.metricName, labels: labels.flatMap { [$0.0, $0.1] })
+        return counters.withLock { counters in
             if let made = counters[series] { return made }
-            let made = registry.makeCounter(
-                descriptor: Self.name("http_requests", "total", "HTTP requests by route and status"),
-                labels: [("route", route), ("status", String(status))])
+            let made = registry.makeCounter(descriptor: descriptor, labels: labels)
             counters[series] = made
             return made
         }
-        counter.increment()
+    }
+
+    func request(route: String, status: Int) {
+        counter(
+            Self.name("http_requests", "total", "HTTP requests by route and status"),
+            [("route", route), ("status", String(status))]
+        ).increment()
     }
 
     /// The time a CA behind the proxy took to answer, by CA.
@@ -76,29 +82,27 @@ public final class ServerMetrics: Sendable {
     /// A CA behind the proxy that timed out or failed, by CA and reason (timeout, failed).
     func upstreamError(_ certificateAuthority: String, reason: String) {
         upstreamErrors.withLock { $0[certificateAuthority, default: 0] += 1 }
-        registry.makeCounter(
-            descriptor: Self.name("scep_upstream_errors", "total", "Proxied SCEP requests the CA failed or did not answer in time, by CA"),
-            labels: [("certificate_authority", certificateAuthority), ("reason", reason)]
+        counter(
+            Self.name("scep_upstream_errors", "total", "Proxied SCEP requests the CA failed or did not answer in time, by CA"),
+            [("certificate_authority", certificateAuthority), ("reason", reason)]
         ).increment()
     }
 
     func push(_ result: String) {
-        registry.makeCounter(
-            descriptor: Self.name("apns_pushes", "total", "APNs pushes by result"), labels: [("result", result)]
-        ).increment()
+        counter(Self.name("apns_pushes", "total", "APNs pushes by result"), [("result", result)]).increment()
     }
 
     func proxyRefusal(_ reason: String) {
-        registry.makeCounter(
-            descriptor: Self.name("proxy_refusals", "total", "SCEP proxy requests refused before reaching a CA, by reason"),
-            labels: [("reason", reason)]
+        counter(
+            Self.name("proxy_refusals", "total", "SCEP proxy requests refused before reaching a CA, by reason"),
+            [("reason", reason)]
         ).increment()
     }
 
     func redelivery(_ result: String) {
-        registry.makeCounter(
-            descriptor: Self.name("proxy_redeliveries", "total", "Deliveries whose token was spent without a certificate"),
-            labels: [("result", result)]
+        counter(
+            Self.name("proxy_redeliveries", "total", "Deliveries whose token was spent without a certificate"),
+            [("result", result)]
         ).increment()
     }
 
@@ -124,23 +128,23 @@ public final class ServerMetrics: Sendable {
 
     /// Renewals started, renewed, failed and to be retried.
     func renewal(_ result: String, _ count: Int) {
-        registry.makeCounter(
-            descriptor: Self.name("renewals", "total", "Certificate renewals by result (started, renewed, retrying, failed)"),
-            labels: [("result", result)]
+        counter(
+            Self.name("renewals", "total", "Certificate renewals by result (started, renewed, retrying, failed)"),
+            [("result", result)]
         ).increment(by: Int64(count))
     }
 
     func mdmRefusal(_ reason: String) {
-        registry.makeCounter(
-            descriptor: Self.name("mdm_refusals", "total", "MDM check-ins and command reports refused, by reason"),
-            labels: [("reason", reason)]
+        counter(
+            Self.name("mdm_refusals", "total", "MDM check-ins and command reports refused, by reason"),
+            [("reason", reason)]
         ).increment()
     }
 
     func adminRefusal(_ reason: String) {
-        registry.makeCounter(
-            descriptor: Self.name("admin_refusals", "total", "Admin API calls refused for their token, by reason"),
-            labels: [("reason", reason)]
+        counter(
+            Self.name("admin_refusals", "total", "Admin API calls refused for their token, by reason"),
+            [("reason", reason)]
         ).increment()
     }
 
