@@ -127,10 +127,6 @@ func load(_ client: HTTPClient, _ url: String, requests: Int, concurrency: Int, 
     return (Double(requests) / seconds, latencies.sorted())
 }
 
-func shutdown(_ client: HTTPClient) async throws {
-    try await client.shutdown()
-}
-
 func peakRSSMiB() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -276,7 +272,7 @@ case "worker":
             floor, milliseconds(elapsed) / 1000 / floor))
     }
     await bench.stop()
-    try await shutdown(http)
+    try await http.shutdown()
     await apns.stop()
 
 case "checkins":

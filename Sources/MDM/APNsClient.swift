@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import COpenSSL
 import Foundation
 import NIOCore
@@ -20,8 +19,10 @@ public struct APNsClient: Sendable {
 
     public static let production = "https://api.push.apple.com"
 
-    let client: HTTPClient
-    let endpoint: String
+    let client: APNsHTTP2Client
+    /// The endpoint's host and port (443 unless it names one); nil for one that is not an
+    /// https URL, which fails every push.
+    let server: (host: String, port: Int)?
     public let topic: String
     /// Tries of one push before a transient failure is given up for this cycle.
     let attempts: Int
@@ -29,30 +30,28 @@ public struct APNsClient: Sendable {
     /// How long one push may take, connection included.
     let timeout: TimeAmount
 
-    public init(client: HTTPClient, endpoint: String = Self.production, topic: String, attempts: Int = 3,
+    public init(client: APNsHTTP2Client, endpoint: String = Self.production, topic: String, attempts: Int = 3,
         backoff: Duration = .milliseconds(500), timeout: TimeAmount = .seconds(30))
     {
         self.timeout = timeout
         self.client = client
-        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        let url = URLComponents(string: endpoint)
+        server = url?.scheme == "https" && url?.host?.isEmpty == false ? (url!.host!, url!.port ?? 443) : nil
         self.topic = topic
         self.attempts = attempts
         self.backoff = backoff
     }
 
-    /// An HTTP client that presents the push certificate and speaks HTTP/2; `trustRoots`
-    /// replaces the system's roots (a test server's own CA).
+    /// An HTTP/2 client that presents the push certificate; `trustRoots` replaces the
+    /// system's roots (a test server's own CA).
     public static func makeHTTPClient(certificatePEM: String, keyPEM: String, trustRoots: [NIOSSLCertificate]? = nil)
-        throws -> HTTPClient
+        throws -> APNsHTTP2Client
     {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
         tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
         if let trustRoots { tls.trustRoots = .certificates(trustRoots) }
-        tls.applicationProtocols = ["h2"]
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.httpVersion = .automatic
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return try APNsHTTP2Client(tls: tls)
     }
 
     /// The topic is the push certificate's UID attribute (com.apple.mgmt.…).
@@ -100,20 +99,20 @@ public struct APNsClient: Sendable {
     }
 
     private func send(token: String, pushMagic: String) async -> Outcome {
-        var request = HTTPClientRequest(url: "\(endpoint)/3/device/\(token)")
-        request.method = .POST
-        request.headers.add(name: "apns-push-type", value: "mdm")
-        request.headers.add(name: "apns-topic", value: topic)
-        request.headers.add(name: "apns-priority", value: "10")
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: Self.payload(pushMagic: pushMagic)))
+        guard let server else { return .failed(reason: "the APNs endpoint is not an https URL") }
+        let payload = Self.payload(pushMagic: pushMagic)
         do {
-            let response = try await client.execute(request, timeout: timeout)
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            if response.status.code == 200 { return .delivered }
-            let reason = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])?["reason"]
-                as? String ?? "HTTP \(response.status.code)"
-            switch response.status.code {
+            let response = try await client.post(
+                host: server.host, port: server.port, path: "/3/device/\(token)",
+                headers: [
+                    ("apns-push-type", "mdm"), ("apns-topic", topic), ("apns-priority", "10"),
+                    ("content-type", "application/json"), ("content-length", "\(payload.count)"),
+                ],
+                body: ByteBuffer(bytes: payload), timeout: timeout)
+            if response.status == 200 { return .delivered }
+            let reason = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])?["reason"]
+                as? String ?? "HTTP \(response.status)"
+            switch response.status {
             case 410: return .staleToken(reason: reason)
             case 400 where reason == "BadDeviceToken": return .staleToken(reason: reason)
             case 429, 500...599: return .retryLater(reason: reason)

@@ -203,7 +203,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The APNs client and its topic, the UID of the push certificate's subject.
-    private func loadPushCertificate() throws -> (client: HTTPClient, topic: String)? {
+    private func loadPushCertificate() throws -> (client: APNsHTTP2Client, topic: String)? {
         guard let apnsCert, let apnsKey else { return nil }
         let certificate = try Self.read(apnsCert, flag: "--apns-cert")
         let key = try Self.read(apnsKey, flag: "--apns-key")

@@ -60,24 +60,41 @@ struct APNsClientTests {
         }
     }
 
+    /// Every push is a stream on one connection: thousands in flight at once, past the
+    /// server's limit on concurrent streams, and more answer bytes than the connection's
+    /// flow-control window holds unless the client gives them back.
+    @Test func thousandsOfPushesShareOneConnectionWithoutStalling() async throws {
+        let server = try await APNsTestServer()
+        let http = try APNsClient.makeHTTPClient(
+            certificatePEM: server.pushCertificatePEM, keyPEM: server.pushKeyPEM,
+            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)))
+        let client = APNsClient(client: http, endpoint: server.url, topic: APNsTestServer.topic, attempts: 1)
+        // 1,400 answers of {"reason":"Unregistered","timestamp":…}: 71 KB, past the 64 KiB window.
+        let tokens = (0..<1400).map { "gone-\($0)" }
+        for token in tokens { server.respond(to: token, with: [410]) }
+        let outcomes = await withTaskGroup(of: APNsClient.Outcome.self) { group in
+            for token in tokens { group.addTask { await client.push(token: token, pushMagic: "m") } }
+            return await group.reduce(into: [APNsClient.Outcome]()) { $0.append($1) }
+        }
+        #expect(outcomes.count == 1400)
+        #expect(outcomes.allSatisfy { $0 == .staleToken(reason: "Unregistered") })
+        #expect(server.requests.count == 1400 && Set(server.requests.map(\.token)) == Set(tokens), "each once")
+        #expect(await client.push(token: "after", pushMagic: "m") == .delivered)
+        try await http.shutdown()
+        #expect(await client.push(token: "shut", pushMagic: "m") == .retryLater(reason: "APNs could not be reached"))
+        await server.stop()
+    }
+
     @Test func aClientWithoutThePushCertificateIsRefusedByTheServer() async throws {
         let server = try await APNsTestServer()
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)))
-        let http = HTTPClientFactory.make(tls)
+        let http = try APNsHTTP2Client(tls: tls)
         let client = APNsClient(client: http, endpoint: server.url, topic: "x", attempts: 1)
         let outcome = await client.push(token: "t", pushMagic: "m")
         #expect(outcome == .retryLater(reason: "APNs could not be reached"))
         #expect(server.requests.isEmpty)
         try await http.shutdown()
         await server.stop()
-    }
-}
-
-import AsyncHTTPClient
-
-enum HTTPClientFactory {
-    static func make(_ tls: TLSConfiguration) -> HTTPClient {
-        HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdHTTP2
 import NIOCore
+import NIOPosix
 import NIOSSL
 
 /// A stand-in for APNs, the one service the tests cannot reach: a real HTTP/2 server over
@@ -27,6 +28,11 @@ public final class APNsTestServer: @unchecked Sendable {
     private var received: [Received] = []
     private var script: [String: [Int]] = [:]
     private var server: Task<Void, Error>?
+    /// An event loop of the stand-ins' own: APNs is another machine's CPU, so the stand-in
+    /// must not take turns on the client's event loop (sharing it, one thread ran both ends
+    /// of every push). Kept for the process, as NIO's singleton is: a connection closing
+    /// after a stand-in stops still has work to schedule on it.
+    private static let eventLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     public init() async throws {
         try makeCertificates()
@@ -46,15 +52,17 @@ public final class APNsTestServer: @unchecked Sendable {
             let status = record(Received(token: token, headers: headers, body: String(buffer: body)))
             guard status != 200 else { return Response(status: .ok) }
             let reason = [400: "BadDeviceToken", 410: "Unregistered", 429: "TooManyRequests"][status] ?? "InternalServerError"
+            // A token that is gone also says since when, in milliseconds.
+            let json = status == 410 ? "{\"reason\":\"\(reason)\",\"timestamp\":1796083200000}" : "{\"reason\":\"\(reason)\"}"
             return Response(
                 status: .init(code: status), headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: "{\"reason\":\"\(reason)\"}")))
+                body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router, server: try .http2Upgrade(tlsConfiguration: tls),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, eventLoopGroupProvider: .shared(Self.eventLoop))
         server = Task { try await app.run() }
         for await port in stream {
             self.port = port
