@@ -8,6 +8,7 @@
 import AsyncHTTPClient
 import Foundation
 import GRDB
+import GRDBSQLite
 import Hummingbird
 import MDM
 import NIOCore
@@ -230,6 +231,16 @@ case "worker":
                 }
             }
         }
+    }
+    if arguments.contains("writes") {
+        // The floor of readying: SQLite making the same writes, in the same transactions of
+        // the same size, through its C API with nothing of ours around them.
+        let seconds = try SQLiteWrites.ready(database: bench.database, batch: 1000)
+        print(String(format: "Readying's writes alone, through SQLite's C API, %d hosts: %.1f s", hosts, seconds))
+        await bench.stop()
+        try await http.shutdown()
+        await apns.stop()
+        exit(0)
     }
     // `worker N nopush` measures rendering alone.
     let pusher = arguments.contains("nopush") ? nil : APNsClient(client: http, endpoint: apns.url, topic: APNsTestServer.topic)

@@ -111,23 +111,44 @@ public struct ProfileWorker: Service {
         try await store.dropSupersededCommands()
         // Each batch's hosts are pushed while the next batch is readied: readying waits on the
         // state's writer (and its fsync), pushing on APNs, so a cycle takes about the longer
-        // of the two rather than their sum. One round of pushes at a time.
+        // of the two rather than their sum. One round of pushes at a time; telling the state
+        // what a round did overlaps the next round (it waits on the writer, behind readying).
         // APNs asking to retry ends the pushing: what is due waits for the next cycle.
-        let readied = await withTaskGroup(of: Result<PushRound, StoreError>.self) {
+        let readied = await withTaskGroup(of: Result<RoundStep, StoreError>.self) {
             rounds -> Result<(CycleResult, retrying: Bool), StoreError> in
             var result = result
             var retrying = false
+            var pushing = false
             var challenges: [String: ChallengeCheck] = [:]
             do throws(StoreError) {
                 while try await readyBatch(now: now, challenges: &challenges, into: &result) {
                     guard pusher != nil, !retrying else { continue }
-                    if let round = try await rounds.next()?.get() { retrying = result.add(round) }
+                    if pushing {
+                        // The round before: its pushes, then its record alongside.
+                        pushing = false
+                        while let step = try await rounds.next()?.get() {
+                            guard case .pushed(let round) = step else { continue }
+                            retrying = result.add(round.counts)
+                            rounds.addTask {
+                                do throws(StoreError) {
+                                    try await record(round)
+                                    return .success(.recorded)
+                                } catch { return .failure(error) }
+                            }
+                            break
+                        }
+                    }
                     if retrying { continue }
+                    pushing = true
                     rounds.addTask {
-                        do throws(StoreError) { return .success(try await pushRound()) } catch { return .failure(error) }
+                        do throws(StoreError) { return .success(.pushed(try await pushes())) } catch { return .failure(error) }
                     }
                 }
-                for await round in rounds { retrying = result.add(try round.get()) || retrying }
+                for await step in rounds {
+                    guard case .pushed(let round) = try step.get() else { continue }
+                    retrying = result.add(round.counts) || retrying
+                    try await record(round)
+                }
                 return .success((result, retrying))
             } catch {
                 rounds.cancelAll()
@@ -138,8 +159,9 @@ public struct ProfileWorker: Service {
         result = readiedResult
         // What is still due: the last batch's hosts, and any a killed server left behind.
         while pusher != nil, !retrying {
-            let round = try await pushRound()
-            if result.add(round) || round.finished { break }
+            let round = try await pushes()
+            try await record(round)
+            if result.add(round.counts) || round.counts.finished { break }
         }
         return result
     }
@@ -240,15 +262,29 @@ public struct ProfileWorker: Service {
         var finished = true
     }
 
+    /// A round's pushes, and what the state has yet to be told of them.
+    struct PushedRound: Sendable {
+        var counts = PushRound()
+        var outcomes: [(host: String, outcome: APNsClient.Outcome)] = []
+    }
+
+    /// What a cycle's task did: pushed a round, or recorded one in the state.
+    enum RoundStep: Sendable {
+        case pushed(PushedRound)
+        case recorded
+    }
+
     /// One push per host with new commands, however many it got, for one batch of the hosts
-    /// the state marked due: this cycle's, and any a killed server left behind.
-    private func pushRound() async throws(StoreError) -> PushRound {
-        var round = PushRound()
+    /// the state marked due: this cycle's, and any a killed server left behind. Claimed
+    /// until `record`, so no other round or server pushes them meanwhile.
+    private func pushes() async throws(StoreError) -> PushedRound {
+        var round = PushedRound()
         guard let pusher else { return round }
         let targets = try await store.pushesDue(limit: settings.batchSize, now: Date(), lifetime: settings.claimLifetime)
         if targets.isEmpty { return round }
-        let outcomes = await withTaskGroup(of: (String, APNsClient.Outcome).self) { group in
-            var outcomes: [(String, APNsClient.Outcome)] = []
+        round.outcomes = await withTaskGroup(of: (host: String, outcome: APNsClient.Outcome).self) { group in
+            var outcomes: [(host: String, outcome: APNsClient.Outcome)] = []
+            outcomes.reserveCapacity(targets.count)
             var iterator = targets.makeIterator()
             for _ in 0..<Self.pushConcurrency {
                 guard let target = iterator.next() else { break }
@@ -262,19 +298,33 @@ public struct ProfileWorker: Service {
             }
             return outcomes
         }
+        for (_, outcome) in round.outcomes {
+            switch outcome {
+            case .delivered: round.counts.pushed += 1
+            case .staleToken: round.counts.staleTokens += 1
+            // What APNs asked to retry waits for the next cycle, not this loop.
+            case .retryLater: round.counts.retrying = true
+            case .failed: break
+            }
+        }
+        round.counts.finished = round.counts.retrying || targets.count < settings.batchSize
+        return round
+    }
+
+    /// Tells the state what a round's pushes did: stale tokens marked, the rest no longer
+    /// due but what APNs asked to retry.
+    private func record(_ round: PushedRound) async throws(StoreError) {
         var done: [String] = []
         var later: [String] = []
-        for (host, outcome) in outcomes {
+        for (host, outcome) in round.outcomes {
             metrics?.push(Self.label(outcome))
             switch outcome {
             case .delivered:
                 logger.debug("pushed", metadata: ["udid": "\(host)"])
-                round.pushed += 1
                 done.append(host)
             case .staleToken:
                 try await store.markPushStale(host: host)
                 logger.warning("push token stale: the host must check in again", metadata: ["udid": "\(host)"])
-                round.staleTokens += 1
                 done.append(host)
             case .failed(let reason):
                 logger.warning("push not delivered", metadata: ["udid": "\(host)", "reason": "\(reason)"])
@@ -286,10 +336,6 @@ public struct ProfileWorker: Service {
             }
         }
         try await store.pushesDone(hosts: done, retrying: later)
-        // What APNs asked to retry waits for the next cycle, not this loop.
-        round.retrying = !later.isEmpty
-        round.finished = round.retrying || targets.count < settings.batchSize
-        return round
     }
 }
 
