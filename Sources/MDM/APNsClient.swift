@@ -35,11 +35,18 @@ public struct APNsClient: Sendable {
     {
         self.timeout = timeout
         self.client = client
-        let url = URLComponents(string: endpoint)
-        server = url?.scheme == "https" && url?.host?.isEmpty == false ? (url!.host!, url!.port ?? 443) : nil
+        server = Self.server(endpoint)
         self.topic = topic
         self.attempts = attempts
         self.backoff = backoff
+    }
+
+    /// The host and port of an https endpoint (443 unless it names one); nil for anything else.
+    public static func server(_ endpoint: String) -> (host: String, port: Int)? {
+        guard let url = URLComponents(string: endpoint), url.scheme == "https", let host = url.host, !host.isEmpty,
+            url.path.isEmpty || url.path == "/", url.query == nil
+        else { return nil }
+        return (host, url.port ?? 443)
     }
 
     /// An HTTP/2 client that presents the push certificate; `trustRoots` replaces the

@@ -120,6 +120,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--apns-cert and --apns-key go together: the push certificate and its private key")
         }
         if let serverURL { try AbsoluteURL.check(serverURL, flag: "--server-url") }
+        guard APNsClient.server(apnsEndpoint) != nil else {
+            throw ValidationError("--apns-endpoint must be an https URL with no path, such as \(APNsClient.production), found \"\(apnsEndpoint)\"")
+        }
         guard adminFailureLimit > 0 else { throw ValidationError("--admin-failure-limit must be positive") }
         for (flag, value) in [
             ("--worker-interval", workerInterval), ("--upstream-timeout", upstreamTimeout), ("--idle-timeout", idleTimeout),

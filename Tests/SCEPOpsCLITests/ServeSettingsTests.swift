@@ -83,6 +83,7 @@ struct ServeSettingsTests {
         (["--server-url", "mdm.example.com"], "error: --server-url must be an absolute http(s) URL"),
         (["--server-url", "ftp://mdm.example.com"], "error: --server-url must be an absolute http(s) URL"),
         (["--listen", "8080"], #"error: --listen must be HOST:PORT, e.g. 127.0.0.1:8080, found "8080""#),
+        (["--apns-endpoint", "http://127.0.0.1:2197"], "error: --apns-endpoint must be an https URL with no path"),
         (["--tls-cert", "missing.pem", "--tls-key", "missing.key"], "error: --tls-cert missing.pem: not found"),
         (["--worker-interval", "0"], "error: --worker-interval must be a duration above zero"),
     ])
