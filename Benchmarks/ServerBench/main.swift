@@ -162,6 +162,24 @@ case "proxy":
     let (floorRate, _) = try await load(bench.client, noRoute, requests: requests, concurrency: concurrency, expected: .notFound)
     print(String(format: "  no route on the proxy's server (its HTTP floor) %7.0f req/s: %.2f of direct; the proxy at %.2f of its floor",
         floorRate, floorRate / directRate, proxyRate / floorRate))
+    // The same GETs with wrk, when installed, as the load generator: a C event loop in a
+    // process of its own instead of AsyncHTTPClient in this one. One thread, four seconds each.
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") {
+        func wrk(_ url: String) -> Double {
+            let run = Command.run("/usr/bin/wrk", ["-t", "1", "-c", "\(concurrency)", "-d", "4s", url])
+            precondition(run.status == 0, run.stderr)
+            let lines = run.stdout.split(separator: "\n")
+            // Answers outside 2xx: none but for the path with no route.
+            let others = lines.first { $0.contains("Non-2xx or 3xx responses:") }
+            precondition((others != nil) == url.contains("no-such-route"), "wrk: unexpected answers from \(url): \(others ?? "")")
+            return Double(lines.first { $0.hasPrefix("Requests/sec:") }?.split(separator: " ").last ?? "") ?? 0
+        }
+        let wrkDirect = wrk(bench.scep.url + "?operation=GetCACert")
+        let wrkProxied = wrk(proxied + "?operation=GetCACert")
+        let wrkFloor = wrk(noRoute)
+        print(String(format: "  with wrk as the load generator: direct %.0f, proxied %.0f req/s: ratio %.2f; no route %.0f (%.2f of direct)",
+            wrkDirect, wrkProxied, wrkProxied / wrkDirect, wrkFloor, wrkFloor / wrkDirect))
+    }
     // PKIOperation: whole enrollments with micromdm's scepclient, each proxied one with its own token.
     var directTimes: [Double] = []
     var proxiedTimes: [Double] = []
