@@ -58,7 +58,12 @@ final class APNsStreamHandler: ChannelDuplexHandler {
         context.write(
             wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(request.body), endStream: true)))),
             promise: written)
-        if nextStreamID > Self.lastStreamID { unusable = .closed }
+        if nextStreamID > Self.lastStreamID {
+            // Out of stream ids: closed, so that the client forgets it and the next push
+            // connects again (what is in flight is tried again there).
+            unusable = .closed
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Responses in
