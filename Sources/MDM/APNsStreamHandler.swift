@@ -157,27 +157,3 @@ final class APNsStreamHandler: ChannelDuplexHandler {
         unacknowledged = 0
     }
 }
-
-/// One push as the connection sends it.
-struct APNsRequest: Sendable {
-    var headers: HPACKHeaders
-    var body: ByteBuffer
-    var promise: EventLoopPromise<APNsResponse>
-}
-
-/// What APNs answered: the status and up to `APNsStreamHandler.bodyLimit` bytes of body.
-struct APNsResponse: Sendable {
-    var status: Int
-    var body: ByteBuffer
-}
-
-/// Why a push never got an answer.
-enum APNsConnectionError: Error, Sendable {
-    /// The connection closed, or said GOAWAY, before the answer.
-    case closed
-    /// The server reset the stream.
-    case reset
-    /// The server did not agree to HTTP/2 in the TLS handshake.
-    case notHTTP2
-    case timedOut
-}
