@@ -52,7 +52,8 @@ public final class APNsHTTP2Client: Sendable {
         }
         connection.ready.whenComplete { result in
             switch result {
-            case .success(let channel): channel.writeAndFlush(request, promise: nil)
+            // A channel that closed meanwhile takes no write: the push fails now, not at its timeout.
+            case .success(let channel): channel.writeAndFlush(request).whenFailure { promise.fail($0) }
             case .failure(let error): promise.fail(error)
             }
         }

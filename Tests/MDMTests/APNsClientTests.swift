@@ -85,6 +85,23 @@ struct APNsClientTests {
         await server.stop()
     }
 
+    /// The connection is kept between pushes; when the server closes it (idle, here), the
+    /// next push connects again instead of failing on the closed one.
+    @Test func aPushAfterTheServerClosedTheConnectionConnectsAgain() async throws {
+        let server = try await APNsTestServer(closingIdleAfter: .milliseconds(200))
+        let http = try APNsClient.makeHTTPClient(
+            certificatePEM: server.pushCertificatePEM, keyPEM: server.pushKeyPEM,
+            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)))
+        // A push that meets the server closing the connection is tried again, as every push is.
+        let client = APNsClient(client: http, endpoint: server.url, topic: APNsTestServer.topic, backoff: .milliseconds(20))
+        #expect(await client.push(token: "before", pushMagic: "m") == .delivered)
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(await client.push(token: "after", pushMagic: "m") == .delivered)
+        #expect(server.requests.contains { $0.token == "after" })
+        try await http.shutdown()
+        await server.stop()
+    }
+
     @Test func aClientWithoutThePushCertificateIsRefusedByTheServer() async throws {
         let server = try await APNsTestServer()
         var tls = TLSConfiguration.makeClientConfiguration()

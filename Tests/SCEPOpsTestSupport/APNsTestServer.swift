@@ -34,7 +34,9 @@ public final class APNsTestServer: @unchecked Sendable {
     /// after a stand-in stops still has work to schedule on it.
     private static let eventLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    public init() async throws {
+    /// `closingIdleAfter`: the server closes a connection with no stream open for that long,
+    /// as APNs may.
+    public init(closingIdleAfter idle: Duration? = nil) async throws {
         try makeCertificates()
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(folder.path + "/server.pem").map { .certificate($0) },
@@ -60,7 +62,7 @@ public final class APNsTestServer: @unchecked Sendable {
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: router, server: try .http2Upgrade(tlsConfiguration: tls),
+            router: router, server: try .http2Upgrade(tlsConfiguration: tls, configuration: .init(idleTimeout: idle)),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, eventLoopGroupProvider: .shared(Self.eventLoop))
         server = Task { try await app.run() }
