@@ -128,6 +128,21 @@ func load(_ client: HTTPClient, _ url: String, requests: Int, concurrency: Int, 
     return (Double(requests) / seconds, latencies.sorted())
 }
 
+/// wrk as the load generator, when installed: a C event loop in a process of its own (where
+/// AsyncHTTPClient in this one took about a third of the CPU). One thread, `connections`
+/// open, four seconds; requests per second. Every answer must be 2xx, or none (`refused`).
+let wrkInstalled = FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk")
+func wrk(_ url: String, connections: Int, script: String? = nil, refused: Bool = false) -> Double {
+    let run = Command.run(
+        "/usr/bin/wrk", ["-t", "1", "-c", "\(connections)", "-d", "4s"] + (script.map { ["-s", $0] } ?? []) + [url])
+    precondition(run.status == 0, run.stderr)
+    let lines = run.stdout.split(separator: "\n")
+    // wrk counts the answers outside 2xx and 3xx.
+    let others = lines.first { $0.contains("Non-2xx or 3xx responses:") }
+    precondition((others != nil) == refused, "wrk: unexpected answers from \(url): \(others ?? "")")
+    return Double(lines.first { $0.hasPrefix("Requests/sec:") }?.split(separator: " ").last ?? "") ?? 0
+}
+
 func peakRSSMiB() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -162,21 +177,11 @@ case "proxy":
     let (floorRate, _) = try await load(bench.client, noRoute, requests: requests, concurrency: concurrency, expected: .notFound)
     print(String(format: "  no route on the proxy's server (its HTTP floor) %7.0f req/s: %.2f of direct; the proxy at %.2f of its floor",
         floorRate, floorRate / directRate, proxyRate / floorRate))
-    // The same GETs with wrk, when installed, as the load generator: a C event loop in a
-    // process of its own instead of AsyncHTTPClient in this one. One thread, four seconds each.
-    if FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") {
-        func wrk(_ url: String) -> Double {
-            let run = Command.run("/usr/bin/wrk", ["-t", "1", "-c", "\(concurrency)", "-d", "4s", url])
-            precondition(run.status == 0, run.stderr)
-            let lines = run.stdout.split(separator: "\n")
-            // Answers outside 2xx: none but for the path with no route.
-            let others = lines.first { $0.contains("Non-2xx or 3xx responses:") }
-            precondition((others != nil) == url.contains("no-such-route"), "wrk: unexpected answers from \(url): \(others ?? "")")
-            return Double(lines.first { $0.hasPrefix("Requests/sec:") }?.split(separator: " ").last ?? "") ?? 0
-        }
-        let wrkDirect = wrk(bench.scep.url + "?operation=GetCACert")
-        let wrkProxied = wrk(proxied + "?operation=GetCACert")
-        let wrkFloor = wrk(noRoute)
+    // The same GETs with wrk as the load generator.
+    if wrkInstalled {
+        let wrkDirect = wrk(bench.scep.url + "?operation=GetCACert", connections: concurrency)
+        let wrkProxied = wrk(proxied + "?operation=GetCACert", connections: concurrency)
+        let wrkFloor = wrk(noRoute, connections: concurrency, refused: true)
         print(String(format: "  with wrk as the load generator: direct %.0f, proxied %.0f req/s: ratio %.2f; no route %.0f (%.2f of direct)",
             wrkDirect, wrkProxied, wrkProxied / wrkDirect, wrkFloor, wrkFloor / wrkDirect))
     }
@@ -362,27 +367,18 @@ case "checkins":
         + String(format: "%.0f per second", checkIns))
     print(String(format: "  the same request to no route (the HTTP floor): %.0f and %.0f per second; check-ins at %.2f of the floor",
         floorBefore, floorAfter, checkIns / floor))
-    // The same three with wrk, when installed, as the load generator: a C event loop in a
-    // process of its own, where AsyncHTTPClient in this one took a third of the CPU the
-    // server needs. One thread, the same connections, four seconds each.
-    if FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk"), replicas == 1 {
+    // The same three with wrk as the load generator.
+    if wrkInstalled, replicas == 1 {
         let script = bench.folder.path + "/idle.lua"
         let lua = "wrk.method = \"PUT\"\nwrk.headers[\"Mdm-Signature\"] = \"\(idle.1)\"\n"
             + "wrk.body = [==[\(String(decoding: idle.0, as: UTF8.self))]==]\n"
         try lua.write(toFile: script, atomically: true, encoding: .utf8)
-        func wrk(_ path: String, expected: HTTPResponseStatus) -> Double {
-            let run = Command.run(
-                "/usr/bin/wrk", ["-t", "1", "-c", "\(concurrency)", "-d", "4s", "-s", script, "http://127.0.0.1:\(bench.port)\(path)"])
-            precondition(run.status == 0, run.stderr)
-            let lines = run.stdout.split(separator: "\n")
-            // wrk counts the answers outside 2xx and 3xx: all of them, or none, as expected.
-            let others = lines.first { $0.contains("Non-2xx or 3xx responses:") }
-            precondition((others != nil) == (expected != .ok), "wrk: unexpected answers from \(path): \(others ?? "")")
-            return Double(lines.first { $0.hasPrefix("Requests/sec:") }?.split(separator: " ").last ?? "") ?? 0
+        func signed(_ path: String, refused: Bool = false) -> Double {
+            wrk("http://127.0.0.1:\(bench.port)\(path)", connections: concurrency, script: script, refused: refused)
         }
-        let wrkFloorBefore = wrk("/mdm/apple/no-such-route", expected: .notFound)
-        let wrkCheckIns = wrk("/mdm/apple/command", expected: .ok)
-        let wrkFloorAfter = wrk("/mdm/apple/no-such-route", expected: .notFound)
+        let wrkFloorBefore = signed("/mdm/apple/no-such-route", refused: true)
+        let wrkCheckIns = signed("/mdm/apple/command")
+        let wrkFloorAfter = signed("/mdm/apple/no-such-route", refused: true)
         print(String(format: "  with wrk as the load generator: %.0f check-ins per second; the floor %.0f and %.0f; check-ins at %.2f of it",
             wrkCheckIns, wrkFloorBefore, wrkFloorAfter, 2 * wrkCheckIns / (wrkFloorBefore + wrkFloorAfter)))
     }
