@@ -35,6 +35,9 @@ let package = Package(
         // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
 
+        // zlib from Debian's zlib1g-dev: inflating the objects of a git pack.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
         // OpenSSL from Debian's libssl-dev: the secret box, certificates, SCEP messages, CMS.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
@@ -44,7 +47,7 @@ let package = Package(
         // Reading a config repo: working tree or a git commit (libgit2), YAML (Yams).
         .target(
             name: "SCEPOpsConfig",
-            dependencies: ["SCEPOpsCore", "CGit2", .product(name: "Yams", package: "Yams")],
+            dependencies: ["SCEPOpsCore", "CGit2", "CZlib", .product(name: "Yams", package: "Yams")],
             swiftSettings: settings
         ),
 
@@ -176,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SCEPOpsConfigTests",
-            dependencies: ["SCEPOpsConfig", "SCEPOpsCore", "SCEPOpsTestSupport"],
+            dependencies: ["SCEPOpsConfig", "SCEPOpsCore", "SCEPOpsTestSupport", "CGit2"],
             swiftSettings: settings
         ),
         .testTarget(

@@ -42,13 +42,12 @@ public enum ConfigLoader {
             let caFiles = try configFiles(tree, certificateAuthoritiesFolder, ".yml", ".yaml")
             let teamFiles = try configFiles(tree, teamsFolder, ".yml", ".yaml")
             let profileFiles = try configFiles(tree, profilesFolder, ".mobileconfig")
-            // The profiles are read while the YAML files are read and parsed beside them.
+            // The profiles are read on every core while the YAML files are read and parsed beside them.
             let (profiles, (cas, teams)) = concurrently {
-                let readProfile = { (entry: TreeEntry) in
+                profileFiles.concurrentMap { entry in
                     var diagnostics: [Diagnostic] = []
                     return (ProfileFile(path: entry.path, content: read(entry, tree, &diagnostics)), diagnostics)
                 }
-                return tree.readsInParallel ? profileFiles.concurrentMap(readProfile) : profileFiles.map(readProfile)
             } _: {
                 let read = YAMLFiles(tree: tree, expander: expander, readsSecrets: readsSecrets)
                 return (read(caFiles) { $0.readCertificateAuthority($1) }, read(teamFiles) { $0.readTeam($1) })

@@ -39,12 +39,6 @@ public protocol ConfigTree: Sendable {
     func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8]
     /// Whether the top-level `folder` is there at all (a folder, or a link to one).
     func hasFolder(_ folder: String) -> Bool
-    /// Whether reading files on several threads at once is faster than one after another.
-    var readsInParallel: Bool { get }
-}
-
-extension ConfigTree {
-    public var readsInParallel: Bool { true }
 }
 
 /// A failure to read the repo as a whole (as opposed to a finding in one file).

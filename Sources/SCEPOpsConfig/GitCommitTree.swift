@@ -6,9 +6,10 @@ import Synchronization
 /// A config repo read from one commit through libgit2: nothing is checked out and the
 /// working tree is not touched, so it works in CI's shallow, detached checkouts.
 ///
-/// Sendable as `ConfigTree` asks: `read` touches only the object database, which libgit2
-/// locks itself (its threading notes), and the blob ids behind a mutex; listing walks the
-/// trees and is done before any read.
+/// Sendable as `ConfigTree` asks: `read` touches only the packs (`GitPacks`, made to be
+/// read from several threads) and the object database, which libgit2 locks itself (its
+/// threading notes), and the blob ids behind a mutex; listing walks the trees and is done
+/// before any read.
 public final class GitCommitTree: ConfigTree, @unchecked Sendable {
     public let source: ConfigSource
     private let repository: GitRepository
@@ -16,6 +17,8 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
     /// The tree of the config folder (the commit's root tree, or a folder inside it).
     private let root: OpaquePointer
     private let database: OpaquePointer
+    /// Blobs are read from the packs directly; libgit2 reads the others (loose objects).
+    private let packs: GitPacks
     /// Blob ids of the files `entries` listed, symbolic links already resolved.
     private let blobs = Mutex<[String: git_oid]>([:])
 
@@ -53,6 +56,7 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
             throw ConfigError(.gitError, "cannot open the object database: \(GitRepository.lastError())")
         }
         database = odb
+        packs = GitPacks(objectsFolder: repository.objectsFolder)
     }
 
     deinit {
@@ -86,14 +90,11 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
         }
     }
 
-    /// One blob at a time is as fast as it gets: libgit2 locks a pack for each read, so
-    /// reads on several threads only wait for each other.
-    public var readsInParallel: Bool { false }
-
     public func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8] {
         guard var id = blobs.withLock({ $0[entry.path] }) else {
             throw ConfigError(.fileUnreadable, "the file is not in the commit")
         }
+        if let content = try packs.blob(id) { return content }
         // The header gives the size without inflating the blob: one too large is refused
         // before it is read.
         var size = 0

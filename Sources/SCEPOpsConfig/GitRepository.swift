@@ -32,6 +32,11 @@ final class GitRepository {
         git_repository_free(pointer)
     }
 
+    /// The object database's folder (a linked worktree's is its main repository's).
+    var objectsFolder: String {
+        String(cString: git_repository_commondir(pointer)) + "objects"
+    }
+
     /// The path of `folder` relative to the working directory ("" for its root).
     func prefix(of folder: String) -> String {
         guard let workdir, let real = WorkingTree.realPath(folder), real.hasPrefix(workdir) else { return "" }
