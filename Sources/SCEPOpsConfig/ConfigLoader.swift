@@ -41,17 +41,20 @@ public enum ConfigLoader {
         do {
             let caFiles = try configFiles(tree, certificateAuthoritiesFolder, ".yml", ".yaml")
             let teamFiles = try configFiles(tree, teamsFolder, ".yml", ".yaml")
-            let profileFiles = try configFiles(tree, profilesFolder, ".mobileconfig")
-            // The profiles are read on every core while the YAML files are read and parsed beside them.
-            let (profiles, (cas, teams)) = concurrently {
-                profileFiles.concurrentMap { entry in
-                    var diagnostics: [Diagnostic] = []
-                    return (ProfileFile(path: entry.path, content: read(entry, tree, &diagnostics)), diagnostics)
+            // The profiles are listed, then read on every core, while the YAML files are read
+            // and parsed beside them.
+            let (listed, (cas, teams)) = concurrently {
+                Result { () throws(ConfigError) in try configFiles(tree, profilesFolder, ".mobileconfig") }.map { files in
+                    files.concurrentMap { entry in
+                        var diagnostics: [Diagnostic] = []
+                        return (ProfileFile(path: entry.path, content: read(entry, tree, &diagnostics)), diagnostics)
+                    }
                 }
             } _: {
                 let read = YAMLFiles(tree: tree, expander: expander, readsSecrets: readsSecrets)
                 return (read(caFiles) { $0.readCertificateAuthority($1) }, read(teamFiles) { $0.readTeam($1) })
             }
+            let profiles = try listed.get()
             for (document, diagnostics) in cas {
                 if let document { config.certificateAuthorities.append(document) }
                 config.diagnostics += diagnostics

@@ -18,11 +18,15 @@ public struct TreeEntry: Sendable, Hashable {
     /// against the limit before reading (a blob in git, whose size is in its header).
     public var size: Int?
     public var kind: Kind
+    /// Where the tree that listed the file finds it again (a git commit: the number of its
+    /// blob id); nil when it reads by path.
+    public var handle: Int?
 
-    public init(path: String, size: Int?, kind: Kind) {
+    public init(path: String, size: Int?, kind: Kind, handle: Int? = nil) {
         self.path = path
         self.size = size
         self.kind = kind
+        self.handle = handle
     }
 }
 

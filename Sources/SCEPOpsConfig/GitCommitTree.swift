@@ -19,8 +19,9 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
     private let database: OpaquePointer
     /// Blobs are read from the packs directly; libgit2 reads the others (loose objects).
     private let packs: GitPacks
-    /// Blob ids of the files `entries` listed, symbolic links already resolved.
-    private let blobs = Mutex<[String: git_oid]>([:])
+    /// Blob ids of the files `entries` listed, symbolic links already resolved; an entry's
+    /// handle is its number here.
+    private let blobs = Mutex<[git_oid]>([])
 
     /// Symbolic links followed one after another before giving up (as the kernel does).
     private static let maximumLinkHops = 8
@@ -73,11 +74,24 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
             entries.append(TreeEntry(path: folder, size: 0, kind: .symlinkOutOfRepo(target: target)))
         case .tree(let tree):
             defer { git_tree_free(tree) }
-            try walk(tree, path: folder, into: &entries, depth: 0)
+            // Numbered from 0 here, then after the ids already kept (another folder's
+            // files may be read meanwhile).
+            var ids: [git_oid] = []
+            try walk(tree, path: folder, into: &entries, ids: &ids, depth: 0)
+            let first = blobs.withLock { kept in
+                defer { kept += ids }
+                return kept.count
+            }
+            for index in entries.indices { entries[index].handle? += first }
         case .blob:
             break
         }
-        return entries.sorted { $0.path < $1.path }
+        // git orders a tree's entries by name, a folder's as if it ended in "/": a walk
+        // comes out in path order already, unless a link to a folder was followed.
+        if !entries.indices.dropFirst().allSatisfy({ entries[$0 - 1].path < entries[$0].path }) {
+            entries.sort { $0.path < $1.path }
+        }
+        return entries
     }
 
     public func hasFolder(_ folder: String) -> Bool {
@@ -91,7 +105,8 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
     }
 
     public func read(_ entry: TreeEntry) throws(ConfigError) -> [UInt8] {
-        guard var id = blobs.withLock({ $0[entry.path] }) else {
+        guard var id = entry.handle.flatMap({ handle in blobs.withLock { $0.indices.contains(handle) ? $0[handle] : nil } })
+        else {
             throw ConfigError(.fileUnreadable, "the file is not in the commit")
         }
         if let content = try packs.blob(id) { return content }
@@ -117,12 +132,15 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
 
     // MARK: - Walking
 
-    private func walk(_ tree: OpaquePointer, path: String, into entries: inout [TreeEntry], depth: Int) throws(ConfigError) {
+    private func walk(
+        _ tree: OpaquePointer, path: String, into entries: inout [TreeEntry], ids: inout [git_oid], depth: Int
+    ) throws(ConfigError) {
         guard depth < 64 else { return }
         for index in 0..<git_tree_entrycount(tree) {
             guard let entry = git_tree_entry_byindex(tree, index) else { continue }
-            let name = String(cString: git_tree_entry_name(entry))
-            let entryPath = path + "/" + name
+            var entryPath = path
+            entryPath += "/"
+            entryPath += String(cString: git_tree_entry_name(entry))
             switch git_tree_entry_filemode(entry) {
             case GIT_FILEMODE_TREE:
                 var subtree: OpaquePointer?
@@ -130,18 +148,18 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
                     continue
                 }
                 defer { git_tree_free(subtree) }
-                try walk(subtree, path: entryPath, into: &entries, depth: depth + 1)
+                try walk(subtree, path: entryPath, into: &entries, ids: &ids, depth: depth + 1)
             case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
-                entries.append(file(entryPath, id: git_tree_entry_id(entry).pointee))
+                Self.file(entryPath, git_tree_entry_id(entry).pointee, into: &entries, ids: &ids)
             case GIT_FILEMODE_LINK:
                 switch resolve(entryPath, hops: 0) {
                 case .outside(let target):
                     entries.append(TreeEntry(path: entryPath, size: 0, kind: .symlinkOutOfRepo(target: target)))
                 case .blob(let id):
-                    entries.append(file(entryPath, id: id))
+                    Self.file(entryPath, id, into: &entries, ids: &ids)
                 case .tree(let subtree):
                     defer { git_tree_free(subtree) }
-                    try walk(subtree, path: entryPath, into: &entries, depth: depth + 1)
+                    try walk(subtree, path: entryPath, into: &entries, ids: &ids, depth: depth + 1)
                 case nil:
                     continue
                 }
@@ -152,9 +170,9 @@ public final class GitCommitTree: ConfigTree, @unchecked Sendable {
     }
 
     /// A blob's size is known once it is read (`read` checks it first).
-    private func file(_ path: String, id: git_oid) -> TreeEntry {
-        blobs.withLock { $0[path] = id }
-        return TreeEntry(path: path, size: nil, kind: .file)
+    private static func file(_ path: String, _ id: git_oid, into entries: inout [TreeEntry], ids: inout [git_oid]) {
+        entries.append(TreeEntry(path: path, size: nil, kind: .file, handle: ids.count))
+        ids.append(id)
     }
 
     private enum Resolved {

@@ -13,11 +13,12 @@ public enum FleetVariable: Sendable, Hashable {
     static let proxyURLPrefix = "CUSTOM_SCEP_PROXY_URL_"
     static let renewalID = "SCEP_RENEWAL_ID"
 
+    /// Counted in UTF-8 bytes (the names are ASCII): `count` on a String walks its characters.
     public init(suffix: String) {
-        if suffix.hasPrefix(Self.challengePrefix), suffix.count > Self.challengePrefix.count {
-            self = .customSCEPChallenge(ca: String(suffix.dropFirst(Self.challengePrefix.count)))
-        } else if suffix.hasPrefix(Self.proxyURLPrefix), suffix.count > Self.proxyURLPrefix.count {
-            self = .customSCEPProxyURL(ca: String(suffix.dropFirst(Self.proxyURLPrefix.count)))
+        if suffix.hasPrefix(Self.challengePrefix), suffix.utf8.count > Self.challengePrefix.utf8.count {
+            self = .customSCEPChallenge(ca: String(suffix.utf8.dropFirst(Self.challengePrefix.utf8.count))!)
+        } else if suffix.hasPrefix(Self.proxyURLPrefix), suffix.utf8.count > Self.proxyURLPrefix.utf8.count {
+            self = .customSCEPProxyURL(ca: String(suffix.utf8.dropFirst(Self.proxyURLPrefix.utf8.count))!)
         } else if suffix == Self.renewalID {
             self = .scepRenewalID
         } else {

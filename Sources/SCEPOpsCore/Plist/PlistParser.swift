@@ -19,7 +19,6 @@ public struct PlistParser {
     private static let cdataEnd: [UInt8] = Array("]]>".utf8)
     private static let cdataStart: [UInt8] = Array("<![CDATA[".utf8)
     private static let closeDict: [UInt8] = Array("</dict".utf8)
-    private static let closeTagStart: [UInt8] = Array("</".utf8)
     private static let commentEnd: [UInt8] = Array("-->".utf8)
     private static let commentStart: [UInt8] = Array("<!--".utf8)
     private static let doctypeStart: [UInt8] = Array("<!DOCTYPE".utf8)
@@ -65,7 +64,7 @@ public struct PlistParser {
         guard depth < Self.maximumDepth else {
             throw failure("values are nested more than \(Self.maximumDepth) levels deep", at: start)
         }
-        if hasPrefix(Self.closeTagStart) { throw failure("expected a value, found a closing tag") }
+        if atClosingTag { throw failure("expected a value, found a closing tag") }
         let tag = try parseOpenTag()
         guard let element = tag.element else { throw failure("unknown element <\(name(of: tag))>", at: start) }
         switch element {
@@ -111,10 +110,12 @@ public struct PlistParser {
     }
 
     private mutating func parseDictionary(depth: Int) throws(Failure) -> [PlistEntry] {
+        // A payload's dictionary has a handful of keys: one allocation rather than four.
         var entries: [PlistEntry] = []
+        entries.reserveCapacity(8)
         while true {
             try skipMisc(allowDeclarations: false)
-            if hasPrefix(Self.closeTagStart) {
+            if atClosingTag {
                 try parseCloseTag(.dict)
                 return entries
             }
@@ -137,7 +138,7 @@ public struct PlistParser {
         var elements: [PlistNode] = []
         while true {
             try skipMisc(allowDeclarations: false)
-            if hasPrefix(Self.closeTagStart) {
+            if atClosingTag {
                 try parseCloseTag(.array)
                 return elements
             }
@@ -151,9 +152,9 @@ public struct PlistParser {
         if selfClosing { return "" }
         let start = index
         // Most values are plain text up to their closing tag: slice it without copying twice.
-        if let end = bytes[index...].firstIndex(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "&") }),
-            bytes[end] == UInt8(ascii: "<"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: "/")
-        {
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "<"), bytes[end] != UInt8(ascii: "&") { end += 1 }
+        if end + 1 < bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/") {
             let text = String(decoding: bytes[index..<end], as: UTF8.self)
             advance(end - index)
             try parseCloseTag(closing)
@@ -173,7 +174,7 @@ public struct PlistParser {
                     advance(end + 3 - index)
                 } else if hasPrefix(Self.commentStart) {
                     try skipComment()
-                } else if hasPrefix(Self.closeTagStart) {
+                } else if atClosingTag {
                     try parseCloseTag(closing)
                     return String(decoding: text, as: UTF8.self)
                 } else {
@@ -241,7 +242,7 @@ public struct PlistParser {
         var name: String { literal.description }
 
         /// The element `name` (bytes of the document) spells: every tag asks, so the bytes
-        /// are compared in place, with no slice or string made.
+        /// are compared in place, with no slice or string made (nor a call to memcmp).
         init?(_ name: UnsafeBufferPointer<UInt8>) {
             // Told apart by length and first byte, then checked in full.
             let candidate: Element? =
@@ -262,9 +263,10 @@ public struct PlistParser {
                 case (5, UInt8(ascii: "f")): .false
                 default: nil
                 }
-            guard let candidate, memcmp(name.baseAddress!, candidate.literal.utf8Start, name.count) == 0 else {
-                return nil
-            }
+            guard let candidate else { return nil }
+            // The literal is as long as the name: the length chose it.
+            let literal = candidate.literal.utf8Start
+            for position in 1..<name.count where name[position] != literal[position] { return nil }
             self = candidate
         }
     }
@@ -314,7 +316,7 @@ public struct PlistParser {
 
     private mutating func parseCloseTag(_ expected: Element) throws(Failure) {
         let start = index
-        guard hasPrefix(Self.closeTagStart) else { throw failure("expected </\(expected.name)>") }
+        guard atClosingTag else { throw failure("expected </\(expected.name)>") }
         advance(2)
         let name = readName()
         skipWhitespace()
@@ -396,6 +398,11 @@ public struct PlistParser {
     /// A failure at `offset`, the cursor unless told.
     private func failure(_ message: String, at offset: Int? = nil) -> Failure {
         Failure(message: message, position: SourcePosition(offset: offset ?? index, in: bytes))
+    }
+
+    /// Whether `</` is next: asked before every value, so not through `hasPrefix`.
+    private var atClosingTag: Bool {
+        index + 1 < bytes.count && bytes[index] == UInt8(ascii: "<") && bytes[index + 1] == UInt8(ascii: "/")
     }
 
     private func hasPrefix(_ prefix: [UInt8]) -> Bool {
