@@ -1,3 +1,5 @@
+import Foundation
+
 /// Expands `$NAME` and `${NAME}` in a YAML value from the environment (docs/contract.md §1).
 ///
 /// An unset variable is an error, never an empty string; `\$` is a literal dollar sign;
@@ -26,64 +28,74 @@ public struct EnvironmentExpander: Sendable {
         self.environment = environment
     }
 
+    /// Worked on UTF-8 bytes: every character the syntax uses is ASCII, and no byte of a
+    /// multi-byte character is, so text is only ever cut between characters.
     public func expand(_ text: String) -> Result {
-        guard text.utf8.contains(UInt8(ascii: "$")) else {
-            return Result(value: text, substituted: false, problems: [])
+        var contiguous = text
+        return contiguous.withUTF8 { bytes in
+            guard let base = bytes.baseAddress, memchr(base, Int32(UInt8(ascii: "$")), bytes.count) != nil else {
+                return Result(value: text, substituted: false, problems: [])
+            }
+            return expand(bytes)
         }
-        let scalars = Array(text.unicodeScalars)
-        var out = String.UnicodeScalarView()
+    }
+
+    private func expand(_ bytes: UnsafeBufferPointer<UInt8>) -> Result {
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 64)
         var problems: [Problem] = []
         var substituted = false
         var i = 0
-        while i < scalars.count {
-            let c = scalars[i]
-            if c == "\\", i + 1 < scalars.count, scalars[i + 1] == "$" {
-                out.append("$")
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\\"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "$") {
+                out.append(UInt8(ascii: "$"))
                 i += 2
                 continue
             }
-            guard c == "$", i + 1 < scalars.count else {
+            guard c == UInt8(ascii: "$"), i + 1 < bytes.count else {
                 out.append(c)
                 i += 1
                 continue
             }
-            let next = scalars[i + 1]
-            if next == "{" {
-                guard let close = scalars[(i + 2)...].firstIndex(of: "}") else {
-                    problems.append(.malformed(text: String(String.UnicodeScalarView(scalars[i...]))))
+            let next = bytes[i + 1]
+            if next == UInt8(ascii: "{") {
+                guard let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}")) else {
+                    problems.append(.malformed(text: text(i..<bytes.count)))
                     break
                 }
-                let name = String(String.UnicodeScalarView(scalars[(i + 2)..<close]))
-                let whole = String(String.UnicodeScalarView(scalars[i...close]))
+                let name = text((i + 2)..<close)
+                let whole = i..<(close + 1)
                 i = close + 1
                 guard Self.isIdentifier(name) else {
-                    problems.append(.malformed(text: whole))
+                    problems.append(.malformed(text: text(whole)))
                     continue
                 }
-                resolve(name, written: whole, into: &out, substituted: &substituted, problems: &problems)
-            } else if Self.isIdentifierStart(next) {
+                resolve(name, written: bytes[whole], into: &out, substituted: &substituted, problems: &problems)
+            } else if Self.isIdentifierStart(Unicode.Scalar(next)) {
                 var end = i + 1
-                while end < scalars.count, Self.isIdentifierPart(scalars[end]) { end += 1 }
-                let name = String(String.UnicodeScalarView(scalars[(i + 1)..<end]))
-                let whole = String(String.UnicodeScalarView(scalars[i..<end]))
+                while end < bytes.count, Self.isIdentifierPart(Unicode.Scalar(bytes[end])) { end += 1 }
+                let name = text((i + 1)..<end)
+                let whole = i..<end
                 i = end
-                resolve(name, written: whole, into: &out, substituted: &substituted, problems: &problems)
+                resolve(name, written: bytes[whole], into: &out, substituted: &substituted, problems: &problems)
             } else {
                 out.append(c)
                 i += 1
             }
         }
-        return Result(value: String(out), substituted: substituted, problems: problems)
+        return Result(value: String(decoding: out, as: UTF8.self), substituted: substituted, problems: problems)
     }
 
     private func resolve(
-        _ name: String, written: String, into out: inout String.UnicodeScalarView, substituted: inout Bool,
+        _ name: String, written: Slice<UnsafeBufferPointer<UInt8>>, into out: inout [UInt8], substituted: inout Bool,
         problems: inout [Problem]
     ) {
         if name.hasPrefix(Self.reservedPrefix) {
-            out.append(contentsOf: written.unicodeScalars)
+            out.append(contentsOf: written)
         } else if let value = environment[name] {
-            out.append(contentsOf: value.unicodeScalars)
+            out.append(contentsOf: value.utf8)
             substituted = true
         } else {
             problems.append(.unset(name: name))

@@ -152,8 +152,7 @@ public struct PlistParser {
         if selfClosing { return "" }
         let start = index
         // Most values are plain text up to their closing tag: slice it without copying twice.
-        var end = index
-        while end < bytes.count, bytes[end] != UInt8(ascii: "<"), bytes[end] != UInt8(ascii: "&") { end += 1 }
+        let end = scan(from: index) { $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: "&") }
         if end + 1 < bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/") {
             let text = String(decoding: bytes[index..<end], as: UTF8.self)
             advance(end - index)
@@ -333,18 +332,12 @@ public struct PlistParser {
 
     private mutating func readName() -> Range<Int> {
         let start = index
-        var end = index
-        while end < bytes.count {
-            let b = bytes[end]
-            let isNameByte =
-                (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+        index = scan(from: index) { b in
+            (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
                 || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
                 || b == UInt8(ascii: "-") || b == UInt8(ascii: ":") || b == UInt8(ascii: ".")
-            guard isNameByte else { break }
-            end += 1
         }
-        index = end
-        return start..<end
+        return start..<index
     }
 
     // MARK: - Prolog, comments, whitespace
@@ -385,12 +378,7 @@ public struct PlistParser {
     }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: index += 1
-            default: return
-            }
-        }
+        index = scan(from: index) { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
     }
 
     // MARK: - Cursor
@@ -403,6 +391,18 @@ public struct PlistParser {
     /// Whether `</` is next: asked before every value, so not through `hasPrefix`.
     private var atClosingTag: Bool {
         index + 1 < bytes.count && bytes[index] == UInt8(ascii: "<") && bytes[index + 1] == UInt8(ascii: "/")
+    }
+
+    /// The index of the first byte from `start` on that is not `while`'s, or the end. The
+    /// loops that run over every byte of a profile: on the buffer, whose bounds the loop
+    /// checks, rather than through the array's subscript.
+    @inline(__always)
+    private func scan(from start: Int, while matches: (UInt8) -> Bool) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var end = start
+            while end < buffer.count, matches(buffer[end]) { end += 1 }
+            return end
+        }
     }
 
     private func hasPrefix(_ prefix: [UInt8]) -> Bool {
