@@ -20,28 +20,26 @@ public enum ConfigValidator {
         var diagnostics = config.diagnostics
         // The CAs are checked while the profiles are: a profile needs only their names.
         let known = Set(config.certificateAuthorities.compactMap { $0.name?.value })
-        let ((cas, caDiagnostics), inspected) = concurrently {
+        var ((cas, caDiagnostics), inspected) = concurrently {
             var found: [Diagnostic] = []
             return (validateCertificateAuthorities(config.certificateAuthorities, &found), found)
         } _: {
             inspectProfiles(config.profiles, knownCertificateAuthorities: known)
         }
         diagnostics += caDiagnostics
-        // Profiles are taken by index, not copied whole: at 10,000 of them each copy's
-        // reference counting, on memory another core wrote, added up.
+        // Profiles are moved out, not copied: at 10,000 of them each copy's reference
+        // counting, on memory another core wrote, added up.
         var profiles: [Profile] = []
         profiles.reserveCapacity(inspected.count)
         for index in inspected.indices {
             diagnostics += inspected[index].diagnostics
-            if let profile = inspected[index].profile { profiles.append(profile) }
+            if let profile = inspected[index].profile.take() { profiles.append(profile) }
         }
         // A repo's files come sorted, each path once; an upload may not (the last of a path wins).
         if !profiles.indices.dropFirst().allSatisfy({ profiles[$0 - 1].path < profiles[$0].path }) {
             profiles = Dictionary(profiles.map { ($0.path, $0) }, uniquingKeysWith: { $1 }).values.sorted { $0.path < $1.path }
         }
-        let identifiers = Dictionary(uniqueKeysWithValues: profiles.map { ($0.path, $0.identifier) })
-
-        let teams = validateTeams(config.teams, profiles: config.profiles, identifiers: identifiers, &diagnostics)
+        let teams = validateTeams(config.teams, files: config.profiles, profiles: profiles, &diagnostics)
 
         let assigned = Set(teams.flatMap(\.profilePaths))
         for index in config.profiles.indices where config.profiles[index].content != nil {
@@ -72,18 +70,18 @@ public enum ConfigValidator {
         }
     }
 
-    /// The paths that start with `prefix`, found by binary search in the sorted list: a
-    /// glob per team over 10,000 paths must not be a scan per team.
-    private static func candidates(withPrefix prefix: String, in sorted: [String]) -> ArraySlice<String> {
+    /// Where the paths that start with `prefix` are, found by binary search in the sorted
+    /// list: a glob per team over 10,000 paths must not be a scan per team.
+    private static func candidates(withPrefix prefix: String, in sorted: [String]) -> Range<Int> {
         let start = firstIndex(notBefore: prefix, in: sorted)
         var end = start
         while end < sorted.count, sorted[end].hasPrefix(prefix) { end += 1 }
-        return sorted[start..<end]
+        return start..<end
     }
 
-    private static func contains(_ path: String, in sorted: [String]) -> Bool {
+    private static func position(of path: String, in sorted: [String]) -> Int? {
         let index = firstIndex(notBefore: path, in: sorted)
-        return index < sorted.count && sorted[index] == path
+        return index < sorted.count && sorted[index] == path ? index : nil
     }
 
     private static func firstIndex(notBefore value: String, in sorted: [String]) -> Int {
@@ -174,12 +172,20 @@ public enum ConfigValidator {
 
     // MARK: - Teams
 
+    /// `profiles` are the valid ones among `files`, sorted by path, each path once.
     private static func validateTeams(
-        _ documents: [TeamDocument], profiles files: [ProfileFile], identifiers: [String: String],
-        _ diagnostics: inout [Diagnostic]
+        _ documents: [TeamDocument], files: [ProfileFile], profiles: [Profile], _ diagnostics: inout [Diagnostic]
     ) -> [Team] {
         var paths = files.map(\.path)
-        if !zip(paths, paths.dropFirst()).allSatisfy({ $0 < $1 }) { paths.sort() }
+        if !paths.indices.dropFirst().allSatisfy({ paths[$0 - 1] < paths[$0] }) { paths.sort() }
+        // Each path's PayloadIdentifier (none for a profile that is not valid), by walking
+        // the two sorted lists side by side rather than hashing every path.
+        var identifiers = [String?](repeating: nil, count: paths.count)
+        var next = 0
+        for index in paths.indices {
+            while next < profiles.count, profiles[next].path < paths[index] { next += 1 }
+            if next < profiles.count, profiles[next].path == paths[index] { identifiers[index] = profiles[next].identifier }
+        }
         let sorted = documents.sorted(by: { $0.file < $1.file })
         // Each team's list is matched against every path on its own, so on every core.
         let resolutions = sorted.concurrentMap(minimumPerCore: 16) { document in
@@ -247,19 +253,19 @@ public enum ConfigValidator {
     /// The profile paths a team's list names (sorted), and the errors in it: references
     /// that are malformed or match nothing, and two profiles with one PayloadIdentifier.
     private static func resolveProfiles(
-        of document: TeamDocument, in paths: [String], identifiers: [String: String]
+        of document: TeamDocument, in paths: [String], identifiers: [String?]
     ) -> (paths: [String], diagnostics: [Diagnostic]) {
         let file = document.file
         var diagnostics: [Diagnostic] = []
         func error(_ code: DiagnosticCode, _ position: SourcePosition?, _ message: String) {
             diagnostics.append(.error(code, file: file, at: position, message))
         }
-        var resolved: [String] = []
-        var seen: Set<String> = []
+        // Positions in `paths`: sorted and made unique once at the end, not hashed as they come.
+        var matches: [Int] = []
         for full in document.profiles {
             // Echoed in messages: a path of a megabyte is shown by its start.
             var reference = full
-            if full.value.count > 200 { reference.value = full.value.prefix(200) + "…" }
+            if full.value.utf8.count > 200 { reference.value = full.value.prefix(200) + "…" }
             switch PathPattern.parse(full.value) {
             case .failure(.absolute):
                 error(.pathEscapesRepo, reference.position, "profile path \"\(reference.value)\" is absolute; paths are relative to the repo root")
@@ -270,22 +276,28 @@ public enum ConfigValidator {
                     .pathOutsideProfiles, reference.position,
                     "profile path \"\(reference.value)\" must be under \(PathPattern.profilesFolder)/ and name .mobileconfig files")
             case .success(let pattern):
-                let matched =
-                    pattern.isGlob
-                    ? candidates(withPrefix: pattern.literalPrefix, in: paths).filter(pattern.matches)
-                    : (contains(pattern.text, in: paths) ? [pattern.text] : [])
-                if matched.isEmpty {
+                let before = matches.count
+                if pattern.isGlob {
+                    matches += candidates(withPrefix: pattern.literalPrefix, in: paths).filter { pattern.matches(paths[$0]) }
+                } else if let position = position(of: pattern.text, in: paths) {
+                    matches.append(position)
+                }
+                if matches.count == before {
                     let what = pattern.isGlob ? "glob \"\(reference.value)\" matches no" : "\"\(reference.value)\" is not a"
                     error(.pathMatchesNothing, reference.position, "profile \(what) .mobileconfig file in the repository")
                 }
-                resolved += matched.filter { seen.insert($0).inserted }
             }
         }
-        resolved.sort()
+        matches.sort()
+        var resolved: [String] = []
+        var identified: [(path: String, identifier: String)] = []
+        for (index, position) in matches.enumerated() where index == 0 || paths[position] != resolved.last {
+            resolved.append(paths[position])
+            if let identifier = identifiers[position] { identified.append((paths[position], identifier)) }
+        }
 
         var byIdentifier: [String: String] = [:]
-        for path in resolved {
-            guard let identifier = identifiers[path] else { continue }
+        for (path, identifier) in identified {
             if let other = byIdentifier[identifier] {
                 let position = document.profiles.first { reference in
                     (try? PathPattern.parse(reference.value).get())?.matches(path) ?? false
