@@ -222,7 +222,7 @@ public struct PlistParser {
     enum Element: CaseIterable {
         case plist, dict, array, key, string, integer, real, `true`, `false`, date, data
 
-        var literal: StaticString {
+        var name: String {
             switch self {
             case .plist: "plist"
             case .dict: "dict"
@@ -238,35 +238,27 @@ public struct PlistParser {
             }
         }
 
-        var name: String { literal.description }
-
         /// The element `name` (bytes of the document) spells: every tag asks, so the bytes
-        /// are compared in place, with no slice or string made (nor a call to memcmp).
+        /// are packed into one number (names are at most 8 bytes) and told apart by it.
         init?(_ name: UnsafeBufferPointer<UInt8>) {
-            // Told apart by length and first byte, then checked in full.
-            let candidate: Element? =
-                switch (name.count, name.first) {
-                case (5, UInt8(ascii: "p")): .plist
-                case (4, UInt8(ascii: "d")):
-                    switch name.last {
-                    case UInt8(ascii: "t"): .dict
-                    case UInt8(ascii: "a"): .data
-                    default: .date
-                    }
-                case (5, UInt8(ascii: "a")): .array
-                case (3, UInt8(ascii: "k")): .key
-                case (6, UInt8(ascii: "s")): .string
-                case (7, UInt8(ascii: "i")): .integer
-                case (4, UInt8(ascii: "r")): .real
-                case (4, UInt8(ascii: "t")): .true
-                case (5, UInt8(ascii: "f")): .false
-                default: nil
-                }
-            guard let candidate else { return nil }
-            // The literal is as long as the name: the length chose it.
-            let literal = candidate.literal.utf8Start
-            for position in 1..<name.count where name[position] != literal[position] { return nil }
-            self = candidate
+            guard name.count <= 8 else { return nil }
+            var packed: UInt64 = 0
+            for position in name.indices { packed |= UInt64(name[position]) << (8 * position) }
+            // Each name's bytes, first byte lowest: "dict" is 0x74_63_69_64.
+            switch packed {
+            case 0x74_73_69_6c_70: self = .plist
+            case 0x74_63_69_64: self = .dict
+            case 0x79_61_72_72_61: self = .array
+            case 0x79_65_6b: self = .key
+            case 0x67_6e_69_72_74_73: self = .string
+            case 0x72_65_67_65_74_6e_69: self = .integer
+            case 0x6c_61_65_72: self = .real
+            case 0x65_75_72_74: self = .true
+            case 0x65_73_6c_61_66: self = .false
+            case 0x65_74_61_64: self = .date
+            case 0x61_74_61_64: self = .data
+            default: return nil
+            }
         }
     }
 
@@ -377,8 +369,18 @@ public struct PlistParser {
         advance(end + 3 - index)
     }
 
+    /// Indentation is a good part of a profile's bytes: runs of spaces are skipped eight
+    /// at a time.
     private mutating func skipWhitespace() {
-        index = scan(from: index) { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        let spaces = UInt64(0x2020_2020_2020_2020)
+        index = bytes.withUnsafeBytes { buffer in
+            var end = index
+            while end + 8 <= buffer.count, buffer.loadUnaligned(fromByteOffset: end, as: UInt64.self) == spaces { end += 8 }
+            while end < buffer.count, buffer[end] == 0x20 || buffer[end] == 0x09 || buffer[end] == 0x0A || buffer[end] == 0x0D {
+                end += 1
+            }
+            return end
+        }
     }
 
     // MARK: - Cursor
