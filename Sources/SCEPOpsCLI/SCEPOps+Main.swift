@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SCEPOpsConfig
 import SCEPOpsCore
 
 extension SCEPOps {
@@ -7,6 +8,7 @@ extension SCEPOps {
     /// (docs/contract.md §3), rather than ArgumentParser's 64: CI scripts test for 0, 1 and 2 only.
     public static func runMain(_ arguments: [String]? = nil) async -> Never {
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        ConfigLoader.prepare()
         do {
             var command = try parseAsRoot(try ServeSettings.merged(arguments))
             if var asynchronous = command as? AsyncParsableCommand {

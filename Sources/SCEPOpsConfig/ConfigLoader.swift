@@ -8,6 +8,11 @@ public enum ConfigLoader {
     /// Larger files are refused by their size, before anything is read.
     public static let maximumFileBytes = 10 * 1024 * 1024
 
+    /// Readies what `load` needs before it is called: the composition root asks as it starts.
+    public static func prepare() {
+        GitRepository.startInBackground()
+    }
+
     /// Opens `repo` (its working tree, or the commit `ref` names) and reads it. A repo
     /// that cannot be opened is reported as a diagnostic, like any other finding. Without
     /// `readsSecrets`, secret fields are left unread (`plan --without-secrets`).

@@ -16,6 +16,13 @@ final class GitRepository {
         return true
     }()
 
+    /// Starts libgit2 on a thread of its own, so that the few milliseconds it spends
+    /// loading the system's CA certificates (for HTTPS, which scepops never asks of it)
+    /// pass while the command line is parsed. Whoever opens a repository first waits for it.
+    static func startInBackground() {
+        Thread.detachNewThread { _ = initialized }
+    }
+
     /// Opens the repository that contains `path`, searching upwards as git does, so a
     /// config repo can be a folder inside a larger repository.
     init(discovering path: String) throws(ConfigError) {

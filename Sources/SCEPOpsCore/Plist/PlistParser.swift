@@ -154,7 +154,7 @@ public struct PlistParser {
         // Most values are plain text up to their closing tag: slice it without copying twice.
         let end = scan(from: index) { $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: "&") }
         if end + 1 < bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/") {
-            let text = String(decoding: bytes[index..<end], as: UTF8.self)
+            let text = (closing == .key ? knownKey(index..<end) : nil) ?? String(decoding: bytes[index..<end], as: UTF8.self)
             advance(end - index)
             try parseCloseTag(closing)
             return text
@@ -186,6 +186,18 @@ public struct PlistParser {
                 advance(1)
             }
         }
+    }
+
+    /// Keys that payloads all have and that are longer than the 15 bytes a String holds
+    /// without allocating: the literal (which allocates nothing) stands for the bytes.
+    private static let longKeys = [
+        "PayloadCertificateUUID", "PayloadDescription", "PayloadDisplayName", "PayloadIdentifier", "PayloadOrganization",
+        "PayloadRemovalDisallowed",
+    ]
+
+    private func knownKey(_ range: Range<Int>) -> String? {
+        guard range.count > 15, bytes[range.lowerBound] == UInt8(ascii: "P") else { return nil }
+        return Self.longKeys.first { $0.utf8.count == range.count && $0.utf8.elementsEqual(bytes[range]) }
     }
 
     private mutating func parseReference() throws(Failure) -> [UInt8] {
