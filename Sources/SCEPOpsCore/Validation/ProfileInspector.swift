@@ -203,10 +203,12 @@ struct ProfileInspector {
             }
         }
 
-        checkPairs(challenges: challenges, proxyURLs: proxyURLs)
+        // Nearly always each CA has both: then there is nothing to check or merge.
+        let paired = challenges.count == proxyURLs.count && challenges.keys.allSatisfy { proxyURLs[$0] != nil }
+        if !paired { checkPairs(challenges: challenges, proxyURLs: proxyURLs) }
         checkRenewalIDs(
             renewalIDs, usesCA: !challenges.isEmpty || !proxyURLs.isEmpty, scepPayload: payloads.firstSCEPOffset)
-        return Set(challenges.keys).union(proxyURLs.keys)
+        return paired ? Set(challenges.keys) : Set(challenges.keys).union(proxyURLs.keys)
     }
 
     private mutating func checkPairs(challenges: [String: Occurrence], proxyURLs: [String: Occurrence]) {
