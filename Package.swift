@@ -35,6 +35,9 @@ let package = Package(
         // libgit2 from Debian's libgit2-dev; the shim wraps its variadic functions.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
 
+        // glibc's malloc.h: mallopt, which the Glibc module leaves out.
+        .systemLibrary(name: "CMalloc"),
+
         // zlib from Debian's zlib1g-dev: inflating the objects of a git pack.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
@@ -110,7 +113,7 @@ let package = Package(
         .target(
             name: "SCEPOpsCLI",
             dependencies: [
-                "SCEPOpsCore", "SCEPOpsConfig", "SCEPOpsStore", "SCEP", "SCEPOpsServer", "MDM",
+                "SCEPOpsCore", "SCEPOpsConfig", "SCEPOpsStore", "SCEP", "SCEPOpsServer", "MDM", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),

@@ -22,9 +22,10 @@ enum ServeSettings {
     }
 
     /// `arguments` with the settings the command line leaves out added right after `serve`.
-    /// Anything but serve passes through as it is.
-    static func merged(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String] {
+    /// Anything but serve passes through as it is (without the environment read).
+    static func merged(_ arguments: [String], environment: [String: String]? = nil) throws -> [String] {
         guard arguments.first == "serve", !arguments.contains("--help"), !arguments.contains("-h") else { return arguments }
+        let environment = environment ?? ProcessInfo.processInfo.environment
         let given = flagsGiven(arguments)
         var file: [String: [String]] = [:]
         if let path = value(of: "config", in: arguments) ?? environment[environmentName("config")] {

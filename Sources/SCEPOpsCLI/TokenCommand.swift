@@ -11,6 +11,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a token and print it, alone, on stdout: it is shown this once.",
             discussion: """
                 read: status, history, show, drift, hosts, certificates. plan: read and plan. apply: plan and apply.
@@ -54,6 +55,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the tokens: name, role, dates; never the token.",
             discussion: """
                 Examples:
@@ -104,6 +106,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "revoke",
             abstract: "Revoke a token: the server refuses it (401) from then on.",
             discussion: """
                 Examples:

@@ -5,7 +5,10 @@ import SCEPOpsCore
 
 /// `scepops validate`: reads the repo and reports every finding. Writes nothing.
 struct Validate: ParsableCommand {
+    // Named, as every command is, rather than from the type: ArgumentParser works a name
+    // out through the runtime's type lookups, at a cost on every run.
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check a config repository against the rules, reporting every error in one run.",
         discussion: """
             Exits 0 when the repository is valid (warnings allowed) and 1 when it is not.
