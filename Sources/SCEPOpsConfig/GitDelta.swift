@@ -8,11 +8,13 @@ enum GitDelta {
         return size(delta, &cursor)
     }
 
-    /// The object the delta makes from `base`; nil when the delta is malformed or does
-    /// not fit the base.
-    static func apply(_ delta: [UInt8], to base: [UInt8]) -> [UInt8]? {
+    /// The object the delta makes from `base`; nil when the delta is malformed, does not
+    /// fit the base, or would make more than `limit` bytes.
+    static func apply(_ delta: [UInt8], to base: [UInt8], limit: Int) -> [UInt8]? {
         var cursor = 0
-        guard size(delta, &cursor) == base.count, let resultSize = size(delta, &cursor) else { return nil }
+        guard size(delta, &cursor) == base.count, let resultSize = size(delta, &cursor), resultSize <= limit else {
+            return nil
+        }
         var failed = false
         let result = [UInt8](unsafeUninitializedCapacity: resultSize) { output, initialized in
             delta.withUnsafeBufferPointer { delta in

@@ -43,7 +43,7 @@ final class GitPacks: Sendable {
             else { return nil }
             if let tooLarge = ConfigError.tooLarge(size) { throw tooLarge }
             guard let base = object(baseOf: entry, in: pack), base.type == GitPack.blobType else { return nil }
-            return GitDelta.apply(delta, to: base.bytes)
+            return GitDelta.apply(delta, to: base.bytes, limit: size)
         }
     }
 
@@ -87,8 +87,8 @@ final class GitPacks: Sendable {
         }
         guard var object else { return nil }
         for (key, entry) in chain.reversed() {
-            guard let delta = packs[key.pack].inflate(entry), let bytes = GitDelta.apply(delta, to: object.bytes),
-                bytes.count <= Self.largestObject
+            guard let delta = packs[key.pack].inflate(entry),
+                let bytes = GitDelta.apply(delta, to: object.bytes, limit: Self.largestObject)
             else { return nil }
             object.bytes = bytes
             bases.withLock { $0.keep(object, at: key) }

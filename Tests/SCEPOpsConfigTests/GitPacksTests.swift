@@ -150,4 +150,27 @@ struct GitPacksTests {
         try Data("not an index".utf8).write(to: URL(fileURLWithPath: folder + "/" + index))
         #expect(try GitPacks(objectsFolder: repo.path + "/.git/objects").blob(oid(ids[0])) == nil)
     }
+
+    /// Deltas as a damaged or hostile pack could hold them: each refused, none applied past
+    /// its base or its claimed size, and a claimed size of a petabyte never allocated.
+    @Test func malformedDeltasAreRefused() {
+        let base = Array("0123456789".utf8)
+        // Base size 10, result size 4: copy 4 bytes from offset 2.
+        #expect(GitDelta.apply([10, 4, 0x91, 2, 4], to: base, limit: 100) == Array("2345".utf8))
+        // Insert 3 bytes.
+        #expect(GitDelta.apply([10, 3, 3, 0x61, 0x62, 0x63], to: base, limit: 100) == Array("abc".utf8))
+        let refused: [(String, [UInt8])] = [
+            ("a base of another size", [9, 4, 0x91, 2, 4]),
+            ("a copy past the base", [10, 4, 0x91, 8, 4]),
+            ("more bytes than the result holds", [10, 2, 0x91, 2, 4]),
+            ("fewer bytes than the result holds", [10, 8, 0x91, 2, 4]),
+            ("an insert past the delta", [10, 3, 5, 0x61]),
+            ("the reserved instruction 0", [10, 1, 0]),
+            ("a result of a petabyte", [10, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x91, 0, 1]),
+            ("a size that never ends", [10] + [UInt8](repeating: 0x80, count: 12)),
+        ]
+        for (what, delta) in refused {
+            #expect(GitDelta.apply(delta, to: base, limit: 1 << 20) == nil, "\(what) was applied")
+        }
+    }
 }
