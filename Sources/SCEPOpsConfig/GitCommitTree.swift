@@ -7,9 +7,10 @@ import Synchronization
 /// working tree is not touched, so it works in CI's shallow, detached checkouts.
 ///
 /// Sendable as `ConfigTree` asks: `read` touches only the packs (`GitPacks`, made to be
-/// read from several threads) and the object database, which libgit2 locks itself (its
-/// threading notes), and the blob ids behind a mutex; listing walks the trees and is done
-/// before any read.
+/// read from several threads), the object database, which libgit2 locks itself (its
+/// threading notes), and the blob ids behind a mutex. Listing walks the trees, which libgit2
+/// also reads under its locks; a folder's ids join the others in one go once it is walked,
+/// so another folder's files may be read meanwhile.
 public final class GitCommitTree: ConfigTree, @unchecked Sendable {
     public let source: ConfigSource
     private let repository: GitRepository

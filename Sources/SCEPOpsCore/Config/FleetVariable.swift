@@ -16,9 +16,9 @@ public enum FleetVariable: Sendable, Hashable {
     /// Counted in UTF-8 bytes (the names are ASCII): `count` on a String walks its characters.
     public init(suffix: String) {
         if suffix.hasPrefix(Self.challengePrefix), suffix.utf8.count > Self.challengePrefix.utf8.count {
-            self = .customSCEPChallenge(ca: String(suffix.utf8.dropFirst(Self.challengePrefix.utf8.count))!)
+            self = .customSCEPChallenge(ca: String(decoding: suffix.utf8.dropFirst(Self.challengePrefix.utf8.count), as: UTF8.self))
         } else if suffix.hasPrefix(Self.proxyURLPrefix), suffix.utf8.count > Self.proxyURLPrefix.utf8.count {
-            self = .customSCEPProxyURL(ca: String(suffix.utf8.dropFirst(Self.proxyURLPrefix.utf8.count))!)
+            self = .customSCEPProxyURL(ca: String(decoding: suffix.utf8.dropFirst(Self.proxyURLPrefix.utf8.count), as: UTF8.self))
         } else if suffix == Self.renewalID {
             self = .scepRenewalID
         } else {
