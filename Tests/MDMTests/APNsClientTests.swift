@@ -68,7 +68,10 @@ struct APNsClientTests {
         let http = try APNsClient.makeHTTPClient(
             certificatePEM: server.pushCertificatePEM, keyPEM: server.pushKeyPEM,
             trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)))
-        let client = APNsClient(client: http, endpoint: server.url, topic: APNsTestServer.topic, attempts: 1)
+        // A stall fails every push at its timeout; a machine busy with the whole suite only
+        // makes them slow, so the timeout is far past the seconds 1,400 pushes take alone.
+        let client = APNsClient(
+            client: http, endpoint: server.url, topic: APNsTestServer.topic, attempts: 1, timeout: .seconds(300))
         // 1,400 answers of {"reason":"Unregistered","timestamp":…}: 71 KB, past the 64 KiB window.
         let tokens = (0..<1400).map { "gone-\($0)" }
         for token in tokens { server.respond(to: token, with: [410]) }

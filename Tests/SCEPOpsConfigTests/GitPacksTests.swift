@@ -30,12 +30,15 @@ struct GitPacksTests {
         return repo
     }
 
-    /// Every blob id in the repo's history.
+    /// Every blob id in the repo's history, from two runs of git (not one a blob: the suite
+    /// runs many programs at once, and each one started is a chance to wait on another).
     private func blobIDs(_ repo: TempRepo) -> [String] {
-        repo.git("rev-list", "--objects", "--all").split(separator: "\n").compactMap { line in
-            let id = String(line.prefix(40))
-            return repo.git("cat-file", "-t", id) == "blob" ? id : nil
-        }
+        let reachable = Set(repo.git("rev-list", "--objects", "--all").split(separator: "\n").map { String($0.prefix(40)) })
+        return repo.git("cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
+            .split(separator: "\n").compactMap { line in
+                let fields = line.split(separator: " ")
+                return fields.count == 2 && fields[1] == "blob" && reachable.contains(String(fields[0])) ? String(fields[0]) : nil
+            }
     }
 
     private func oid(_ hex: String) -> git_oid {
