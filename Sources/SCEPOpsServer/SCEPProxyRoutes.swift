@@ -48,14 +48,14 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     }
 
     func handle(_ request: Request, context: Context) async throws -> Response {
-        let raw = request.uri.path.split(separator: "/").last.map(String.init) ?? ""
-        guard let identifier = ProxyIdentifier(pathComponent: raw) else {
+        guard let identifier = ProxyIdentifier(pathComponent: Self.lastComponent(request.uri.path)) else {
             logger.notice("proxy request refused", metadata: ["reason": "malformed_identifier"])
             throw HTTPError(.badRequest, message: "invalid identifier in URL path")
         }
         // Clients add query parameters of their own (an empty or "0" `message`): only
         // `operation`, and `message` where an operation uses it, are read.
-        guard let operation = request.uri.queryParameters.get("operation") else {
+        let query = request.uri.queryParameters  // parsed anew on every use
+        guard let operation = query.get("operation") else {
             logger.notice("proxy request refused", metadata: ["reason": "missing_operation", "host": "\(identifier.host)"])
             throw HTTPError(.badRequest, message: "missing operation")
         }
@@ -79,11 +79,11 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
                 logger.debug("proxied", metadata: ["operation": "GetCACaps", "host": "\(identifier.host)", "ca": "\(identifier.certificateAuthority)"])
                 return Self.response(answer)
             case "GetCACert":
-                let answer = try await service.getCACert(message: request.uri.queryParameters.get("message"))
+                let answer = try await service.getCACert(message: query.get("message"))
                 logger.debug("proxied", metadata: ["operation": "GetCACert", "host": "\(identifier.host)", "ca": "\(identifier.certificateAuthority)"])
                 return Self.response(answer)
             case "PKIOperation":
-                let message = try body ?? Self.decodeMessage(request.uri.queryParameters.get("message"))
+                let message = try body ?? Self.decodeMessage(query.get("message"))
                 switch try await store.consumeToken(identifier, now: Date()) {
                 case .success: break
                 case .failure(.tokenExpired):
@@ -162,6 +162,15 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         case .timeout: "the certificate authority did not answer the enrollment in time"
         case .failed: "the certificate authority could not complete the enrollment"
         }
+    }
+
+    /// The path's last non-empty component, by its bytes.
+    static func lastComponent(_ path: String) -> String {
+        let bytes = path.utf8
+        var end = bytes.endIndex
+        while end > bytes.startIndex, bytes[bytes.index(before: end)] == UInt8(ascii: "/") { end = bytes.index(before: end) }
+        let start = bytes[..<end].lastIndex(of: UInt8(ascii: "/")).map(bytes.index(after:)) ?? bytes.startIndex
+        return String(path[start..<end])
     }
 
     /// A GET PKIOperation carries the message base64-encoded (and maybe URL-escaped).

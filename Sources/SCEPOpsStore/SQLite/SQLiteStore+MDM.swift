@@ -58,28 +58,39 @@ extension SQLiteStore: MDMStore {
     }
 
     public func isBound(host: String, identity: String) async throws(StoreError) -> Bool {
-        try await read { db in
-            // Every signed request asks this: the statement is compiled once per connection.
-            try String.fetchOne(db.cachedStatement(sql: "SELECT host_uuid FROM device_identity WHERE fingerprint = ?"), arguments: [identity])
-                == host
+        if let bound = quick?.read(Self.identityOwner, [identity], { Self.owner($0, is: host) }) { return bound }
+        return try await readStatement { db in
+            Self.owner(try Row.fetchOne(db.cachedStatement(sql: Self.identityOwner), arguments: [identity]), is: host)
         }
     }
 
+    /// Every signed request asks this.
+    static let identityOwner = "SELECT host_uuid FROM device_identity WHERE fingerprint = ?"
+
+    static func owner(_ row: (some StatementRow)?, is host: String) -> Bool {
+        row?.text(0) == host
+    }
+
     public func idlePoll(host: String, identity: String, now: Date) async throws(StoreError) -> IdlePoll {
-        try await readStatement { db in
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT (SELECT host_uuid FROM device_identity WHERE fingerprint = ?) AS owner,
-                            (SELECT last_seen_at FROM host WHERE uuid = ?) AS seen,
-                            EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND command_uuid IS NOT NULL
-                                AND status IN ('queued', 'sent')) AS ready
-                        """), arguments: [identity, host, host])
-            guard let row, (row["owner"] as String?) == host else { return .notBound }
-            let writes = LastSeen.idlePollWrites(lastSeen: Self.date(row["seen"]), hasReadyCommand: row["ready"], now: now)
-            return writes ? .report : .quiet
+        if let poll = quick?.read(Self.idlePollLookup, [identity, host, host], { Self.idlePoll($0, host: host, now: now) }) { return poll }
+        return try await readStatement { db in
+            Self.idlePoll(try Row.fetchOne(db.cachedStatement(sql: Self.idlePollLookup), arguments: [identity, host, host]), host: host, now: now)
         }
     }
+
+    static func idlePoll(_ row: (some StatementRow)?, host: String, now: Date) -> IdlePoll {
+        guard let row, row.text(0) == host else { return .notBound }
+        let writes = LastSeen.idlePollWrites(lastSeen: date(row.text(1)), hasReadyCommand: row.integer(2) == 1, now: now)
+        return writes ? .report : .quiet
+    }
+
+    /// An Idle poll, most of the signed requests.
+    static let idlePollLookup = """
+        SELECT (SELECT host_uuid FROM device_identity WHERE fingerprint = ?),
+            (SELECT last_seen_at FROM host WHERE uuid = ?),
+            EXISTS (SELECT 1 FROM command_outbox WHERE host_uuid = ? AND command_uuid IS NOT NULL
+                AND status IN ('queued', 'sent'))
+        """
 
     public func updatePush(host: String, token: String, pushMagic: String, topic: String) async throws(StoreError) {
         try await write { db in

@@ -6,21 +6,33 @@ extension SQLiteStore: ProxyStore {
     public static let defaultTokenLifetime: TimeInterval = 7 * 24 * 3600
 
     public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal> {
-        try await readStatement { db in
-            // Every proxied request asks this: the statement is compiled once per connection.
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT hp.operation, hp.status, hp.acknowledged_at, ca.url, ca.ca_fingerprint
-                        FROM host_profile hp
-                        JOIN profile_certificate_authority pc ON pc.profile_uuid = hp.profile_uuid AND pc.ca_name = ?
-                        JOIN certificate_authority ca ON ca.name = pc.ca_name
-                        WHERE hp.host_uuid = ? AND hp.profile_uuid = ?
-                        """), arguments: [identifier.certificateAuthority, identifier.host, identifier.profile])
-            guard let row else { return .failure(.unknownIdentifier) }
-            let upstream = ProxyUpstream(url: row["url"], certificateFingerprint: row["ca_fingerprint"])
-            return ProxyRefusal.admit(Self.deliveryState(row)).map { upstream }
+        let arguments = [identifier.certificateAuthority, identifier.host, identifier.profile]
+        if let answer = quick?.read(Self.upstreamLookup, arguments, Self.upstream) { return answer }
+        return try await readStatement { db in
+            // Compiled once per connection.
+            let row = try Row.fetchOne(db.cachedStatement(sql: Self.upstreamLookup), arguments: StatementArguments(arguments))
+            guard let answer = Self.upstream(row) else { throw StoreError(.database, "the state database has an unreadable delivery") }
+            return answer
         }
+    }
+
+    /// Every proxied request asks this.
+    static let upstreamLookup = """
+        SELECT hp.operation, hp.status, hp.acknowledged_at IS NOT NULL, ca.url, ca.ca_fingerprint
+        FROM host_profile hp
+        JOIN profile_certificate_authority pc ON pc.profile_uuid = hp.profile_uuid AND pc.ca_name = ?
+        JOIN certificate_authority ca ON ca.name = pc.ca_name
+        WHERE hp.host_uuid = ? AND hp.profile_uuid = ?
+        """
+
+    /// Nil when the row holds what no scepops wrote.
+    static func upstream(_ row: (some StatementRow)?) -> Result<ProxyUpstream, ProxyRefusal>? {
+        guard let row else { return .failure(.unknownIdentifier) }
+        guard let operation = row.text(0).flatMap(DeliveryOperation.init), let status = row.text(1).flatMap(DeliveryStatus.init),
+            let url = row.text(3)
+        else { return nil }
+        let state = DeliveryState(operation: operation, status: status, acknowledged: row.integer(2) == 1)
+        return ProxyRefusal.admit(state).map { ProxyUpstream(url: url, certificateFingerprint: row.text(4)) }
     }
 
     public func consumeToken(_ identifier: ProxyIdentifier, now: Date) async throws(StoreError) -> Result<Void, ProxyRefusal> {

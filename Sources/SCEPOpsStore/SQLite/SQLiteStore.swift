@@ -6,6 +6,8 @@ import SCEPOpsCore
 /// timeout and versioned migrations.
 public final class SQLiteStore: @unchecked Sendable {
     let pool: any DatabaseWriter
+    /// The hottest reads, for a server on the state (`readWrite`).
+    let quick: QuickReader?
     let box: SecretBox
     public let path: String
 
@@ -42,9 +44,11 @@ public final class SQLiteStore: @unchecked Sendable {
                     try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
                 }
                 pool = try DatabasePool(path: path, configuration: configuration)
+                quick = QuickReader(path: path, limit: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
                 if !current { try Schema.migrator.migrate(pool) }
             case .readOnly:
                 pool = try Self.openReadOnly(path, configuration)
+                quick = nil
                 guard try Self.recognise(pool, path: path) else {
                     throw StoreError(.database, "the state database \(path) has an older schema; `scepops apply` or `scepops serve` upgrades it")
                 }
