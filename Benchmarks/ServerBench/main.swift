@@ -5,6 +5,7 @@
 //   scepops-server-bench worker   [hosts] [nopush]       (SCEPOPS_BENCH_DB=postgres://…: on PostgreSQL,
 //                                                         SCEPOPS_BENCH_REPLICAS=N: N workers at once)
 //   scepops-server-bench checkins [requests] [concurrency]  (the same two variables: N servers in process)
+//   scepops-server-bench proxyhold [seconds]  the proxy's parts left running, their URLs on stderr: for a profiler
 import AsyncHTTPClient
 import Foundation
 import GRDB
@@ -180,10 +181,13 @@ func milliseconds(_ duration: Duration) -> Double {
 switch mode {
 case "proxyhold":
     let bench = try await Bench()
+    let (routedPort, routed) = try await routedFloor(answering: bench.scep.url + "?operation=GetCACert", client: bench.client)
+    FileHandle.standardError.write(Data("http://127.0.0.1:\(routedPort)/mdm/scep/proxy/x?operation=GetCACert\n".utf8))
     try await bench.store.enroll(host: "BENCH-1", serial: nil, team: "Workstations")
     let proxied = try await bench.rendered(host: "BENCH-1")[0]
     FileHandle.standardError.write(Data((proxied + "?operation=GetCACert\n" + bench.scep.url + "?operation=GetCACert\nhttp://127.0.0.1:\(bench.port)/mdm/scep/no-such-route?operation=GetCACert\n").utf8))
     try await Task.sleep(for: .seconds(number(1, 60)))
+    routed.cancel()
     await bench.stop()
 case "proxy":
     let requests = number(1, 5000)
