@@ -13,6 +13,8 @@ public enum CheckInMessage: Sendable, Hashable {
     public enum Failure: Error, Sendable, Hashable {
         case notAPlist
         case missingKey(String)
+        /// A UDID with a control character: the state would not keep it apart from another.
+        case controlCharacter(String)
     }
 
     public init(plist body: [UInt8]) throws(Failure) {
@@ -21,17 +23,25 @@ public enum CheckInMessage: Sendable, Hashable {
             guard let value = dict[key]?.string, !value.isEmpty else { throw .missingKey(key) }
             return value
         }
+        func udid() throws(Failure) -> String {
+            try Self.udid(string("UDID"))
+        }
         switch try string("MessageType") {
         case "Authenticate":
-            self = .authenticate(udid: try string("UDID"), topic: try string("Topic"), serialNumber: dict["SerialNumber"]?.string)
+            self = .authenticate(udid: try udid(), topic: try string("Topic"), serialNumber: dict["SerialNumber"]?.string)
         case "TokenUpdate":
             guard let token = dict["Token"]?.data else { throw .missingKey("Token") }
-            self = .tokenUpdate(udid: try string("UDID"), topic: try string("Topic"), token: token, pushMagic: try string("PushMagic"))
+            self = .tokenUpdate(udid: try udid(), topic: try string("Topic"), token: token, pushMagic: try string("PushMagic"))
         case "CheckOut":
-            self = .checkOut(udid: try string("UDID"))
+            self = .checkOut(udid: try udid())
         case let other:
             self = .unsupported(other)
         }
+    }
+
+    static func udid(_ value: String) throws(Failure) -> String {
+        guard !ControlCharacters.present(in: value.utf8) else { throw .controlCharacter("UDID") }
+        return value
     }
 
     /// The message's root dictionary. Devices send XML, read by the plist parser the
@@ -81,6 +91,7 @@ public struct CommandReport: Sendable {
     public init(plist body: [UInt8]) throws(CheckInMessage.Failure) {
         let dict = try CheckInMessage.dictionary(body)
         guard let udid = dict["UDID"]?.string, !udid.isEmpty else { throw .missingKey("UDID") }
+        _ = try CheckInMessage.udid(udid)
         guard let raw = dict["Status"]?.string, let status = Status(rawValue: raw) else { throw .missingKey("Status") }
         self.udid = udid
         self.status = status

@@ -45,4 +45,17 @@ struct CheckInMessageTests {
             try CommandReport(plist: try plist(["UDID": "U-1", "Status": "Sleeping"]))
         }
     }
+
+    /// A UDID with a control character is refused: SQLite's text reads stop at a NUL, so
+    /// `U-1\0x` would read back from the state as `U-1` and pass for that host.
+    @Test(arguments: ["U-1\u{0}x", "U-1\u{1B}", "U-1\u{7F}", "U-1\u{85}"])
+    func aUDIDWithAControlCharacterIsRefused(_ udid: String) throws {
+        let raw = Array("<plist><dict><key>MessageType</key><string>Authenticate</string><key>UDID</key><string>\(udid)</string><key>Topic</key><string>t</string></dict></plist>".utf8)
+        #expect(throws: CheckInMessage.Failure.controlCharacter("UDID")) { try CheckInMessage(plist: raw) }
+        for message in [["MessageType": "TokenUpdate", "UDID": udid, "Topic": "t", "Token": Data([1]), "PushMagic": "m"], ["MessageType": "CheckOut", "UDID": udid]] {
+            #expect(throws: CheckInMessage.Failure.controlCharacter("UDID")) { try CheckInMessage(plist: try plist(message)) }
+        }
+        #expect(throws: CheckInMessage.Failure.controlCharacter("UDID")) { try CommandReport(plist: try plist(["UDID": udid, "Status": "Idle"])) }
+        #expect(try CommandReport(plist: try plist(["UDID": "U-1\u{A0}", "Status": "Idle"])).udid == "U-1\u{A0}", "past C1")
+    }
 }

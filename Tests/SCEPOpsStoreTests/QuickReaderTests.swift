@@ -45,6 +45,10 @@ struct QuickReaderTests {
         #expect(quick.read(SQLiteStore.idlePollLookup, lookups[0]) { SQLiteStore.idlePoll($0, host: "H1", now: now) } == .report)
         #expect(quick.read(SQLiteStore.identityOwner, ["id-1"]) { SQLiteStore.owner($0, is: "H1") } == true)
         #expect(quick.read(SQLiteStore.identityOwner, ["id-1"]) { SQLiteStore.owner($0, is: "H9") } == false)
+        // A value is read whole: cut at a NUL, `H1\0evil` would own what `H1` owns.
+        let whole = quick.read("SELECT 'H1' || char(0) || 'evil'", []) { $0?.text(0) }
+        #expect(whole == "H1\u{0}evil")
+        #expect(quick.read("SELECT 'H1' || char(0) || 'evil'", []) { SQLiteStore.owner($0, is: "H1") } == false)
     }
 
     /// A database another connection holds exclusively is left to GRDB at once (which waits

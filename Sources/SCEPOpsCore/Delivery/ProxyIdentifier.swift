@@ -21,15 +21,8 @@ public struct ProxyIdentifier: Sendable, Hashable {
     /// `%00` would be cut short by SQLite and alias another identifier. Read over the bytes:
     /// splitting by characters was a tenth of a proxied request.
     public init?(pathComponent: String) {
-        guard let decoded = Self.percentDecoded(pathComponent) else { return nil }
+        guard let decoded = Self.percentDecoded(pathComponent), !ControlCharacters.present(in: decoded.utf8) else { return nil }
         let bytes = decoded.utf8
-        // The control characters (Cc) are C0, DEL and C1; in valid UTF-8 the C1 block is
-        // 0xC2 followed by 0x80...0x9F.
-        var previous: UInt8 = 0
-        for byte in bytes {
-            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && (0x80...0x9F).contains(byte)) { return nil }
-            previous = byte
-        }
         let parts = bytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { String(Substring($0)) }
         // Up to 255 bytes is up to 255 characters; only a longer part has its characters counted.
         guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && ($0.utf8.count <= 255 || $0.count <= 255) }) else { return nil }

@@ -13,9 +13,13 @@ final class QuickReader: Sendable {
     struct Row {
         fileprivate let statement: OpaquePointer
 
+        /// Every byte SQLite holds: a value cut at a NUL could equal another one (a host
+        /// `H1` and a host `H1\0…` must not be the same owner).
         func text(_ column: Int32) -> String? {
             guard sqlite3_column_type(statement, column) != SQLITE_NULL, let text = sqlite3_column_text(statement, column) else { return nil }
-            return String(cString: text)
+            // Counted after the text is made (SQLite's order for the two calls).
+            let count = Int(sqlite3_column_bytes(statement, column))
+            return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
         }
 
         func integer(_ column: Int32) -> Int64? {

@@ -1,0 +1,14 @@
+/// Control characters (Unicode's Cc: C0, DEL and C1) in an identifier that reaches the
+/// state. None may: SQLite's and GRDB's text reads stop at a NUL, so a host `H1\0x` would
+/// read back as `H1` and pass for it, and the others have no place in a UDID or a token.
+public enum ControlCharacters {
+    /// Over UTF-8 bytes, valid as a `String`'s are: there C1 is 0xC2 followed by 0x80...0x9F.
+    public static func present(in bytes: some Sequence<UInt8>) -> Bool {
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && (0x80...0x9F).contains(byte)) { return true }
+            previous = byte
+        }
+        return false
+    }
+}
