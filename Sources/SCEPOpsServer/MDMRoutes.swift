@@ -69,7 +69,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         do {
             message = try CheckInMessage(plist: body)
         } catch {
-            throw HTTPError(.badRequest, message: "not a check-in message")
+            throw Self.badRequest(error, "not a check-in message")
         }
         switch message {
         case .authenticate(let udid, _, let serial):
@@ -105,7 +105,7 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
         do {
             report = try CommandReport(plist: body)
         } catch {
-            throw HTTPError(.badRequest, message: "not a command report")
+            throw Self.badRequest(error, "not a command report")
         }
         if report.status == .idle {
             // Most requests: the binding and whether there is anything to do, in one read.
@@ -203,6 +203,15 @@ public struct MDMRoutes<Context: RequestContext>: Sendable {
     private func requireBound(_ udid: String, _ identity: String) async throws {
         guard try await store.isBound(host: udid, identity: identity) else {
             throw refused(.identityNotBound, udid, "this identity is not the device's")
+        }
+    }
+
+    /// A body that is not a message: 400, saying which key is wrong where one is.
+    static func badRequest(_ failure: CheckInMessage.Failure, _ otherwise: String) -> HTTPError {
+        switch failure {
+        case .controlCharacter(let key): HTTPError(.badRequest, message: "the \(key) holds a control character")
+        case .missingKey(let key): HTTPError(.badRequest, message: "\(otherwise): no \(key)")
+        case .notAPlist: HTTPError(.badRequest, message: otherwise)
         }
     }
 

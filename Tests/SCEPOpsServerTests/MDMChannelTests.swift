@@ -72,6 +72,9 @@ struct MDMChannelTests {
             #expect(try await device.send("/mdm/apple/checkin", ["MessageType": "Authenticate", "UDID": "UDID-1", "Topic": "t"], signer: stranger).status == 400)
             #expect(try await device.authenticate(enrollSecret: "not-a-team-secret").status == 400)
             #expect(try await device.authenticate(enrollSecret: nil).status == 400)
+            // A UDID the state would read back as another's (its text stops at a NUL).
+            let cut = try await device.authenticate(enrollSecret: secret, udid: "UDID-1\u{0}x")
+            #expect(cut.status == 400 && String(decoding: cut.body, as: UTF8.self).contains("the UDID holds a control character"))
             #expect(try await device.authenticate(enrollSecret: secret).status == 200)
             // The same identity for another UDID: at Authenticate, and on a later check-in.
             #expect(try await device.authenticate(enrollSecret: secret, udid: "UDID-2").status == 400)
