@@ -28,7 +28,7 @@ struct QuickReaderTests {
         for arguments in lookups {
             let quickly = quick.read(SQLiteStore.upstreamLookup, arguments, SQLiteStore.upstream)
             let throughGRDB = try await store.pool.read { db in
-                SQLiteStore.upstream(try Row.fetchOne(db, sql: SQLiteStore.upstreamLookup, arguments: StatementArguments(arguments)))
+                try SQLiteStore.firstRow(db.makeStatement(sql: SQLiteStore.upstreamLookup), StatementArguments(arguments), SQLiteStore.upstream)
             }
             #expect(quickly != nil && quickly == throughGRDB, "\(arguments)")
         }
@@ -37,18 +37,23 @@ struct QuickReaderTests {
         for arguments in lookups {
             let quickly = quick.read(SQLiteStore.idlePollLookup, arguments) { SQLiteStore.idlePoll($0, host: arguments[1], now: now) }
             let throughGRDB = try await store.pool.read { db in
-                SQLiteStore.idlePoll(
-                    try Row.fetchOne(db, sql: SQLiteStore.idlePollLookup, arguments: StatementArguments(arguments)), host: arguments[1], now: now)
+                try SQLiteStore.firstRow(db.makeStatement(sql: SQLiteStore.idlePollLookup), StatementArguments(arguments)) {
+                    SQLiteStore.idlePoll($0, host: arguments[1], now: now)
+                }
             }
             #expect(quickly != nil && quickly == throughGRDB, "\(arguments)")
         }
         #expect(quick.read(SQLiteStore.idlePollLookup, lookups[0]) { SQLiteStore.idlePoll($0, host: "H1", now: now) } == .report)
         #expect(quick.read(SQLiteStore.identityOwner, ["id-1"]) { SQLiteStore.owner($0, is: "H1") } == true)
         #expect(quick.read(SQLiteStore.identityOwner, ["id-1"]) { SQLiteStore.owner($0, is: "H9") } == false)
-        // A value is read whole: cut at a NUL, `H1\0evil` would own what `H1` owns.
-        let whole = quick.read("SELECT 'H1' || char(0) || 'evil'", []) { $0?.text(0) }
-        #expect(whole == "H1\u{0}evil")
-        #expect(quick.read("SELECT 'H1' || char(0) || 'evil'", []) { SQLiteStore.owner($0, is: "H1") } == false)
+        // A value is read whole, both ways: cut at a NUL, `H1\0evil` would own what `H1` owns.
+        let cut = "SELECT 'H1' || char(0) || 'evil', 7"
+        #expect(quick.read(cut, []) { $0?.text(0) } == "H1\u{0}evil")
+        #expect(quick.read(cut, []) { SQLiteStore.owner($0, is: "H1") } == false)
+        let (text, owner, integer) = try await store.pool.read { db in
+            try SQLiteStore.firstRow(db.makeStatement(sql: cut), []) { ($0?.text(0), SQLiteStore.owner($0, is: "H1"), $0?.text(1)) }
+        }
+        #expect(text == "H1\u{0}evil" && !owner && integer == nil, "an integer is not text")
     }
 
     /// A database another connection holds exclusively is left to GRDB at once (which waits

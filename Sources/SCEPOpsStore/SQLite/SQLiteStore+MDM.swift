@@ -60,7 +60,7 @@ extension SQLiteStore: MDMStore {
     public func isBound(host: String, identity: String) async throws(StoreError) -> Bool {
         if let bound = quick?.read(Self.identityOwner, [identity], { Self.owner($0, is: host) }) { return bound }
         return try await readStatement { db in
-            Self.owner(try Row.fetchOne(db.cachedStatement(sql: Self.identityOwner), arguments: [identity]), is: host)
+            try Self.firstRow(db.cachedStatement(sql: Self.identityOwner), [identity]) { Self.owner($0, is: host) }
         }
     }
 
@@ -74,7 +74,7 @@ extension SQLiteStore: MDMStore {
     public func idlePoll(host: String, identity: String, now: Date) async throws(StoreError) -> IdlePoll {
         if let poll = quick?.read(Self.idlePollLookup, [identity, host, host], { Self.idlePoll($0, host: host, now: now) }) { return poll }
         return try await readStatement { db in
-            Self.idlePoll(try Row.fetchOne(db.cachedStatement(sql: Self.idlePollLookup), arguments: [identity, host, host]), host: host, now: now)
+            try Self.firstRow(db.cachedStatement(sql: Self.idlePollLookup), [identity, host, host]) { Self.idlePoll($0, host: host, now: now) }
         }
     }
 

@@ -10,8 +10,8 @@ extension SQLiteStore: ProxyStore {
         if let answer = quick?.read(Self.upstreamLookup, arguments, Self.upstream) { return answer }
         return try await readStatement { db in
             // Compiled once per connection.
-            let row = try Row.fetchOne(db.cachedStatement(sql: Self.upstreamLookup), arguments: StatementArguments(arguments))
-            guard let answer = Self.upstream(row) else { throw StoreError(.database, "the state database has an unreadable delivery") }
+            guard let answer = try Self.firstRow(db.cachedStatement(sql: Self.upstreamLookup), StatementArguments(arguments), Self.upstream)
+            else { throw StoreError(.database, "the state database has an unreadable delivery") }
             return answer
         }
     }
