@@ -163,6 +163,13 @@ public final class SQLiteStore: @unchecked Sendable {
         do { return try await pool.unsafeRead(body) } catch { throw Self.databaseError(error, path: path) }
     }
 
+    /// The statement's first row, still live while `decode` reads it (`StatementRow` reads
+    /// its text whole then).
+    static func firstRow<T>(_ statement: Statement, _ arguments: StatementArguments, _ decode: (Row?) throws -> T) throws -> T {
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        return try withExtendedLifetime(cursor) { try decode(cursor.next()) }
+    }
+
     /// Writes in one transaction on GRDB's writer queue, off the cooperative threads.
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do { return try await pool.write(body) } catch { throw Self.databaseError(error, path: path) }

@@ -23,10 +23,3 @@ extension Row: StatementRow {
 
 extension QuickReader.Row: StatementRow {}
 
-extension SQLiteStore {
-    /// The statement's first row, still live while `decode` reads it.
-    static func firstRow<T>(_ statement: Statement, _ arguments: StatementArguments, _ decode: (Row?) throws -> T) throws -> T {
-        let cursor = try Row.fetchCursor(statement, arguments: arguments)
-        return try withExtendedLifetime(cursor) { try decode(cursor.next()) }
-    }
-}
