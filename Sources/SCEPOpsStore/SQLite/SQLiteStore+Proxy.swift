@@ -8,10 +8,11 @@ extension SQLiteStore: ProxyStore {
     public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal> {
         let arguments = [identifier.certificateAuthority, identifier.host, identifier.profile]
         if let answer = quick?.read(Self.upstreamLookup, arguments, Self.upstream) { return answer }
+        let path = path
         return try await readStatement { db in
             // Compiled once per connection.
             guard let answer = try Self.firstRow(db.cachedStatement(sql: Self.upstreamLookup), StatementArguments(arguments), Self.upstream)
-            else { throw StoreError(.database, "the state database has an unreadable delivery") }
+            else { throw StoreError(.database, "the state database \(path) holds a delivery no scepops wrote") }
             return answer
         }
     }
