@@ -28,8 +28,7 @@ final class QuickReader: Sendable {
     }
 
     private let path: String
-    /// Connections at most: one per read in progress, and a read never suspends, so more
-    /// than the cooperative threads is only ever asked for by threads of other pools.
+    /// Connections at most; a read past it is left to GRDB.
     let limit: Int
     private let pool = Mutex<(idle: [Connection], opened: Int)>(([], 0))
 

@@ -44,7 +44,9 @@ public final class SQLiteStore: @unchecked Sendable {
                     try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
                 }
                 pool = try DatabasePool(path: path, configuration: configuration)
-                quick = QuickReader(path: path, limit: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+                // A read never suspends, so the cooperative threads (one per core) use one
+                // connection each; capped, as each holds three descriptors.
+                quick = QuickReader(path: path, limit: min(16, ProcessInfo.processInfo.activeProcessorCount + 2))
                 if !current { try Schema.migrator.migrate(pool) }
             case .readOnly:
                 pool = try Self.openReadOnly(path, configuration)
