@@ -4,7 +4,7 @@ import Synchronization
 /// The one-statement reads the server makes on every request (the proxy's lookup, a signed
 /// check-in's binding and Idle poll), run on the caller's thread over connections of their
 /// own. Through GRDB each went to a reader's queue and back: its pool's bookkeeping and two
-/// thread wake-ups, a fifth of a proxied GetCACert's CPU for a statement that takes
+/// thread wake-ups, a third of a proxied GetCACert's CPU for a statement that takes
 /// microseconds. Never waits: with every connection in use, or the database busy (no busy
 /// timeout here) or failing, it answers nil and the caller reads through GRDB, which waits,
 /// retries and reports the error as every other read does.
