@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SCEPOpsCore
 
 /// serve's log handler: one line per event on standard error, as text
 /// (`2026-12-04T10:00:00.123Z info scepops.proxy: enrolled host=C02… profile=…`) or as a JSON
@@ -65,10 +66,10 @@ public struct ServerLogHandler: LogHandler {
     }
 
     static func printable(_ value: String) -> String {
-        guard value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return value }
+        guard ControlCharacters.present(in: value.utf8) else { return value }
         return String(
             value.unicodeScalars.map { scalar in
-                scalar.properties.generalCategory == .control
+                ControlCharacters.isControl(scalar)
                     ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
             }.joined())
     }
