@@ -21,7 +21,16 @@ final class ProxyHarness: @unchecked Sendable {
     /// `--db` for the CLI: the state file, or the database's URL.
     let database: String
     let box = try! SecretBox(key: Array(repeating: 3, count: 32))
+    /// The server's client to the CA, as serve makes it.
     let client = SCEPHTTPClient.makeHTTPClient()
+    /// The test's client to the server. Its connect timeout is the request's 30 s, not the CA
+    /// client's 3 s: in the full suite, on two cores, a loopback connect has taken longer.
+    let tester: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout.connect = .seconds(30)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
     private(set) var port = 0
     private var server: Task<Void, Error>?
     static let host = "HOST-1"
@@ -62,6 +71,7 @@ final class ProxyHarness: @unchecked Sendable {
         server?.cancel()
         _ = try? await server?.value
         try? await client.shutdown()
+        try? await tester.shutdown()
         scep.stop()
         identityCA?.stop()
     }
@@ -140,7 +150,7 @@ final class ProxyHarness: @unchecked Sendable {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response = try await tester.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 8 << 20)
         return Answer(
             status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
