@@ -22,8 +22,10 @@ extension SCEPOps {
             } else {
                 try command.run()
             }
+            ConfigLoader.finishPreparing()
             Foundation.exit(0)
         } catch {
+            ConfigLoader.finishPreparing()
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data("error: \(usageMessage(for: error, arguments: arguments))\n".utf8))
                 Foundation.exit(ExitStatus.failure.rawValue)

@@ -13,6 +13,11 @@ public enum ConfigLoader {
         GitRepository.startInBackground()
     }
 
+    /// Before the process exits: lets what `prepare` started finish.
+    public static func finishPreparing() {
+        GitRepository.waitForStart()
+    }
+
     /// Opens `repo` (its working tree, or the commit `ref` names) and reads it. A repo
     /// that cannot be opened is reported as a diagnostic, like any other finding. Without
     /// `readsSecrets`, secret fields are left unread (`plan --without-secrets`).

@@ -23,6 +23,12 @@ final class GitRepository {
         Thread.detachNewThread { _ = initialized }
     }
 
+    /// Waits for that start to end: a process exiting while it runs (`--help` does, in a
+    /// millisecond) tears the TLS libraries down under it, and crashed once so.
+    static func waitForStart() {
+        _ = initialized
+    }
+
     /// Opens the repository that contains `path`, searching upwards as git does, so a
     /// config repo can be a folder inside a larger repository.
     init(discovering path: String) throws(ConfigError) {
