@@ -9,10 +9,10 @@ import Testing
 struct APNsClientTests {
     private func withClient(_ body: (APNsTestServer, APNsClient) async throws -> Void) async throws {
         let server = try await APNsTestServer()
+        let topic = try #require(APNsClient.topic(certificatePEM: server.pushCertificatePEM))
         let http = try APNsClient.makeHTTPClient(
             certificatePEM: server.pushCertificatePEM, keyPEM: server.pushKeyPEM,
             trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)))
-        let topic = try #require(APNsClient.topic(certificatePEM: server.pushCertificatePEM))
         let client = APNsClient(client: http, endpoint: server.url, topic: topic, backoff: .milliseconds(20))
         do {
             try await body(server, client)

@@ -17,30 +17,30 @@ struct MDMSignatureVerifierTests {
         let other: SCEPServer?
         let stranger: DeviceIdentity?
 
-        init(stranger: Bool = false) throws {
-            ca = try SCEPServer(challenge: "identity")
-            device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
+        init(stranger: Bool = false) async throws {
+            ca = try await SCEPServer.started(challenge: "identity")
+            device = try await DeviceIdentity.issued(from: ca, commonName: "DEVICE-1")
             verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: ca.caCertificatePath, encoding: .utf8))
-            other = stranger ? try SCEPServer(challenge: "other") : nil
-            self.stranger = try other.map { try DeviceIdentity(from: $0, commonName: "DEVICE-2") }
+            other = stranger ? try await SCEPServer.started(challenge: "other") : nil
+            self.stranger = if let other { try await DeviceIdentity.issued(from: other, commonName: "DEVICE-2") } else { nil }
         }
     }
 
-    @Test func aDeviceSignatureFromTheDeviceCAVerifies() throws {
-        let devices = try Devices()
+    @Test func aDeviceSignatureFromTheDeviceCAVerifies() async throws {
+        let devices = try await Devices()
         let (device, verifier) = (devices.device, devices.verifier)
-        let identity = try verifier.verify(header: try device.signature(for: body), body: body)
+        let identity = try verifier.verify(header: try await device.signature(for: body), body: body)
         #expect(identity.subject.contains("CN=DEVICE-1"))
-        let der = Command.run("/usr/bin/openssl", ["x509", "-in", device.certificatePath, "-outform", "DER", "-out", device.folder.path + "/c.der"])
+        let der = await Command.run("/usr/bin/openssl", ["x509", "-in", device.certificatePath, "-outform", "DER", "-out", device.folder.path + "/c.der"])
         #expect(der.status == 0)
-        let fingerprint = Command.run("/usr/bin/openssl", ["dgst", "-sha256", "-r", device.folder.path + "/c.der"]).stdout
+        let fingerprint = await Command.run("/usr/bin/openssl", ["dgst", "-sha256", "-r", device.folder.path + "/c.der"]).stdout
         #expect(fingerprint.hasPrefix(identity.fingerprint))
     }
 
-    @Test func unsignedTamperedForeignAndGarbageAreRefused() throws {
-        let devices = try Devices(stranger: true)
+    @Test func unsignedTamperedForeignAndGarbageAreRefused() async throws {
+        let devices = try await Devices(stranger: true)
         let (device, stranger, verifier) = (devices.device, devices.stranger!, devices.verifier)
-        let signature = try device.signature(for: body)
+        let signature = try await device.signature(for: body)
 
         #expect(throws: MDMSignatureVerifier.Failure.missing) { try verifier.verify(header: nil, body: body) }
         #expect(throws: MDMSignatureVerifier.Failure.malformed) { try verifier.verify(header: "not base64!", body: body) }
@@ -53,20 +53,20 @@ struct MDMSignatureVerifierTests {
         }
     }
 
-    @Test func anIdentityWithoutClientAuthIsRefused() throws {
+    @Test func anIdentityWithoutClientAuthIsRefused() async throws {
         let folder = TempRepo()
-        func openssl(_ arguments: [String]) {
-            let result = Command.run("/usr/bin/openssl", arguments, directory: folder.path)
+        func openssl(_ arguments: [String]) async {
+            let result = await Command.run("/usr/bin/openssl", arguments, directory: folder.path)
             precondition(result.status == 0, result.stderr)
         }
-        openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
             "-subj", "/CN=Device CA", "-addext", "basicConstraints=critical,CA:TRUE"])
-        openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "d.key", "-out", "d.csr", "-subj", "/CN=server-only"])
+        await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "d.key", "-out", "d.csr", "-subj", "/CN=server-only"])
         try "extendedKeyUsage=serverAuth\n".write(toFile: folder.path + "/ext", atomically: true, encoding: .utf8)
-        openssl(["x509", "-req", "-in", "d.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "d.pem",
+        await openssl(["x509", "-req", "-in", "d.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "d.pem",
             "-days", "2", "-extfile", "ext"])
         try Data(body).write(to: URL(fileURLWithPath: folder.path + "/body"))
-        openssl(["cms", "-sign", "-binary", "-in", "body", "-signer", "d.pem", "-inkey", "d.key", "-outform", "DER", "-out", "s.p7s"])
+        await openssl(["cms", "-sign", "-binary", "-in", "body", "-signer", "d.pem", "-inkey", "d.key", "-outform", "DER", "-out", "s.p7s"])
         let signature = FileManager.default.contents(atPath: folder.path + "/s.p7s")!.base64EncodedString()
         let verifier = try MDMSignatureVerifier(caPEM: try String(contentsOfFile: folder.path + "/ca.pem", encoding: .utf8))
         #expect(throws: MDMSignatureVerifier.Failure.self) { try verifier.verify(header: signature, body: body) }
@@ -74,19 +74,19 @@ struct MDMSignatureVerifierTests {
 
     /// The verifier keeps a device's certificate once its chain passed: later requests skip
     /// parsing it and checking its chain, and still check their own signature.
-    @Test func aKeptCertificateStillChecksEverySignature() throws {
-        let devices = try Devices(stranger: true)
+    @Test func aKeptCertificateStillChecksEverySignature() async throws {
+        let devices = try await Devices(stranger: true)
         let (device, stranger, verifier) = (devices.device, devices.stranger!, devices.verifier)
-        let first = try verifier.verify(header: try device.signature(for: body), body: body)
+        let first = try verifier.verify(header: try await device.signature(for: body), body: body)
         #expect(verifier.keptCertificates == 1)
         let later = Array("<plist><dict><key>Status</key><string>Idle</string></dict></plist>".utf8)
-        let signature = try device.signature(for: later)
+        let signature = try await device.signature(for: later)
         #expect(try verifier.verify(header: " \(signature)\t", body: later) == first)
         var tampered = later
         tampered[12] ^= 1
         #expect(throws: MDMSignatureVerifier.Failure.badSignature) { try verifier.verify(header: signature, body: tampered) }
         // A message without the certificate names a signer it does not carry, kept or not.
-        let unsigned = try device.signature(for: later, options: ["-nocerts"])
+        let unsigned = try await device.signature(for: later, options: ["-nocerts"])
         #expect(throws: MDMSignatureVerifier.Failure.badSignature) { try verifier.verify(header: unsigned, body: later) }
         // A stranger is refused, and not kept.
         #expect(throws: MDMSignatureVerifier.Failure.untrusted) {
@@ -97,27 +97,28 @@ struct MDMSignatureVerifierTests {
 
     /// BER with indefinite lengths (what `openssl cms -stream` writes) is not split: OpenSSL
     /// reads it whole, and it verifies as before.
-    @Test func aStreamedSignatureIsReadWhole() throws {
-        let devices = try Devices()
+    @Test func aStreamedSignatureIsReadWhole() async throws {
+        let devices = try await Devices()
         let (device, verifier) = (devices.device, devices.verifier)
-        let streamed = try device.signature(for: body, options: ["-stream"])
+        let streamed = try await device.signature(for: body, options: ["-stream"])
         #expect(SignedDataCertificates([UInt8](Data(base64Encoded: streamed)!)) == nil)
         let identity = try verifier.verify(header: streamed, body: body)
-        #expect(identity == (try verifier.verify(header: try device.signature(for: body), body: body)))
+        let whole = try await device.signature(for: body)
+        #expect(identity == (try verifier.verify(header: whole, body: body)))
     }
 
     /// The split finds the device's certificate byte for byte, and what is left is the same
     /// message without it (OpenSSL reads it and finds no certificate).
-    @Test func theSplitTakesOutExactlyTheCertificates() throws {
-        let ca = try SCEPServer(challenge: "identity")
-        let device = try DeviceIdentity(from: ca, commonName: "DEVICE-1")
-        let der = [UInt8](Data(base64Encoded: try device.signature(for: body))!)
+    @Test func theSplitTakesOutExactlyTheCertificates() async throws {
+        let ca = try await SCEPServer.started(challenge: "identity")
+        let device = try await DeviceIdentity.issued(from: ca, commonName: "DEVICE-1")
+        let der = [UInt8](Data(base64Encoded: try await device.signature(for: body))!)
         let split = try #require(SignedDataCertificates(der))
         let folder = TempRepo()
-        #expect(Command.run("/usr/bin/openssl", ["x509", "-in", device.certificatePath, "-outform", "DER", "-out", folder.path + "/c.der"]).status == 0)
+        #expect(await Command.run("/usr/bin/openssl", ["x509", "-in", device.certificatePath, "-outform", "DER", "-out", folder.path + "/c.der"]).status == 0)
         #expect(split.certificates.map(Array.init) == [[UInt8](FileManager.default.contents(atPath: folder.path + "/c.der")!)])
         try Data(split.stripped).write(to: URL(fileURLWithPath: folder.path + "/s.der"))
-        let printed = Command.run("/usr/bin/openssl", ["cms", "-cmsout", "-print", "-inform", "DER", "-in", folder.path + "/s.der"])
+        let printed = await Command.run("/usr/bin/openssl", ["cms", "-cmsout", "-print", "-inform", "DER", "-in", folder.path + "/s.der"])
         #expect(printed.status == 0)
         #expect(printed.stdout.contains("certificates:\n      <ABSENT>"))
         #expect(printed.stdout.contains("signerInfos:"))

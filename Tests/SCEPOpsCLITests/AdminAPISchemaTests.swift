@@ -30,10 +30,10 @@ struct AdminAPISchemaTests {
             db: db, arguments: ["--admin-listen", "127.0.0.1:\(admin)", "--admin-failure-limit", "1000000"], directory: work.path,
             environment: environment)
         defer { serve.kill() }
-        let token = await Command.runDetached(
+        let token = await Command.run(
             Command.scepops, ["token", "create", "--name", "schemathesis", "--role", "apply", "--db", db], environment: environment
         ).stdout.trimmingCharacters(in: .newlines)
-        let run = await Command.runDetached(
+        let run = await Command.run(
             "/usr/bin/timeout",
             ["240", Self.schemathesis, "run", Self.document, "--url", "http://127.0.0.1:\(admin)", "-H", "Authorization: Bearer \(token)",
                 "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--max-examples", "15", "--workers", "1",

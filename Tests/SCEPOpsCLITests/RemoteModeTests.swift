@@ -20,7 +20,7 @@ struct RemoteModeTests {
             // No key and no database in remote mode.
             environment["SCEPOPS_SECRET_KEY"] = nil
         }
-        return await Command.runDetached(
+        return await Command.run(
             Command.scepops, arguments + (db.map { ["--db", $0] } ?? []), directory: work.path, environment: environment)
     }
 
@@ -144,7 +144,7 @@ struct RemoteModeTests {
         // The fork's job: the key and no secret at all (local), or the plan token (remote).
         let fork = ["SCEPOPS_SECRET_KEY": ReconcileCommandTests.key]
         func forkRun(_ arguments: [String], remote: Bool) async -> Command.Result {
-            await Command.runDetached(
+            await Command.run(
                 Command.scepops, arguments + (remote ? [] : ["--db", db]), directory: work.path,
                 environment: remote ? ["SCEPOPS_SERVER": server, "SCEPOPS_TOKEN": planToken] : fork)
         }

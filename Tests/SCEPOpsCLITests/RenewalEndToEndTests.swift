@@ -22,7 +22,7 @@ final class RenewalEndToEndTests: EndToEndParts, @unchecked Sendable {
     }
 
     func scepops(_ arguments: [String]) async -> Command.Result {
-        await Command.runDetached(Command.scepops, arguments + ["--db", db], directory: work.path, environment: environment)
+        await Command.run(Command.scepops, arguments + ["--db", db], directory: work.path, environment: environment)
     }
 
     /// The managed certificates, by "host profile".
@@ -112,7 +112,7 @@ final class RenewalEndToEndTests: EndToEndParts, @unchecked Sendable {
         let wifiCertificates = (try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [String: Any])?["certificates"] as? [[String: Any]] ?? []
         #expect(wifiCertificates.count == Self.hosts, "one Wi-Fi certificate a host: \(wifiCertificates.count)")
         for url in oldWiFiURLs.prefix(3) {
-            let status = Command.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url + "?operation=GetCACaps"]).stdout
+            let status = await Command.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url + "?operation=GetCACaps"]).stdout
             #expect(["403", "404"].contains(status), "an old proxy URL answered \(status)")
         }
 
@@ -137,7 +137,7 @@ final class RenewalEndToEndTests: EndToEndParts, @unchecked Sendable {
         let failedRenewals = findings.filter { $0["kind"] as? String == "renewal-failed" }
         #expect(failedRenewals.count == Self.hosts, "\(drift.stdout.prefix(2000))")
         #expect(failedRenewals.allSatisfy { ($0["message"] as? String)?.contains("(host serial ") == true })
-        let metrics = Command.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(serve.port)/metrics"]).stdout
+        let metrics = await Command.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(serve.port)/metrics"]).stdout
         #expect(metrics.contains("scepops_renewals_total{result=\"failed\"} \(Self.hosts)"), "\(metrics.split(separator: "\n").filter { $0.contains("renewal") })")
         #expect(metrics.contains("scepops_renewals_total{result=\"renewed\"}"))
         #expect(metrics.contains("scepops_hosts{team=\"Workstations\"} \(Self.hosts)"), "\(metrics.split(separator: "\n").filter { $0.contains("hosts") })")

@@ -16,7 +16,7 @@ final class ReplicasEndToEndTests: EndToEndParts, @unchecked Sendable {
     /// Off the cooperative threads, as every wait of this test: it runs for a minute and
     /// more, and blocking one of the two threads starves the tests that run beside it.
     func scepops(_ arguments: [String], db: String) async -> Command.Result {
-        await Command.runDetached(Command.scepops, arguments + ["--db", db], directory: work.path, environment: environment)
+        await Command.run(Command.scepops, arguments + ["--db", db], directory: work.path, environment: environment)
     }
 
     func devsimArguments(_ profile: String) -> [String] {
@@ -26,7 +26,7 @@ final class ReplicasEndToEndTests: EndToEndParts, @unchecked Sendable {
 
     @Test func everyHostEndsVerifiedWhenOneOfThreeReplicasIsKilled() async throws {
         // The password goes in PGPASSWORD, as in production: a URL in argv is in every `ps`.
-        let url = try PostgresTestServer.makeDatabase()
+        let url = try await PostgresTestServer.makeDatabase()
         let password = try #require(TestBackend.password(in: url))
         let db = url.replacingOccurrences(of: ":\(password)@", with: "@")
         environment["PGPASSWORD"] = password
@@ -75,9 +75,9 @@ final class ReplicasEndToEndTests: EndToEndParts, @unchecked Sendable {
         }
         #expect(installed >= 2 * Self.hosts / 5, "the hosts did not get going: \(nginx.log.suffix(800))")
         replicas[1].kill()
-        _ = await run.waitDetached()
+        _ = await run.wait()
         // What the kill cut off settles in a second run over the same hosts, on two replicas.
-        let second = await Command.runDetached(Self.devsim, devsimArguments(profile), directory: work.path)
+        let second = await Command.run(Self.devsim, devsimArguments(profile), directory: work.path)
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
         #expect(summary["failures"] as? [String: Int] == [:])

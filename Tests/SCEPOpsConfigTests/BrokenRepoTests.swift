@@ -187,7 +187,7 @@ struct BrokenRepo: Sendable, CustomTestStringConvertible {
 
 @Suite("Broken repos: one defect, one diagnostic")
 struct BrokenRepoTests {
-    @Test func theValidRepoIsValid() {
+    @Test func theValidRepoIsValid() async {
         let repo = ValidRepo.make()
         let result = ConfigValidator.validate(
             ConfigLoader.load(repo: repo.path, ref: nil, environment: ValidRepo.environment))
@@ -201,7 +201,7 @@ struct BrokenRepoTests {
     }
 
     @Test(arguments: BrokenRepo.all)
-    func brokenRepo(_ broken: BrokenRepo) {
+    func brokenRepo(_ broken: BrokenRepo) async {
         let repo = ValidRepo.make()
         broken.change(repo)
         let config = ConfigLoader.load(

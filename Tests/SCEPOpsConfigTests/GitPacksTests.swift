@@ -13,7 +13,7 @@ import Testing
 struct GitPacksTests {
     /// A repo whose files change over several commits, so that `git repack` stores most
     /// blobs as deltas of others, in chains.
-    private func repackedRepo(offsetDeltas: Bool) -> TempRepo {
+    private func repackedRepo(offsetDeltas: Bool) async -> TempRepo {
         let repo = TempRepo()
         let filler = (0..<3000).map { "line \($0) of a large file\n" }.joined()
         for version in 0..<12 {
@@ -24,17 +24,17 @@ struct GitPacksTests {
             // Over 64 KiB, edited at both ends: copies of the whole 64 KiB a copy can say.
             repo.write("big.txt", "head \(version)\n" + filler + "tail \(version)\n")
             repo.write("empty.txt", "")
-            repo.commitAll("version \(version)")
+            await repo.commitAll("version \(version)")
         }
-        repo.git("-c", "repack.useDeltaBaseOffset=\(offsetDeltas)", "repack", "-adf", "--depth=50", "--window=50", "-q")
+        await repo.git("-c", "repack.useDeltaBaseOffset=\(offsetDeltas)", "repack", "-adf", "--depth=50", "--window=50", "-q")
         return repo
     }
 
     /// Every blob id in the repo's history, from two runs of git (not one a blob: the suite
     /// runs many programs at once, and each one started is a chance to wait on another).
-    private func blobIDs(_ repo: TempRepo) -> [String] {
-        let reachable = Set(repo.git("rev-list", "--objects", "--all").split(separator: "\n").map { String($0.prefix(40)) })
-        return repo.git("cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
+    private func blobIDs(_ repo: TempRepo) async -> [String] {
+        let reachable = await Set(repo.git("rev-list", "--objects", "--all").split(separator: "\n").map { String($0.prefix(40)) })
+        return await repo.git("cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
             .split(separator: "\n").compactMap { line in
                 let fields = line.split(separator: " ")
                 return fields.count == 2 && fields[1] == "blob" && reachable.contains(String(fields[0])) ? String(fields[0]) : nil
@@ -63,20 +63,20 @@ struct GitPacksTests {
     }
 
     @Test(arguments: [true, false])
-    func everyBlobReadsAsLibgit2ReadsIt(offsetDeltas: Bool) throws {
-        let repo = repackedRepo(offsetDeltas: offsetDeltas)
+    func everyBlobReadsAsLibgit2ReadsIt(offsetDeltas: Bool) async throws {
+        let repo = await repackedRepo(offsetDeltas: offsetDeltas)
         #expect(try FileManager.default.contentsOfDirectory(atPath: repo.path + "/.git/objects").sorted() == ["info", "pack"])
         // The pack holds deltas of the kind asked for, chained.
-        let pack = repo.git("rev-parse", "--git-path", "objects/pack")
+        let pack = await repo.git("rev-parse", "--git-path", "objects/pack")
         let index = try #require(
             try FileManager.default.contentsOfDirectory(atPath: repo.path + "/" + pack).first { $0.hasSuffix(".idx") })
-        let verify = repo.git("verify-pack", "-v", pack + "/" + index)
+        let verify = await repo.git("verify-pack", "-v", pack + "/" + index)
         let deltas = verify.split(separator: "\n").filter { $0.contains(" blob ") && $0.split(separator: " ").count >= 7 }
         #expect(deltas.count > 60)
         #expect(verify.contains("chain length = 5"))
 
         let packs = GitPacks(objectsFolder: repo.path + "/.git/objects")
-        let ids = blobIDs(repo)
+        let ids = await blobIDs(repo)
         #expect(ids.count > 100)
         for hex in ids {
             let read = try packs.blob(oid(hex))
@@ -86,18 +86,18 @@ struct GitPacksTests {
         }
     }
 
-    @Test func aBlobOverTheLimitIsRefusedByItsSize() throws {
+    @Test func aBlobOverTheLimitIsRefusedByItsSize() async throws {
         let repo = TempRepo()
         let limit = ConfigLoader.maximumFileBytes
         // Two versions, so that one is a delta of the other.
         repo.write("profiles/big.mobileconfig", Data(repeating: 0x20, count: limit + 1))
-        repo.commitAll("big")
-        let older = repo.git("rev-parse", "HEAD:profiles/big.mobileconfig")
+        await repo.commitAll("big")
+        let older = await repo.git("rev-parse", "HEAD:profiles/big.mobileconfig")
         repo.write("profiles/big.mobileconfig", Data(repeating: 0x20, count: limit + 2) + Data("x".utf8))
-        repo.commitAll("bigger")
-        let newer = repo.git("rev-parse", "HEAD:profiles/big.mobileconfig")
-        repo.git("repack", "-adf", "-q")
-        let verify = repo.git("verify-pack", "-v", repo.git("rev-parse", "--git-path", "objects/pack") + "/"
+        await repo.commitAll("bigger")
+        let newer = await repo.git("rev-parse", "HEAD:profiles/big.mobileconfig")
+        await repo.git("repack", "-adf", "-q")
+        let verify = await repo.git("verify-pack", "-v", repo.git("rev-parse", "--git-path", "objects/pack") + "/"
             + (try #require(try FileManager.default.contentsOfDirectory(atPath: repo.path + "/.git/objects/pack").first { $0.hasSuffix(".idx") })))
         // git deltifies the older version against the newer one.
         #expect(verify.split(separator: "\n").contains { $0.hasPrefix(older) && $0.split(separator: " ").count >= 7 })
@@ -113,23 +113,24 @@ struct GitPacksTests {
         }
     }
 
-    @Test func anObjectThePacksDoNotHoldIsLeftToLibgit2() throws {
-        let repo = repackedRepo(offsetDeltas: true)
+    @Test func anObjectThePacksDoNotHoldIsLeftToLibgit2() async throws {
+        let repo = await repackedRepo(offsetDeltas: true)
         repo.write("profiles/new.mobileconfig", "<plist>loose</plist>\n")
-        repo.commitAll("a loose object")
-        let loose = repo.git("rev-parse", "HEAD:profiles/new.mobileconfig")
+        await repo.commitAll("a loose object")
+        let loose = await repo.git("rev-parse", "HEAD:profiles/new.mobileconfig")
         let packs = GitPacks(objectsFolder: repo.path + "/.git/objects")
         #expect(try packs.blob(oid(loose)) == nil)
         // A tree is not a blob.
-        #expect(try packs.blob(oid(repo.git("rev-parse", "HEAD~1^{tree}"))) == nil)
+        let tree = await repo.git("rev-parse", "HEAD~1^{tree}")
+        #expect(try packs.blob(oid(tree)) == nil)
         // Read through the commit, the loose blob comes from libgit2.
         let config = ConfigLoader.load(repo: repo.path, ref: "HEAD", environment: [:])
         #expect(config.profiles.first { $0.path == "profiles/new.mobileconfig" }?.content == Array("<plist>loose</plist>\n".utf8))
     }
 
-    @Test func aDamagedPackGivesNothingRatherThanWrongBytes() throws {
-        let repo = repackedRepo(offsetDeltas: true)
-        let ids = blobIDs(repo)
+    @Test func aDamagedPackGivesNothingRatherThanWrongBytes() async throws {
+        let repo = await repackedRepo(offsetDeltas: true)
+        let ids = await blobIDs(repo)
         let original = ids.map { libgit2Blob(repo, $0) }
         let folder = repo.path + "/.git/objects/pack"
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasSuffix(".pack") })

@@ -13,19 +13,19 @@ struct GitRefTests {
     }
 
     /// A repo with two commits: the first valid, the second with an ftp URL.
-    private func twoCommits() -> (repo: TempRepo, good: String, bad: String) {
+    private func twoCommits() async -> (repo: TempRepo, good: String, bad: String) {
         let repo = ValidRepo.make()
-        repo.commitAll("valid")
-        repo.git("tag", "v1")
-        let good = repo.git("rev-parse", "HEAD")
+        await repo.commitAll("valid")
+        await repo.git("tag", "v1")
+        let good = await repo.git("rev-parse", "HEAD")
         repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA.replacingOccurrences(of: "https:", with: "ftp:"))
-        repo.commitAll("broken")
-        return (repo, good, repo.git("rev-parse", "HEAD"))
+        await repo.commitAll("broken")
+        return await (repo, good, repo.git("rev-parse", "HEAD"))
     }
 
     @Test(arguments: ["v1", "HEAD~1", "GOOD", "GOOD_SHORT"])
-    func refsNamingTheValidCommit(_ ref: String) {
-        let (repo, good, _) = twoCommits()
+    func refsNamingTheValidCommit(_ ref: String) async {
+        let (repo, good, _) = await twoCommits()
         let resolved = ref.replacingOccurrences(of: "GOOD_SHORT", with: String(good.prefix(7)))
             .replacingOccurrences(of: "GOOD", with: good)
         let result = load(repo.path, ref: resolved)
@@ -34,8 +34,8 @@ struct GitRefTests {
         #expect(result.state?.source.kind == .commit)
     }
 
-    @Test func headAndBranchReadTheLatestCommit() {
-        let (repo, _, bad) = twoCommits()
+    @Test func headAndBranchReadTheLatestCommit() async {
+        let (repo, _, bad) = await twoCommits()
         for ref in ["HEAD", "main"] {
             let result = load(repo.path, ref: ref)
             #expect(result.diagnostics.map(\.code) == [.caURLScheme])
@@ -44,37 +44,40 @@ struct GitRefTests {
         }
     }
 
-    @Test func theWorkingTreeIsNeitherReadNorTouched() throws {
-        let (repo, _, _) = twoCommits()
+    @Test func theWorkingTreeIsNeitherReadNorTouched() async throws {
+        let (repo, _, _) = await twoCommits()
         // Uncommitted: fix the URL and add garbage. --ref must still see the committed ftp URL.
         repo.write("certificate_authorities/wifi.yml", ValidRepo.wifiCA)
         repo.write("profiles/garbage.mobileconfig", "not a plist")
-        let status = repo.git("status", "--porcelain")
+        let status = await repo.git("status", "--porcelain")
         let result = load(repo.path, ref: "HEAD")
         #expect(result.diagnostics.map(\.code) == [.caURLScheme])
-        #expect(repo.git("status", "--porcelain") == status)
+        let after = await repo.git("status", "--porcelain")
+        #expect(after == status)
         #expect(try String(contentsOfFile: repo.path + "/certificate_authorities/wifi.yml", encoding: .utf8) == ValidRepo.wifiCA)
 
         let workingTree = ConfigLoader.load(repo: repo.path, ref: nil, environment: ValidRepo.environment)
         #expect(workingTree.source.kind == .workingTree)
         #expect(workingTree.source.dirty == true)
-        #expect(workingTree.source.commit == repo.git("rev-parse", "HEAD"))
+        let head = await repo.git("rev-parse", "HEAD")
+        #expect(workingTree.source.commit == head)
     }
 
-    @Test func aCleanWorkingTreeIsNotDirty() {
+    @Test func aCleanWorkingTreeIsNotDirty() async {
         let repo = ValidRepo.make()
-        repo.commitAll()
+        await repo.commitAll()
         let config = ConfigLoader.load(repo: repo.path, ref: nil, environment: ValidRepo.environment)
         #expect(config.source.dirty == false)
         #expect(config.source.commit?.count == 40)
     }
 
-    @Test func shallowCloneDetachedHeadAndRemoteBranch() {
-        let (origin, _, bad) = twoCommits()
+    @Test func shallowCloneDetachedHeadAndRemoteBranch() async {
+        let (origin, _, bad) = await twoCommits()
         let work = TempRepo()
-        work.git("clone", "-q", "--depth", "1", "file://\(origin.path)", "clone")
-        #expect(work.git("rev-parse", "--is-shallow-repository", in: "clone") == "true")
-        work.git("checkout", "-q", "--detach", "HEAD", in: "clone")
+        await work.git("clone", "-q", "--depth", "1", "file://\(origin.path)", "clone")
+        let shallow = await work.git("rev-parse", "--is-shallow-repository", in: "clone")
+        #expect(shallow == "true")
+        await work.git("checkout", "-q", "--detach", "HEAD", in: "clone")
 
         for ref in ["HEAD", "origin/main", bad] {
             let result = load(work.path + "/clone", ref: ref)
@@ -84,21 +87,21 @@ struct GitRefTests {
         #expect(load(work.path + "/clone", ref: "HEAD~1").diagnostics.map(\.code) == [.refNotFound])
     }
 
-    @Test func aConfigFolderInsideALargerRepository() {
+    @Test func aConfigFolderInsideALargerRepository() async {
         let mono = TempRepo()
         for (path, content) in ValidRepo.files { mono.write("infra/gitops/" + path, content) }
         mono.write("README.md", "monorepo")
-        mono.commitAll()
+        await mono.commitAll()
         let result = load(mono.path + "/infra/gitops", ref: "HEAD")
         #expect(result.diagnostics == [])
         #expect(result.state?.profiles.map(\.path) == ["profiles/vpn/vpn.mobileconfig", "profiles/wifi.mobileconfig"])
     }
 
-    @Test func symlinksInACommit() {
+    @Test func symlinksInACommit() async {
         let repo = ValidRepo.make()
         repo.symlink("profiles/outside.mobileconfig", to: "../../etc/hostname")
         repo.symlink("profiles/alias.mobileconfig", to: "vpn/vpn.mobileconfig")
-        repo.commitAll()
+        await repo.commitAll()
         let config = ConfigLoader.load(repo: repo.path, ref: "HEAD", environment: ValidRepo.environment)
         let escaping = config.diagnostics.filter { $0.code == .symlinkEscapesRepo }
         #expect(escaping.map(\.file) == ["profiles/outside.mobileconfig"])
@@ -107,10 +110,10 @@ struct GitRefTests {
         #expect(alias?.content == config.profiles.first { $0.path == "profiles/vpn/vpn.mobileconfig" }?.content)
     }
 
-    @Test func fileOverTheLimitInACommitIsRefusedBySize() {
+    @Test func fileOverTheLimitInACommitIsRefusedBySize() async {
         let repo = ValidRepo.make()
         repo.write("profiles/big.mobileconfig", Data(repeating: 0x20, count: ConfigLoader.maximumFileBytes + 1))
-        repo.commitAll()
+        await repo.commitAll()
         let result = load(repo.path, ref: "HEAD")
         #expect(result.diagnostics.filter { $0.severity == .error }.map(\.code) == [.fileTooLarge])
     }

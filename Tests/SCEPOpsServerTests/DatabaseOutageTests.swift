@@ -9,13 +9,13 @@ import Testing
 struct DatabaseOutageTests {
     @Test(.enabled(if: PostgresTestServer.url != nil, "needs ci/test's PostgreSQL"))
     func aServerThatLosesPostgreSQLFor10sAnswers503ThenServesAgainWithoutARestart() async throws {
-        let postgres = try PrivatePostgres()
+        let postgres = try await PrivatePostgres.started()
         try await ProxyHarness.with(database: postgres.url) { harness in
             let healthz = "http://127.0.0.1:\(harness.port)/healthz"
             #expect(try await harness.request(healthz).status == 200)
             let identifier = try await harness.wifi()
 
-            postgres.pause()
+            await postgres.pause()
             let lost = ContinuousClock.now
             #expect(try await harness.request(healthz).status == 503)
             let proxied = try await harness.request(
@@ -24,7 +24,7 @@ struct DatabaseOutageTests {
             #expect(harness.scep.count("PKIOperation") == 0, "nothing went upstream without the state")
             try await Task.sleep(until: lost + .seconds(10))
             #expect(try await harness.request(healthz).status == 503, "still down after 10 s")
-            postgres.resume()
+            await postgres.resume()
 
             var healthy = false
             for _ in 0..<40 where !healthy {

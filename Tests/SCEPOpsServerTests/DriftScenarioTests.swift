@@ -9,9 +9,9 @@ import Testing
 @Suite("Drift against hosts and CAs")
 struct DriftScenarioTests {
     /// A self-signed certificate (DER) valid for `days`, made by openssl.
-    static func certificate(commonName: String, days: Int, in folder: TempRepo) throws -> Data {
+    static func certificate(commonName: String, days: Int, in folder: TempRepo) async throws -> Data {
         let path = folder.path + "/\(commonName).der"
-        let result = Command.run(
+        let result = await Command.run(
             "/usr/bin/openssl",
             ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", folder.path + "/\(commonName).key", "-out", path,
                 "-outform", "DER", "-days", String(days), "-subj", "/CN=\(commonName)"])
@@ -61,12 +61,12 @@ struct DriftScenarioTests {
             try await harness.apply(files: files)
             let repo = TempRepo()
             repo.write(files)
-            repo.commitAll()
+            await repo.commitAll()
 
             var environment = ValidRepo.environment
             environment["SCEPOPS_SECRET_KEY"] = Data(Array(repeating: 3, count: 32)).base64EncodedString()
-            func drift(_ extra: [String] = []) throws -> Run {
-                let result = Command.run(
+            func drift(_ extra: [String] = []) async throws -> Run {
+                let result = await Command.run(
                     Command.scepops,
                     ["drift", "--repo", repo.path, "--db", harness.folder.path + "/state.db", "--format", "json", "--ca-timeout", "5"]
                         + extra, directory: work.path, environment: environment)
@@ -81,48 +81,48 @@ struct DriftScenarioTests {
             }
 
             let device = PlistDevice(
-                udid: "UDID-D", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-D"), harness: harness)
+                udid: "UDID-D", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "UDID-D"), harness: harness)
             #expect(try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!).status == 200)
             #expect(try await device.tokenUpdate().status == 200)
             let worker = ProfileWorker(store: harness.store, settings: .init())
             var clock = Date()
             _ = try await worker.cycle(now: clock)
-            let healthy = try Self.certificate(commonName: "healthy", days: 365, in: work)
+            let healthy = try await Self.certificate(commonName: "healthy", days: 365, in: work)
             let held = ["com.example.wifi", "com.example.vpn"]
             #expect(
                 try await Self.answer(device, profiles: held, certificates: [healthy])
                     == ["InstallProfile", "InstallProfile", "ProfileList", "CertificateList"])
 
             // 0: git, the state, the host and the CA agree.
-            let clean = try drift()
+            let clean = try await drift()
             #expect(clean.status == 0, "\(clean.output)")
             #expect(clean.findings.isEmpty)
 
             // 2: a commit not yet applied.
             repo.write("certificate_authorities/vpn.yml", files["certificate_authorities/vpn.yml"]! + "# moved\n")
             repo.write("teams/kiosks.yml", ValidRepo.kiosks.replacingOccurrences(of: "**/*.mobileconfig", with: "wifi.mobileconfig"))
-            repo.commitAll("kiosks get Wi-Fi only")
-            let unapplied = try drift()
+            await repo.commitAll("kiosks get Wi-Fi only")
+            let unapplied = try await drift()
             #expect(unapplied.status == 2)
             #expect(unapplied.findings.map(\.kind) == ["unapplied-change"])
             #expect(unapplied.findings.map(\.subject) == ["delete profile Kiosks/com.example.vpn"])
             repo.write("teams/kiosks.yml", ValidRepo.kiosks)
-            repo.commitAll("revert")
+            await repo.commitAll("revert")
             let saved = work.path + "/previous.json"
-            let baseline = try drift()
+            let baseline = try await drift()
             #expect(baseline.status == 0)
             try Data(baseline.output.utf8).write(to: URL(fileURLWithPath: saved))
 
             // 3: an hour later the host lists the Wi-Fi profile no more but one that is not
             // ours, holds a certificate that expires in 5 days, and the CA is down.
-            let expiring = try Self.certificate(commonName: "expiring", days: 5, in: work)
+            let expiring = try await Self.certificate(commonName: "expiring", days: 5, in: work)
             clock += 3601
             _ = try await worker.cycle(now: clock)
             #expect(
                 try await Self.answer(device, profiles: ["com.example.vpn", "com.unmanaged.thing"], certificates: [healthy, expiring])
                     == ["ProfileList", "CertificateList"])
             harness.scep.stop()
-            let drifted = try drift()
+            let drifted = try await drift()
             #expect(drifted.status == 3, "\(drifted.output)")
             let expiringFingerprint = try #require(
                 (drifted.document["findings"] as? [[String: Any]])?.first { $0["kind"] as? String == "certificate-expiring" }?["subject"]
@@ -140,13 +140,13 @@ struct DriftScenarioTests {
             #expect(messages.contains { $0.hasPrefix("CN=expiring expires on ") && $0.hasSuffix("in 4 day(s) (host serial C02UDID-D)") }, "\(messages)")
 
             // Hosts not seen: with a threshold of 0 days every host in a team counts.
-            let unseen = try drift(["--unseen-days", "0", "--offline"]).findings.filter { $0.kind == "host-unseen" }
+            let unseen = try await drift(["--unseen-days", "0", "--offline"]).findings.filter { $0.kind == "host-unseen" }
             #expect(unseen.map(\.subject) == ["host HOST-1", "host UDID-D"])
 
             // --since: only what the saved run did not report.
-            #expect(try drift(["--since", saved]).findings.count == 5)
+            #expect(try await drift(["--since", saved]).findings.count == 5)
             try Data(drifted.output.utf8).write(to: URL(fileURLWithPath: saved))
-            let repeated = try drift(["--since", saved])
+            let repeated = try await drift(["--since", saved])
             #expect(repeated.status == 0, "nothing new since the saved run")
             #expect(repeated.findings.isEmpty)
             #expect((repeated.document["summary"] as? [String: Any])?["already_reported"] as? Int == 5)
@@ -167,14 +167,14 @@ struct DriftScenarioTests {
 
                 """.utf8
             ).write(to: URL(fileURLWithPath: ignore))
-            let ignoring = try drift(["--ignore", ignore])
+            let ignoring = try await drift(["--ignore", ignore])
             #expect(ignoring.status == 3)
             #expect(ignoring.findings.map(\.kind) == ["certificate-expiring", "profile-missing", "profile-unexpected"])
             let ignoredEntries = (ignoring.document["findings"] as? [[String: Any]] ?? []).compactMap { $0["ignored"] as? [String: Any] }
             #expect(ignoredEntries.count == 2)
             #expect(ignoredEntries.allSatisfy { $0["reason"] as? String == "CA maintenance window" })
             #expect((ignoring.document["notes"] as? [String] ?? []).contains { $0.contains("expired on 2020-01-01") })
-            let text = Command.run(
+            let text = await Command.run(
                 Command.scepops,
                 ["drift", "--repo", repo.path, "--db", harness.folder.path + "/state.db", "--ignore", ignore, "--ca-timeout", "5"],
                 directory: work.path, environment: environment)
@@ -183,14 +183,14 @@ struct DriftScenarioTests {
 
             // 4: drift and an unapplied commit together.
             repo.write("teams/kiosks.yml", ValidRepo.kiosks.replacingOccurrences(of: "**/*.mobileconfig", with: "wifi.mobileconfig"))
-            repo.commitAll("kiosks get Wi-Fi only")
-            #expect(try drift().status == 4)
+            await repo.commitAll("kiosks get Wi-Fi only")
+            #expect(try await drift().status == 4)
             repo.write("teams/kiosks.yml", ValidRepo.kiosks)
-            repo.commitAll("revert")
+            await repo.commitAll("revert")
 
             // 1: an ignore file that does not parse; nothing is compared.
             try Data("ignore:\n  - kind: host-unsen\n    reason: typo\n    until: 2999-01-01\n".utf8).write(to: URL(fileURLWithPath: ignore))
-            let broken = try drift(["--ignore", ignore])
+            let broken = try await drift(["--ignore", ignore])
             #expect(broken.status == 1)
             let diagnostic = try #require((broken.document["diagnostics"] as? [[String: Any]])?.first)
             #expect(diagnostic["code"] as? String == "ignore-rule-invalid")
@@ -200,13 +200,13 @@ struct DriftScenarioTests {
 
             // Repaired: the CA is back, the profile went out again and is listed, the
             // certificate was renewed. Every finding clears.
-            try harness.scep.restart()
+            try await harness.scep.restart()
             clock += 3601
             _ = try await worker.cycle(now: clock)
             #expect(
                 try await Self.answer(device, profiles: held, certificates: [healthy])
                     == ["InstallProfile", "ProfileList", "CertificateList"])
-            let repaired = try drift()
+            let repaired = try await drift()
             #expect(repaired.status == 0, "\(repaired.output)")
             #expect(repaired.findings.isEmpty)
         }

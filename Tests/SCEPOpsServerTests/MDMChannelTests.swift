@@ -13,7 +13,7 @@ struct MDMChannelTests {
     @Test func enrollReceiveAcknowledgeAndNotNow() async throws {
         try await ProxyHarness.with(mdm: true) { harness in
             let device = PlistDevice(
-                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-1"), harness: harness)
+                udid: "UDID-1", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "UDID-1"), harness: harness)
             #expect(try await device.authenticate(enrollSecret: secret).status == 200)
             #expect(try await device.tokenUpdate().status == 200)
             #expect(try await harness.store.queuedCommands(host: "UDID-1").count == 2, "joining Workstations queued its profiles")
@@ -63,10 +63,10 @@ struct MDMChannelTests {
 
     @Test func unsignedForeignReusedAndMismatchedIdentitiesGet400() async throws {
         try await ProxyHarness.with(mdm: true) { harness in
-            let one = try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-1")
+            let one = try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "UDID-1")
             let device = PlistDevice(udid: "UDID-1", identity: one, harness: harness)
-            let other = try SCEPServer(challenge: "stranger")
-            let stranger = try DeviceIdentity(from: other, commonName: "UDID-9")
+            let other = try await SCEPServer.started(challenge: "stranger")
+            let stranger = try await DeviceIdentity.issued(from: other, commonName: "UDID-9")
 
             #expect(try await device.send("/mdm/apple/checkin", ["MessageType": "Authenticate", "UDID": "UDID-1", "Topic": "t"], signed: false).status == 400)
             #expect(try await device.send("/mdm/apple/checkin", ["MessageType": "Authenticate", "UDID": "UDID-1", "Topic": "t"], signer: stranger).status == 400)
@@ -94,14 +94,14 @@ struct IdentityHijackTests {
     func aNewIdentityForABoundUDIDIsRefusedUntilCheckOutOrAnOperatorAllowsIt(_ backend: TestBackend) async throws {
         try await ProxyHarness.with(mdm: true, backend: backend) { harness in
             let real = PlistDevice(
-                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-1"), harness: harness)
+                udid: "UDID-1", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "UDID-1"), harness: harness)
             #expect(try await real.authenticate(enrollSecret: secret).status == 200)
             #expect(try await real.tokenUpdate().status == 200)
             try await harness.render(host: "UDID-1")
 
             // Anyone with the enrollment profile can mint an identity from the same CA.
             let impostor = PlistDevice(
-                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "impostor"), harness: harness)
+                udid: "UDID-1", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "impostor"), harness: harness)
             let kiosks = ValidRepo.environment["KIOSK_SECRET"]!
             #expect(try await impostor.authenticate(enrollSecret: secret).status == 400)
             #expect(try await impostor.authenticate(enrollSecret: kiosks).status == 400)
@@ -115,17 +115,17 @@ struct IdentityHijackTests {
             #expect(metrics.text.contains(#"scepops_mdm_refusals_total{reason="host_bound_to_another_identity"} 2"#), "\(metrics.text)")
 
             // An operator allows a new identity (a wiped device): once, with the CLI.
-            let allow = Command.run(
+            let allow = await Command.run(
                 Command.scepops, ["hosts", "allow-reenroll", "UDID-1", "--for", "10m", "--db", harness.database],
                 environment: ["SCEPOPS_SECRET_KEY": Data(Array(repeating: UInt8(3), count: 32)).base64EncodedString()])
             #expect(allow.status == 0, "\(allow.stderr)")
             #expect(allow.stdout.contains("may enroll once with a new device identity until"))
             let wiped = PlistDevice(
-                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "wiped"), harness: harness)
+                udid: "UDID-1", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "wiped"), harness: harness)
             #expect(try await wiped.authenticate(enrollSecret: secret).status == 200)
             #expect(try await real.report("Idle").status == 400, "the old identity is no longer the host's")
             #expect(try await impostor.authenticate(enrollSecret: secret).status == 400, "the allowance is spent")
-            let unknown = Command.run(
+            let unknown = await Command.run(
                 Command.scepops, ["hosts", "allow-reenroll", "NO-SUCH-UDID", "--db", harness.database],
                 environment: ["SCEPOPS_SECRET_KEY": Data(Array(repeating: UInt8(3), count: 32)).base64EncodedString()])
             #expect(unknown.status == 1)
@@ -135,7 +135,7 @@ struct IdentityHijackTests {
             // with a new one.
             #expect(try await wiped.send("/mdm/apple/checkin", ["MessageType": "CheckOut", "UDID": "UDID-1", "Topic": "t"]).status == 200)
             let reinstalled = PlistDevice(
-                udid: "UDID-1", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "reinstalled"), harness: harness)
+                udid: "UDID-1", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "reinstalled"), harness: harness)
             #expect(try await reinstalled.authenticate(enrollSecret: secret).status == 200)
         }
     }
@@ -146,7 +146,7 @@ struct VerificationTests {
     @Test func listedProfilesAreVerifiedMissingOnesResentThenFailed() async throws {
         try await ProxyHarness.with(mdm: true) { harness in
             let device = PlistDevice(
-                udid: "UDID-V", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-V"), harness: harness)
+                udid: "UDID-V", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "UDID-V"), harness: harness)
             _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
             _ = try await device.tokenUpdate()
             let worker = ProfileWorker(store: harness.store, settings: .init())

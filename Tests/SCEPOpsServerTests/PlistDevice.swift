@@ -24,7 +24,7 @@ struct PlistDevice {
     {
         let body = Self.plist(dict)
         var headers: [String: String] = [:]
-        if signed { headers["Mdm-Signature"] = try (signer ?? identity).signature(for: body) }
+        if signed { headers["Mdm-Signature"] = try await (signer ?? identity).signature(for: body) }
         return try await harness.request("http://127.0.0.1:\(harness.port)\(path)", method: .PUT, body: body, headers: headers)
     }
 

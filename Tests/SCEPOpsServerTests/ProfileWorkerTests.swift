@@ -107,7 +107,7 @@ struct WorkerPushTests {
     @Test func oneReadyHostOnePushAndAStaleTokenIsLeftAlone() async throws {
         try await withPusher { apns, pusher in try await ProxyHarness.with(mdm: true) { harness in
             let device = PlistDevice(
-                udid: "UDID-P", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-P"), harness: harness)
+                udid: "UDID-P", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "UDID-P"), harness: harness)
             _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
             _ = try await device.tokenUpdate()
             // Enrolled but never token-updated: no push, nothing to push to.

@@ -11,7 +11,7 @@ import Testing
 struct ProxyHardeningTests {
     /// micromdm's scepclient through the proxy URL; returns its exit status.
     static func enroll(_ harness: ProxyHarness, _ identifier: ProxyIdentifier, in work: TempRepo) async -> Command.Result {
-        await Command.runDetached(
+        await Command.run(
             "/usr/bin/scepclient",
             ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
                 "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
@@ -59,13 +59,13 @@ struct ProxyHardeningTests {
             #expect(queued.count == 1)
             #expect(queued.first?.commandUUID == nil, "the re-delivery waits for the worker")
 
-            try harness.scep.restart()
+            try await harness.scep.restart()
             let second = try await harness.wifi()
             #expect(second.token != first.token)
             let work = TempRepo()
             let enrolled = await Self.enroll(harness, second, in: work)
             #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
-            let subject = Command.run("/usr/bin/openssl", ["x509", "-in", work.path + "/cert.pem", "-noout", "-subject"])
+            let subject = await Command.run("/usr/bin/openssl", ["x509", "-in", work.path + "/cert.pem", "-noout", "-subject"])
             #expect(subject.stdout.contains("CN = HOST-1 Wi-Fi"))
             // The spent token stays spent.
             let replay = try await harness.request(
@@ -106,7 +106,7 @@ struct ProxyHardeningTests {
             #expect(busy.status == 503, "\(busy.text)")
             #expect(ContinuousClock.now - started < .seconds(8))
             #expect(harness.scep.count("PKIOperation") == 0)
-            #expect(await lock.waitDetached().status == 0)
+            #expect(await lock.wait().status == 0)
             // Nothing was consumed: the device's token still enrolls.
             let enrolled = await Self.enroll(harness, identifier, in: TempRepo())
             #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
@@ -116,7 +116,7 @@ struct ProxyHardeningTests {
     @Test func underAForeignWriteLockMDMReportsGet503() async throws {
         try await ProxyHarness.with(mdm: true) { harness in
             let device = PlistDevice(
-                udid: "UDID-L", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-L"), harness: harness)
+                udid: "UDID-L", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "UDID-L"), harness: harness)
             #expect(try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!).status == 200)
             try await harness.render(host: "UDID-L")
             let lock = try Command.start(
@@ -126,7 +126,7 @@ struct ProxyHardeningTests {
             // A queued command makes Idle write (it marks the command sent): busy, so 503.
             #expect(try await device.report("Idle").status == 503)
             #expect(try await device.report("Acknowledged", "any-command").status == 503)
-            #expect(await lock.waitDetached().status == 0)
+            #expect(await lock.wait().status == 0)
             let next = try await device.report("Idle")
             #expect(next.status == 200)
             #expect(next.type == "InstallProfile", "nothing was lost to the busy state")
@@ -146,7 +146,7 @@ struct ProxyHardeningTests {
             let answer = await raw.readAll().text
             #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
             #expect(answer.lowercased().contains("retry-after: 5"), "\(answer)")
-            _ = await lock.waitDetached()
+            _ = await lock.wait()
         }
     }
 

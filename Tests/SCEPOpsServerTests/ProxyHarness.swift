@@ -43,27 +43,40 @@ final class ProxyHarness: @unchecked Sendable {
         backend: TestBackend = .sqlite, database: String? = nil,
         configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }
     ) async throws {
-        scep = try SCEPServer(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
-        identityCA = mdm ? try SCEPServer(challenge: "identity-challenge") : nil
-        self.database = try database ?? backend.database(in: folder.path)
-        store = try await StateLocation(self.database).open(box: box, access: .readWrite)
-        try await apply(wifiURL: caURL ?? scep.url)
-        try await store.enroll(host: Self.host, serial: "C02TEST", team: "Workstations")
-
-        let verifier = try identityCA.map {
-            try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8))
+        do {
+            scep = try await SCEPServer.started(challenge: ValidRepo.environment["WIFI_CHALLENGE"]!)
+            identityCA = mdm ? try await SCEPServer.started(challenge: "identity-challenge") : nil
+            self.database = if let database { database } else { try await backend.database(in: folder.path) }
+            store = try await StateLocation(self.database).open(box: box, access: .readWrite)
+        } catch {
+            // A client dropped without shutdown stops the whole test process: this test
+            // fails on its own instead.
+            try? await client.shutdown()
+            try? await tester.shutdown()
+            throw error
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        var settings = SCEPOpsApplication.Settings(host: "127.0.0.1", port: 0, upstreamTimeout: .seconds(upstreamTimeout), tls: tls)
-        configure(&settings)
-        let app = try SCEPOpsApplication.make(
-            settings: settings, store: store,
-            httpClient: client, deviceCA: verifier,
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
-        server = Task { try await app.run() }
-        for await port in stream {
-            self.port = port
-            break
+        do {
+            try await apply(wifiURL: caURL ?? scep.url)
+            try await store.enroll(host: Self.host, serial: "C02TEST", team: "Workstations")
+
+            let verifier = try identityCA.map {
+                try MDMSignatureVerifier(caPEM: try String(contentsOfFile: $0.caCertificatePath, encoding: .utf8))
+            }
+            let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+            var settings = SCEPOpsApplication.Settings(host: "127.0.0.1", port: 0, upstreamTimeout: .seconds(upstreamTimeout), tls: tls)
+            configure(&settings)
+            let app = try SCEPOpsApplication.make(
+                settings: settings, store: store,
+                httpClient: client, deviceCA: verifier,
+                onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
+            server = Task { try await app.run() }
+            for await port in stream {
+                self.port = port
+                break
+            }
+        } catch {
+            await stop()
+            throw error
         }
     }
 

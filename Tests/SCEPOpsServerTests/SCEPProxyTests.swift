@@ -12,7 +12,7 @@ struct SCEPProxyTests {
     /// micromdm's scepclient enrolls through the proxy URL of `identifier`, its key and
     /// certificate written in `work`.
     static func scepclient(_ harness: ProxyHarness, _ identifier: ProxyIdentifier, into work: TempRepo) async -> Command.Result {
-        await Command.runDetached(
+        await Command.run(
             "/usr/bin/scepclient",
             ["-server-url", harness.url(identifier.pathComponent), "-challenge", harness.scep.challenge,
                 "-private-key", work.path + "/key.pem", "-certificate", work.path + "/cert.pem", "-cn", "HOST-1 Wi-Fi"])
@@ -25,7 +25,7 @@ struct SCEPProxyTests {
             let work = TempRepo()
             let enroll = await Self.scepclient(harness, identifier, into: work)
             #expect(enroll.status == 0, "\(enroll.stdout)\(enroll.stderr)")
-            let issuer = Command.run("/usr/bin/openssl", ["x509", "-in", work.path + "/cert.pem", "-noout", "-issuer", "-subject"])
+            let issuer = await Command.run("/usr/bin/openssl", ["x509", "-in", work.path + "/cert.pem", "-noout", "-issuer", "-subject"])
             #expect(issuer.stdout.contains("OU = SCEP CA"))
             #expect(issuer.stdout.contains("CN = HOST-1 Wi-Fi"))
             #expect(harness.scep.count("PKIOperation") == 1)
@@ -118,7 +118,7 @@ struct SCEPProxyTests {
     @Test func aNewCAURLAppliesToTheNextRequest() async throws {
         try await ProxyHarness.with { harness in
             let identifier = try await harness.wifi()
-            let other = try SCEPServer(challenge: harness.scep.challenge)
+            let other = try await SCEPServer.started(challenge: harness.scep.challenge)
             try await harness.apply(wifiURL: other.url)
             let proxied = try await harness.request(harness.url(identifier.pathComponent) + "?operation=GetCACert")
             let direct = try await harness.request(other.url + "?operation=GetCACert")
@@ -167,7 +167,7 @@ import NIOSSL
 struct ServingTLSTests {
     @Test func theServerSpeaksTLSWhenGivenACertificate() async throws {
         let folder = TempRepo()
-        let made = Command.run(
+        let made = await Command.run(
             "/usr/bin/openssl",
             ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "2",
                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], directory: folder.path)

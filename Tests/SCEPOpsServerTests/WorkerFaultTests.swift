@@ -27,7 +27,7 @@ struct WorkerFaultTests {
         defer { Task { [dyingHTTP, liveHTTP] in for client in [dyingHTTP, liveHTTP] { try? await client.shutdown() } } }
         try await ProxyHarness.with(mdm: true) { harness in
             let device = PlistDevice(
-                udid: "UDID-K", identity: try DeviceIdentity(from: harness.identityCA!, commonName: "UDID-K"), harness: harness)
+                udid: "UDID-K", identity: try await DeviceIdentity.issued(from: harness.identityCA!, commonName: "UDID-K"), harness: harness)
             _ = try await device.authenticate(enrollSecret: ValidRepo.environment["WS_SECRET"]!)
             _ = try await device.tokenUpdate()
             let settings = ProfileWorker.Settings(verifyInterval: nil, claimLifetime: 1)
@@ -63,7 +63,7 @@ struct WorkerFaultTests {
             // Sealed under another key: what a restored backup with the wrong key file gives.
             let other = try SecretBox(key: Array(repeating: 9, count: 32))
             let sealed = other.seal(Array("some challenge".utf8)).map { String(format: "%02X", $0) }.joined()
-            let update = Command.run(
+            let update = await Command.run(
                 "/usr/bin/sqlite3",
                 [harness.folder.path + "/state.db", "UPDATE certificate_authority SET challenge_sealed = X'\(sealed)' WHERE name = 'WIFI'"])
             try #require(update.status == 0, "\(update.stderr)")

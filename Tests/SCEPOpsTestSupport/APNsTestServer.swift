@@ -37,7 +37,7 @@ public final class APNsTestServer: @unchecked Sendable {
     /// `closingIdleAfter`: the server closes a connection with no stream open for that long,
     /// as APNs may.
     public init(closingIdleAfter idle: Duration? = nil) async throws {
-        try makeCertificates()
+        try await makeCertificates()
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(folder.path + "/server.pem").map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: folder.path + "/server.key", format: .pem)))
@@ -98,19 +98,19 @@ public final class APNsTestServer: @unchecked Sendable {
         (try? String(contentsOfFile: folder.path + "/" + name, encoding: .utf8)) ?? ""
     }
 
-    private func makeCertificates() throws {
-        func openssl(_ arguments: [String]) throws {
-            let result = Command.run("/usr/bin/openssl", arguments, directory: folder.path)
+    private func makeCertificates() async throws {
+        func openssl(_ arguments: [String]) async throws {
+            let result = await Command.run("/usr/bin/openssl", arguments, directory: folder.path)
             guard result.status == 0 else { throw SCEPServer.Failure(message: "openssl: \(result.stderr)") }
         }
-        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.pem",
+        try await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.pem",
             "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
-        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "apple-ca.key", "-out", "apple-ca.pem",
+        try await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "apple-ca.key", "-out", "apple-ca.pem",
             "-days", "2", "-subj", "/CN=Test Apple Push CA", "-addext", "basicConstraints=critical,CA:TRUE"])
-        try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "push.key", "-out", "push.csr",
+        try await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "push.key", "-out", "push.csr",
             "-subj", "/UID=\(Self.topic)/CN=APSP:scepops-test"])
         try "extendedKeyUsage=clientAuth\n".write(toFile: folder.path + "/push.ext", atomically: true, encoding: .utf8)
-        try openssl(["x509", "-req", "-in", "push.csr", "-CA", "apple-ca.pem", "-CAkey", "apple-ca.key", "-CAcreateserial",
+        try await openssl(["x509", "-req", "-in", "push.csr", "-CA", "apple-ca.pem", "-CAkey", "apple-ca.key", "-CAcreateserial",
             "-out", "push.pem", "-days", "2", "-extfile", "push.ext"])
     }
 }

@@ -20,18 +20,14 @@ public enum Command {
         }
     }
 
-    /// `run` for async tests whose in-process server the child talks to (scepclient
-    /// through the proxy): the blocking wait is on a thread of its own. Blocking one of the
-    /// few cooperative threads instead can leave none for the server's handlers, and two
-    /// such tests at once deadlock.
-    public static func runDetached(
+    /// `run` for async code: the blocking wait is on a thread of its own (`Blocking`).
+    /// Swift prefers this overload in an async context, so no async test holds one of the
+    /// few cooperative threads while a child runs: on two cores there are two, and a
+    /// blocked one starves every in-process server and database pool of the tests beside it.
+    public static func run(
         _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:]
     ) async -> Result {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: run(executable, arguments, directory: directory, environment: environment))
-            }
-        }
+        await Blocking.run { run(executable, arguments, directory: directory, environment: environment) }
     }
 
     /// A started child process, waited for or killed by the test that started it.
@@ -69,11 +65,9 @@ public enum Command {
                 stderr: String(decoding: errorData, as: UTF8.self))
         }
 
-        /// `wait` off the cooperative threads, for async tests.
-        public func waitDetached() async -> Result {
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async { continuation.resume(returning: self.wait()) }
-            }
+        /// `wait` off the cooperative threads, for async code.
+        public func wait() async -> Result {
+            await Blocking.run { self.wait() }
         }
 
         deinit {

@@ -15,6 +15,11 @@ public final class DeviceIdentity: @unchecked Sendable {
         guard result.status == 0 else { throw SCEPServer.Failure(message: "scepclient failed: \(result.stderr)") }
     }
 
+    /// `init(from:commonName:)` for async code, off the cooperative threads (`Blocking`).
+    public static func issued(from server: SCEPServer, commonName: String) async throws -> DeviceIdentity {
+        try await Blocking.run { try DeviceIdentity(from: server, commonName: commonName) }
+    }
+
     /// An identity a device already holds (a simulated host's, from its saved state).
     public init(keyPEM: Data, certificateDER: Data) throws {
         try keyPEM.write(to: URL(fileURLWithPath: keyPath))
@@ -37,5 +42,10 @@ public final class DeviceIdentity: @unchecked Sendable {
             throw SCEPServer.Failure(message: "openssl cms -sign failed: \(result.stderr)")
         }
         return signature.base64EncodedString()
+    }
+
+    /// `signature` for async code, off the cooperative threads.
+    public func signature(for body: [UInt8], options: [String] = []) async throws -> String {
+        try await Blocking.run { try self.signature(for: body, options: options) }
     }
 }

@@ -17,6 +17,11 @@ public enum PostgresTestServer {
         return url.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
     }
 
+    /// `makeDatabase` for async code, off the cooperative threads (`Blocking`).
+    public static func makeDatabase() async throws -> String {
+        try await Blocking.run { try makeDatabase() }
+    }
+
     public struct Failure: Error, CustomStringConvertible {
         public var message: String
         public var description: String { message }
@@ -41,6 +46,11 @@ public enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible
         }
     }
 
+    /// `database(in:)` for async code, off the cooperative threads.
+    public func database(in folder: String) async throws -> String {
+        try await Blocking.run { try database(in: folder) }
+    }
+
     /// Everything the state holds, as bytes to search: the files, or a dump of the database.
     public func contents(of database: String) -> [Data] {
         switch self {
@@ -49,6 +59,11 @@ public enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible
         case .postgres:
             [Data(Command.run("/usr/bin/pg_dump", ["--data-only", database]).stdout.utf8)]
         }
+    }
+
+    /// `contents(of:)` for async code, off the cooperative threads.
+    public func contents(of database: String) async -> [Data] {
+        await Blocking.run { contents(of: database) }
     }
 
     /// The database password in a URL: a secret like the others.
@@ -73,9 +88,16 @@ public final class PrivatePostgres: @unchecked Sendable {
         self.url = url.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `init` for async code: `initdb` takes seconds, off the cooperative threads (`Blocking`).
+    public static func started() async throws -> PrivatePostgres {
+        try await Blocking.run { try PrivatePostgres() }
+    }
+
     /// The server stops; its data and port stay for `resume`.
     public func pause() { _ = Self.control("pause", directory) }
     public func resume() { _ = Self.control("resume", directory) }
+    public func pause() async { await Blocking.run { self.pause() } }
+    public func resume() async { await Blocking.run { self.resume() } }
 
     deinit { _ = Self.control("stop", directory) }
 

@@ -29,6 +29,19 @@ public final class SCEPServer: @unchecked Sendable {
         try start()
     }
 
+    /// `init` for async code: the CA's key and the readiness polls block, so they run off
+    /// the cooperative threads (`Blocking`).
+    public static func started(challenge: String = "scep-test-challenge", allowRenew: Int? = 0, validDays: Int? = nil)
+        async throws -> SCEPServer
+    {
+        try await Blocking.run { try SCEPServer(challenge: challenge, allowRenew: allowRenew, validDays: validDays) }
+    }
+
+    /// `restart` for async code, off the cooperative threads.
+    public func restart(challenge: String? = nil) async throws {
+        try await Blocking.run { try self.restart(challenge: challenge) }
+    }
+
     /// Stops the server if it runs and starts it again on the same port and CA, with
     /// `challenge` when given (a CA whose challenge was rotated).
     public func restart(challenge: String? = nil) throws {

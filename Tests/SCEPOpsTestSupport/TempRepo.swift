@@ -54,6 +54,16 @@ public final class TempRepo: @unchecked Sendable {
     /// Runs git in this folder (or `directory` below it) and returns its standard output.
     @discardableResult
     public func git(_ arguments: String..., in directory: String? = nil) -> String {
+        git(arguments, in: directory)
+    }
+
+    /// `git` for async code, off the cooperative threads (`Blocking`).
+    @discardableResult
+    public func git(_ arguments: String..., in directory: String? = nil) async -> String {
+        await Blocking.run { self.git(arguments, in: directory) }
+    }
+
+    private func git(_ arguments: [String], in directory: String?) -> String {
         let result = Command.run(
             "/usr/bin/git", arguments, directory: directory.map { path + "/" + $0 } ?? path,
             environment: Self.gitEnvironment)
@@ -66,6 +76,11 @@ public final class TempRepo: @unchecked Sendable {
         if !FileManager.default.fileExists(atPath: path + "/.git") { git("init", "-q", "-b", "main") }
         git("add", "-A")
         git("commit", "-q", "-m", message)
+    }
+
+    /// `commitAll` for async code, off the cooperative threads.
+    public func commitAll(_ message: String = "config") async {
+        await Blocking.run { self.commitAll(message) }
     }
 
     /// Deterministic, isolated from the developer's own git config.

@@ -8,7 +8,7 @@ import Testing
 @Suite("GetCACert and the certificates it returns")
 struct CACertificateCheckTests {
     @Test func aRealScepserverAnswersWithItsCA() async throws {
-        let server = try SCEPServer()
+        let server = try await SCEPServer.started()
         let client = SCEPHTTPClient.makeHTTPClient()
         let result = await CACertificateCheck(client: client, timeout: .seconds(10)).fetch(server.url)
         try await client.shutdown()
@@ -19,20 +19,20 @@ struct CACertificateCheckTests {
         #expect(certificate.der.first == 0x30)
     }
 
-    @Test func aPKCS7BundleOfCAAndRAPutsTheCAFirst() throws {
+    @Test func aPKCS7BundleOfCAAndRAPutsTheCAFirst() async throws {
         let folder = TempRepo()
         let openssl = "/usr/bin/openssl"
-        func run(_ arguments: [String]) {
-            let result = Command.run(openssl, arguments, directory: folder.path)
+        func run(_ arguments: [String]) async {
+            let result = await Command.run(openssl, arguments, directory: folder.path)
             precondition(result.status == 0, result.stderr)
         }
-        run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
+        await run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
             "-subj", "/CN=Test Root CA", "-addext", "basicConstraints=critical,CA:TRUE"])
-        run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "ra.key", "-out", "ra.csr", "-subj", "/CN=Test RA"])
-        run(["x509", "-req", "-in", "ra.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "ra.pem",
+        await run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "ra.key", "-out", "ra.csr", "-subj", "/CN=Test RA"])
+        await run(["x509", "-req", "-in", "ra.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "ra.pem",
             "-days", "30"])
         // The RA first in the bundle: the parser must still find the CA.
-        run(["crl2pkcs7", "-nocrl", "-certfile", "ra.pem", "-certfile", "ca.pem", "-outform", "DER", "-out", "bundle.p7b"])
+        await run(["crl2pkcs7", "-nocrl", "-certfile", "ra.pem", "-certfile", "ca.pem", "-outform", "DER", "-out", "bundle.p7b"])
         let bundle = try #require(FileManager.default.contents(atPath: folder.path + "/bundle.p7b"))
         let certificates = try CertificateParser.certificates(in: [UInt8](bundle))
         #expect(certificates.map(\.summary.subject) == ["CN=Test Root CA", "CN=Test RA"])
@@ -44,7 +44,7 @@ struct CACertificateCheckTests {
     }
 
     @Test func anHTTPErrorIsAFailureThatShowsNoURL() async throws {
-        let server = try SCEPServer()
+        let server = try await SCEPServer.started()
         let client = SCEPHTTPClient.makeHTTPClient()
         let result = await CACertificateCheck(client: client, timeout: .seconds(5))
             .fetch("http://user:pw@127.0.0.1:\(server.port)/nope")
@@ -82,7 +82,7 @@ struct CACertificateCheckTests {
         }
         let client = SCEPHTTPClient.makeHTTPClient()
         for _ in 0..<50 {
-            if Command.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "--max-time", "1", "http://127.0.0.1:\(port)/redirect"]).status == 0 { break }
+            if await Command.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "--max-time", "1", "http://127.0.0.1:\(port)/redirect"]).status == 0 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         let check = CACertificateCheck(client: client, timeout: .seconds(5))

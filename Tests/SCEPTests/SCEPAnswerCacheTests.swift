@@ -9,8 +9,10 @@ import Testing
 @Suite("Cached CA answers")
 struct SCEPAnswerCacheTests {
     @Test func answersAreReusedPerURLAndCertificateAndFailuresAreNot() async throws {
-        let server = try SCEPServer()
+        let server = try await SCEPServer.started()
         let client = SCEPHTTPClient.makeHTTPClient()
+        // A client dropped without shutdown stops the test process: shut it down however the test ends.
+        defer { Task { [client] in try? await client.shutdown() } }
         // Reuse is the subject here, not expiry (below): in the full suite this test has
         // taken 74–77 s on two busy cores, past the default lifetime of 60 s.
         let cache = SCEPAnswerCache(lifetime: .seconds(3600))
@@ -44,8 +46,10 @@ struct SCEPAnswerCacheTests {
     }
 
     @Test func answersExpireAndTheCacheStaysWithinItsCapacity() async throws {
-        let server = try SCEPServer()
+        let server = try await SCEPServer.started()
         let client = SCEPHTTPClient.makeHTTPClient()
+        // A client dropped without shutdown stops the test process: shut it down however the test ends.
+        defer { Task { [client] in try? await client.shutdown() } }
         // Two caches: a slow machine must not expire the small one's entries mid-test.
         let expiring = SCEPHTTPClient(
             client: client, url: server.url, timeout: .seconds(10), cache: SCEPAnswerCache(lifetime: .seconds(1)))

@@ -36,8 +36,8 @@ struct SCEPClientTests {
     let server: SCEPServer
     let client = HTTPClient.shared
 
-    init() throws {
-        server = try SCEPServer(challenge: "client-test-challenge", allowRenew: 0)
+    init() async throws {
+        server = try await SCEPServer.started(challenge: "client-test-challenge", allowRenew: 0)
     }
 
     func scep(_ service: (any SCEPService)? = nil) -> SCEPClient {
@@ -63,9 +63,9 @@ struct SCEPClientTests {
         let folder = TempRepo()
         folder.write("cert.der", Data(enrollment.certificate))
         folder.write("key.pem", Data(enrollment.key.pem))
-        let pem = Command.run("/usr/bin/openssl", ["x509", "-inform", "DER", "-in", "cert.der", "-out", "cert.pem"], directory: folder.path)
+        let pem = await Command.run("/usr/bin/openssl", ["x509", "-inform", "DER", "-in", "cert.der", "-out", "cert.pem"], directory: folder.path)
         #expect(pem.status == 0)
-        let verify = Command.run("/usr/bin/openssl", ["verify", "-CAfile", server.caCertificatePath, "cert.pem"], directory: folder.path)
+        let verify = await Command.run("/usr/bin/openssl", ["verify", "-CAfile", server.caCertificatePath, "cert.pem"], directory: folder.path)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         let modulus = { (arguments: [String]) in Command.run("/usr/bin/openssl", arguments, directory: folder.path).stdout }
         #expect(modulus(["x509", "-in", "cert.pem", "-noout", "-modulus"]) == modulus(["rsa", "-in", "key.pem", "-noout", "-modulus"]))

@@ -11,11 +11,11 @@ typealias Backend = StateBackend
 struct BackendFactory: Sendable, CustomTestStringConvertible {
     var name: String
     /// Where a new, empty state of this backend lives.
-    var make: @Sendable (_ folder: TempRepo) throws -> StateLocation
+    var make: @Sendable (_ folder: TempRepo) async throws -> StateLocation
     var testDescription: String { name }
 
     static let sqlite = BackendFactory(name: "SQLite") { folder in .file(folder.path + "/state.db") }
-    static let postgres = BackendFactory(name: "PostgreSQL") { _ in try StateLocation(try PostgresTestServer.makeDatabase()) }
+    static let postgres = BackendFactory(name: "PostgreSQL") { _ in try StateLocation(try await PostgresTestServer.makeDatabase()) }
 
     /// PostgreSQL runs when `ci/test` started one (it always does); a bare `swift test`
     /// runs SQLite alone.
@@ -30,7 +30,7 @@ struct StoreFixture {
     let location: StateLocation
 
     init(_ backend: BackendFactory, applied files: [String: String]? = ValidRepo.files) async throws {
-        location = try backend.make(folder)
+        location = try await backend.make(folder)
         store = try await location.open(box: box, access: .readWrite)
         if let files { try await apply(files) }
     }

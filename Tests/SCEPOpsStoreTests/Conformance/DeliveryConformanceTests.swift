@@ -108,7 +108,10 @@ struct DeliveryConformanceTests {
         for index in 0..<40 { try await one.enroll(host: "H\(index)", serial: nil, team: "Workstations") }
         let queued = Set(try await one.pendingCommands(limit: 1000, now: Date()).map(\.id))
         #expect(queued.count == 80)
-        // Both claim at once, in small batches, until nothing is left.
+        // Each takes a batch (so both take part, however the two tasks are scheduled), then
+        // both claim at once, in small batches, until nothing is left.
+        let oneFirst = try await one.claimCommands(limit: 7, now: Date(), lifetime: 60).map(\.id)
+        let twoFirst = try await two.claimCommands(limit: 7, now: Date(), lifetime: 60).map(\.id)
         func drain(_ store: any Backend) async throws -> [Int64] {
             var ids: [Int64] = []
             while case let batch = try await store.claimCommands(limit: 7, now: Date(), lifetime: 60), !batch.isEmpty {
@@ -118,7 +121,7 @@ struct DeliveryConformanceTests {
         }
         async let first = drain(one)
         async let second = drain(two)
-        let (a, b) = try await (first, second)
+        let (a, b) = try await (oneFirst + first, twoFirst + second)
         #expect(Set(a).isDisjoint(with: b), "no command is handed to two servers")
         #expect(Set(a).union(b) == queued)
         #expect(!a.isEmpty && !b.isEmpty, "both took part")

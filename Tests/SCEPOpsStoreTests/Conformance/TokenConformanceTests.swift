@@ -32,9 +32,9 @@ struct TokenConformanceTests {
         // The state holds the digest, never the token.
         let contents: [Data] =
             switch fixture.location {
-            case .file(let path): TestBackend.sqlite.contents(of: path)
+            case .file(let path): await TestBackend.sqlite.contents(of: path)
             case .postgres(let database):
-                TestBackend.postgres.contents(of: try #require(PostgresTestServer.url).replacingOccurrences(
+                await TestBackend.postgres.contents(of: try #require(PostgresTestServer.url).replacingOccurrences(
                     of: "/postgres?", with: "/\(database.database)?"))
             }
         #expect(!contents.isEmpty)
