@@ -78,7 +78,7 @@ final class APNsStreamHandler: ChannelDuplexHandler {
             if headers.endStream { complete(frame.streamID) }
         case .data(let data):
             guard case .byteBuffer(var bytes) = data.data else { return }
-            giveBack(bytes.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0), context: context)
+            let received = bytes.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
             if var stream = streams[frame.streamID] {
                 var body = stream.body ?? ByteBuffer()
                 let room = Self.bodyLimit - body.readableBytes
@@ -89,6 +89,10 @@ final class APNsStreamHandler: ChannelDuplexHandler {
                 streams[frame.streamID] = stream
             }
             if data.endStream { complete(frame.streamID) }
+            // After the stream is complete: writing the WINDOW_UPDATE makes NIOHTTP2Handler
+            // deliver the events pending from this frame, among them the stream's close,
+            // which for a stream still open here means a reset.
+            giveBack(received, context: context)
         case .settings(.settings):
             // Requests wait for the server's first SETTINGS: until then its limit on
             // concurrent streams is unknown, and a burst past it gets the connection closed.

@@ -68,6 +68,11 @@ struct HostsCommand: AsyncParsableCommand {
         var duration: String = "1h"
 
         func validate() throws {
+            // The server refuses such a UDID from a device, so no host has one; and echoed
+            // back, it would reach the terminal raw.
+            guard !ControlCharacters.present(in: udid.utf8) else {
+                throw ValidationError("the UDID holds a control character")
+            }
             guard DurationText.seconds(duration) != nil else {
                 throw ValidationError("--for must be a duration such as 30m, 1h or 2d")
             }

@@ -80,7 +80,7 @@ struct APNsClientTests {
             return await group.reduce(into: [APNsClient.Outcome]()) { $0.append($1) }
         }
         #expect(outcomes.count == 1400)
-        #expect(outcomes.allSatisfy { $0 == .staleToken(reason: "Unregistered") })
+        #expect(outcomes.allSatisfy { $0 == .staleToken(reason: "Unregistered") }, "\(Set(outcomes.map { "\($0)" }))")
         #expect(server.requests.count == 1400 && Set(server.requests.map(\.token)) == Set(tokens), "each once")
         #expect(await client.push(token: "after", pushMagic: "m") == .delivered)
         try await http.shutdown()

@@ -130,6 +130,12 @@ struct IdentityHijackTests {
                 environment: ["SCEPOPS_SECRET_KEY": Data(Array(repeating: UInt8(3), count: 32)).base64EncodedString()])
             #expect(unknown.status == 1)
             #expect(unknown.stderr.contains("no host NO-SUCH-UDID"))
+            let escaping = await Command.run(
+                Command.scepops, ["hosts", "allow-reenroll", "UDID-1\u{1B}[2J", "--db", harness.database],
+                environment: ["SCEPOPS_SECRET_KEY": Data(Array(repeating: UInt8(3), count: 32)).base64EncodedString()])
+            #expect(escaping.status == 1)
+            #expect(escaping.stderr.contains("the UDID holds a control character"), "\(escaping.stderr)")
+            #expect(!(escaping.stdout + escaping.stderr).contains("\u{1B}"), "nothing of it reaches the terminal raw")
 
             // A host whose identity checked out (its enrollment profile removed) may come back
             // with a new one.

@@ -1,13 +1,16 @@
 import Foundation
-import Hummingbird
-import HummingbirdHTTP2
 import NIOCore
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 
 /// A stand-in for APNs, the one service the tests cannot reach: a real HTTP/2 server over
 /// TLS on loopback that requires a client certificate from its own "Apple" CA, answers
 /// `POST /3/device/<token>` as APNs does, and records what it received.
+///
+/// It speaks HTTP/2 frames itself (`APNsStandInHandler` after NIOHTTP2's connection
+/// handler), with no stream channels or router: in the worker benchmark it is another
+/// machine's CPU, and a general-purpose server took more of the two cores than the client.
 public final class APNsTestServer: @unchecked Sendable {
     public struct Received: Sendable, Hashable {
         public var token: String
@@ -27,7 +30,8 @@ public final class APNsTestServer: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [Received] = []
     private var script: [String: [Int]] = [:]
-    private var server: Task<Void, Error>?
+    private var listener: Channel?
+    private var connections: [ObjectIdentifier: Channel] = [:]
     /// An event loop of the stand-ins' own: APNs is another machine's CPU, so the stand-in
     /// must not take turns on the client's event loop (sharing it, one thread ran both ends
     /// of every push). Kept for the process, as NIO's singleton is: a connection closing
@@ -43,33 +47,27 @@ public final class APNsTestServer: @unchecked Sendable {
             privateKey: .privateKey(try NIOSSLPrivateKey(file: folder.path + "/server.key", format: .pem)))
         tls.certificateVerification = .noHostnameVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.path + "/apple-ca.pem"))
+        tls.applicationProtocols = ["h2"]
+        let context = try NIOSSLContext(configuration: tls)
+        let idleTime = idle.map { TimeAmount.nanoseconds(Int64($0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000) }
 
-        let router = Router()
-        router.post("/3/device/{token}") { [self] request, context -> Response in
-            var request = request
-            let token = context.parameters.get("token") ?? ""
-            let body = try await request.collectBody(upTo: 4096)
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
-            let status = record(Received(token: token, headers: headers, body: String(buffer: body)))
-            guard status != 200 else { return Response(status: .ok) }
-            let reason = [400: "BadDeviceToken", 410: "Unregistered", 429: "TooManyRequests"][status] ?? "InternalServerError"
-            // A token that is gone also says since when, in milliseconds.
-            let json = status == 410 ? "{\"reason\":\"\(reason)\",\"timestamp\":1796083200000}" : "{\"reason\":\"\(reason)\"}"
-            return Response(
-                status: .init(code: status), headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: json)))
-        }
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, server: try .http2Upgrade(tlsConfiguration: tls, configuration: .init(idleTimeout: idle)),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, eventLoopGroupProvider: .shared(Self.eventLoop))
-        server = Task { try await app.run() }
-        for await port in stream {
-            self.port = port
-            break
-        }
+        let listener = try await ServerBootstrap(group: Self.eventLoop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        NIOSSLServerHandler(context: context),
+                        NIOHTTP2Handler(mode: .server),
+                        APNsStandInHandler(idle: idleTime, answer: { [self] in record($0) }),
+                    ])
+                    let id = ObjectIdentifier(channel)
+                    lock.withLock { connections[id] = channel }
+                    channel.closeFuture.whenComplete { [self] _ in _ = lock.withLock { connections.removeValue(forKey: id) } }
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        self.listener = listener
+        port = listener.localAddress?.port ?? 0
     }
 
     /// The next answers for a token, in order; 200 once they run out.
@@ -79,9 +77,10 @@ public final class APNsTestServer: @unchecked Sendable {
 
     public var requests: [Received] { lock.withLock { received } }
 
+    /// Stops listening and closes every connection.
     public func stop() async {
-        server?.cancel()
-        _ = try? await server?.value
+        try? await listener?.close()
+        for channel in lock.withLock({ Array(connections.values) }) { try? await channel.close() }
     }
 
     private func record(_ request: Received) -> Int {

@@ -1,0 +1,139 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// The APNs stand-in's end of a connection, after TLS and `NIOHTTP2Handler`: it reads each
+/// stream's request from its frames and writes the answer as frames on the same stream.
+final class APNsStandInHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    private struct Request {
+        var path = ""
+        var headers: [String: String] = [:]
+        var body = ByteBuffer()
+    }
+
+    /// The largest body kept; APNs refuses payloads past 4 KiB.
+    static let bodyLimit = 4096
+
+    private let idle: TimeAmount?
+    /// The status for a request (the server records it and follows its script).
+    private let answer: (APNsTestServer.Received) -> Int
+    private var open: [HTTP2StreamID: Request] = [:]
+    private var unacknowledged = 0
+    private var wrote = false
+    /// Counts the times the connection fell idle: a close scheduled for an earlier one is void.
+    private var idleSpells = 0
+
+    init(idle: TimeAmount?, answer: @escaping (APNsTestServer.Received) -> Int) {
+        self.idle = idle
+        self.answer = answer
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        becameIdle(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers):
+            var request = open[frame.streamID] ?? Request()
+            if open[frame.streamID] == nil { idleSpells += 1 }
+            for (name, value, _) in headers.headers {
+                if name == ":path" {
+                    request.path = value
+                } else if !name.hasPrefix(":") {
+                    request.headers[name] = value
+                }
+            }
+            open[frame.streamID] = request
+            if headers.endStream { respond(frame.streamID, context: context) }
+        case .data(let data):
+            guard case .byteBuffer(var bytes) = data.data else { return }
+            let received = bytes.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
+            if var request = open[frame.streamID] {
+                let room = Self.bodyLimit - request.body.readableBytes
+                if room > 0, let slice = bytes.readSlice(length: min(room, bytes.readableBytes)) {
+                    request.body.writeImmutableBuffer(slice)
+                }
+                open[frame.streamID] = request
+            }
+            if data.endStream { respond(frame.streamID, context: context) }
+            giveBack(received, context: context)
+        default:
+            // SETTINGS, PING and WINDOW_UPDATE are NIOHTTP2Handler's to answer.
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Answers go out once per read, however many streams it completed.
+        if wrote {
+            wrote = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? StreamClosedEvent, open.removeValue(forKey: event.streamID) != nil, open.isEmpty {
+            becameIdle(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    private func respond(_ id: HTTP2StreamID, context: ChannelHandlerContext) {
+        guard let request = open.removeValue(forKey: id) else { return }
+        let prefix = "/3/device/"
+        let status: Int
+        if request.path.hasPrefix(prefix) {
+            let token = String(request.path.dropFirst(prefix.count))
+            status = answer(.init(token: token, headers: request.headers, body: String(buffer: request.body)))
+        } else {
+            status = 404
+        }
+        wrote = true
+        guard status != 200 else {
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "200"], endStream: true)))), promise: nil)
+            if open.isEmpty { becameIdle(context: context) }
+            return
+        }
+        let reason = [400: "BadDeviceToken", 404: "BadPath", 410: "Unregistered", 429: "TooManyRequests"][status] ?? "InternalServerError"
+        // A token that is gone also says since when, in milliseconds.
+        let json = status == 410 ? "{\"reason\":\"\(reason)\",\"timestamp\":1796083200000}" : "{\"reason\":\"\(reason)\"}"
+        let headers: HPACKHeaders = [":status": String(status), "content-type": "application/json"]
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
+        context.write(
+            wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer(string: json)), endStream: true)))),
+            promise: nil)
+        if open.isEmpty { becameIdle(context: context) }
+    }
+
+    /// With `idle` set, the connection closes when no stream opens for that long.
+    private func becameIdle(context: ChannelHandlerContext) {
+        guard let idle else { return }
+        idleSpells += 1
+        let spell = idleSpells
+        context.eventLoop.assumeIsolated().scheduleTask(in: idle) { [self] in
+            if spell == idleSpells, open.isEmpty { context.close(promise: nil) }
+        }
+    }
+
+    /// Returns received bytes to the connection's flow-control window in steps of half the
+    /// default window, as the client does.
+    private func giveBack(_ bytes: Int, context: ChannelHandlerContext) {
+        unacknowledged += bytes
+        guard unacknowledged >= 32_768 else { return }
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: unacknowledged))),
+            promise: nil)
+        unacknowledged = 0
+    }
+}
