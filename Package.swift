@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "SCEPOpsTestSupport",
             dependencies: [
-                "SCEPOpsConfig", "SCEPOpsCore",
+                "SCEPOpsConfig", "SCEPOpsCore", "MDM",
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -29,9 +29,9 @@ final class APNsStreamHandler: ChannelDuplexHandler {
     private var streams: [HTTP2StreamID: Stream] = [:]
     /// Set once the connection can take no more requests: each one written fails with it.
     private var unusable: APNsConnectionError?
-    /// DATA bytes received and not yet given back to the connection's window (the
-    /// multiplexer that usually does it is not in this pipeline).
-    private var unacknowledged = 0
+    /// DATA received and not yet given back (the multiplexer that usually does it is not in
+    /// this pipeline).
+    private var window = ConnectionWindow()
 
     init(ready: EventLoopPromise<Void>) {
         self.ready = ready
@@ -78,7 +78,6 @@ final class APNsStreamHandler: ChannelDuplexHandler {
             if headers.endStream { complete(frame.streamID) }
         case .data(let data):
             guard case .byteBuffer(var bytes) = data.data else { return }
-            let received = bytes.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
             if var stream = streams[frame.streamID] {
                 var body = stream.body ?? ByteBuffer()
                 let room = Self.bodyLimit - body.readableBytes
@@ -92,7 +91,7 @@ final class APNsStreamHandler: ChannelDuplexHandler {
             // After the stream is complete: writing the WINDOW_UPDATE makes NIOHTTP2Handler
             // deliver the events pending from this frame, among them the stream's close,
             // which for a stream still open here means a reset.
-            giveBack(received, context: context)
+            if let update = window.update(after: data) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
         case .settings(.settings):
             // Requests wait for the server's first SETTINGS: until then its limit on
             // concurrent streams is unknown, and a burst past it gets the connection closed.
@@ -148,16 +147,5 @@ final class APNsStreamHandler: ChannelDuplexHandler {
         let open = streams
         streams = [:]
         for stream in open.values { stream.promise.fail(error) }
-    }
-
-    /// Returns received bytes to the connection's flow-control window in steps of half the
-    /// default window, so a server never stalls on answers nobody counted.
-    private func giveBack(_ bytes: Int, context: ChannelHandlerContext) {
-        unacknowledged += bytes
-        guard unacknowledged >= 32_768 else { return }
-        context.writeAndFlush(
-            wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: unacknowledged))),
-            promise: nil)
-        unacknowledged = 0
     }
 }

@@ -1,3 +1,4 @@
+import MDM
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -21,7 +22,7 @@ final class APNsStandInHandler: ChannelInboundHandler {
     /// The status for a request (the server records it and follows its script).
     private let answer: (APNsTestServer.Received) -> Int
     private var open: [HTTP2StreamID: Request] = [:]
-    private var unacknowledged = 0
+    private var window = ConnectionWindow()
     private var wrote = false
     /// Counts the times the connection fell idle: a close scheduled for an earlier one is void.
     private var idleSpells = 0
@@ -53,7 +54,6 @@ final class APNsStandInHandler: ChannelInboundHandler {
             if headers.endStream { respond(frame.streamID, context: context) }
         case .data(let data):
             guard case .byteBuffer(var bytes) = data.data else { return }
-            let received = bytes.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
             if var request = open[frame.streamID] {
                 let room = Self.bodyLimit - request.body.readableBytes
                 if room > 0, let slice = bytes.readSlice(length: min(room, bytes.readableBytes)) {
@@ -62,7 +62,7 @@ final class APNsStandInHandler: ChannelInboundHandler {
                 open[frame.streamID] = request
             }
             if data.endStream { respond(frame.streamID, context: context) }
-            giveBack(received, context: context)
+            if let update = window.update(after: data) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
         default:
             // SETTINGS, PING and WINDOW_UPDATE are NIOHTTP2Handler's to answer.
             break
@@ -124,16 +124,5 @@ final class APNsStandInHandler: ChannelInboundHandler {
         context.eventLoop.assumeIsolated().scheduleTask(in: idle) { [self] in
             if spell == idleSpells, open.isEmpty { context.close(promise: nil) }
         }
-    }
-
-    /// Returns received bytes to the connection's flow-control window in steps of half the
-    /// default window, as the client does.
-    private func giveBack(_ bytes: Int, context: ChannelHandlerContext) {
-        unacknowledged += bytes
-        guard unacknowledged >= 32_768 else { return }
-        context.writeAndFlush(
-            wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: unacknowledged))),
-            promise: nil)
-        unacknowledged = 0
     }
 }
