@@ -96,19 +96,19 @@ final class APNsStandInHandler: ChannelInboundHandler {
             status = 404
         }
         wrote = true
-        guard status != 200 else {
+        if status == 200 {
             context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "200"], endStream: true)))), promise: nil)
-            if open.isEmpty { becameIdle(context: context) }
-            return
+        } else {
+            let reason = [400: "BadDeviceToken", 404: "BadPath", 410: "Unregistered", 429: "TooManyRequests"][status] ?? "InternalServerError"
+            // A token that is gone also says since when, in milliseconds.
+            let json = status == 410 ? "{\"reason\":\"\(reason)\",\"timestamp\":1796083200000}" : "{\"reason\":\"\(reason)\"}"
+            let headers: HPACKHeaders = [":status": String(status), "content-type": "application/json"]
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
+            // The reason and the stream's end in one DATA frame, as APNs sends them.
+            context.write(
+                wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer(string: json)), endStream: true)))),
+                promise: nil)
         }
-        let reason = [400: "BadDeviceToken", 404: "BadPath", 410: "Unregistered", 429: "TooManyRequests"][status] ?? "InternalServerError"
-        // A token that is gone also says since when, in milliseconds.
-        let json = status == 410 ? "{\"reason\":\"\(reason)\",\"timestamp\":1796083200000}" : "{\"reason\":\"\(reason)\"}"
-        let headers: HPACKHeaders = [":status": String(status), "content-type": "application/json"]
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
-        context.write(
-            wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer(string: json)), endStream: true)))),
-            promise: nil)
         if open.isEmpty { becameIdle(context: context) }
     }
 

@@ -49,7 +49,7 @@ public final class APNsTestServer: @unchecked Sendable {
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.path + "/apple-ca.pem"))
         tls.applicationProtocols = ["h2"]
         let context = try NIOSSLContext(configuration: tls)
-        let idleTime = idle.map { TimeAmount.nanoseconds(Int64($0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000) }
+        let idleTime = idle.map(TimeAmount.init)
 
         let listener = try await ServerBootstrap(group: Self.eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
