@@ -13,15 +13,9 @@ public final class SCEPAnswerCache: Sendable {
         var certificateFingerprint: String?
     }
 
-    enum Question: Sendable, Hashable {
-        case capabilities
-        /// GetCACert's optional `message` (a CA identifier).
-        case certificate(String?)
-    }
-
     struct Key: Sendable, Hashable {
         var authority: Authority
-        var question: Question
+        var question: SCEPQuestion
     }
 
     struct Entry: Sendable {
@@ -41,18 +35,24 @@ public final class SCEPAnswerCache: Sendable {
 
     /// The kept answer, or `fetch`'s, kept when it succeeds. Failures are never kept.
     func answer(
-        _ question: Question, for authority: Authority,
+        _ question: SCEPQuestion, for authority: Authority,
         fetch: () async throws(SCEPUpstreamError) -> SCEPMessage
     ) async throws(SCEPUpstreamError) -> SCEPMessage {
-        let key = Key(authority: authority, question: question)
         let now = ContinuousClock.now
-        if let kept = entries.withLock({ $0[key] }), kept.expires > now { return kept.answer }
+        if let kept = kept(question, for: authority, now: now) { return kept }
+        let key = Key(authority: authority, question: question)
         let answer = try await fetch()
         entries.withLock { entries in
             if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
             if entries.count < capacity { entries[key] = Entry(answer: answer, expires: now + lifetime) }
         }
         return answer
+    }
+
+    /// The answer kept and still fresh, if there is one.
+    func kept(_ question: SCEPQuestion, for authority: Authority, now: ContinuousClock.Instant = .now) -> SCEPMessage? {
+        guard let kept = entries.withLock({ $0[Key(authority: authority, question: question)] }), kept.expires > now else { return nil }
+        return kept.answer
     }
 
     /// Forgets what was kept for the CA: after it failed an enrollment, ask it afresh.

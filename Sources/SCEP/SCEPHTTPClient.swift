@@ -57,6 +57,10 @@ public struct SCEPHTTPClient: SCEPService {
         }
     }
 
+    public func kept(_ question: SCEPQuestion) -> SCEPMessage? {
+        cache?.kept(question, for: authority)
+    }
+
     public func pkiOperation(message: ByteBuffer) async throws(SCEPUpstreamError) -> SCEPMessage {
         do {
             // POST when the CA says it takes it (RFC 8894 §3.5.1), else base64 in a GET.
@@ -74,7 +78,7 @@ public struct SCEPHTTPClient: SCEPService {
     }
 
     private func cached(
-        _ question: SCEPAnswerCache.Question, _ fetch: () async throws(SCEPUpstreamError) -> SCEPMessage
+        _ question: SCEPQuestion, _ fetch: () async throws(SCEPUpstreamError) -> SCEPMessage
     ) async throws(SCEPUpstreamError) -> SCEPMessage {
         guard let cache else { return try await fetch() }
         return try await cache.answer(question, for: authority, fetch: fetch)

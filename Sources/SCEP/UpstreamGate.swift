@@ -58,6 +58,8 @@ public struct GatedSCEPService: SCEPService {
         try await inner.getCACert(message: message)
     }
 
+    public func kept(_ question: SCEPQuestion) -> SCEPMessage? { inner.kept(question) }
+
     public func pkiOperation(message: ByteBuffer) async throws(SCEPUpstreamError) -> SCEPMessage {
         do {
             return try await gate.run(key) { try await inner.pkiOperation(message: message) }

@@ -71,7 +71,9 @@ public enum SCEPOpsApplication {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: StateUnavailableMiddleware())
-        if settings.serverURL == nil, settings.tls == nil { router.add(middleware: ForwardedProtoWarning(logger: logger)) }
+        let forwardedProto =
+            settings.serverURL == nil && settings.tls == nil ? ForwardedProtoWarning<BasicRequestContext>(logger: logger) : nil
+        if let forwardedProto { router.add(middleware: forwardedProto) }
         // Healthy when the state answers; a 503 otherwise (StateUnavailableMiddleware).
         router.get("/healthz") { _, _ in
             try await store.checkHealth()
@@ -87,13 +89,14 @@ public enum SCEPOpsApplication {
         }
         let timeout = settings.upstreamTimeout
         let answers = SCEPAnswerCache(lifetime: settings.upstreamCacheLifetime)
-        SCEPProxyRoutes<BasicRequestContext>(
+        let proxy = SCEPProxyRoutes<BasicRequestContext>(
             store: store, metrics: metrics, upstreamConcurrency: settings.upstreamConcurrency, redelivery: settings.redelivery,
             bodyTimeout: settings.bodyTimeout, logger: logger
         ) { ca in
             SCEPHTTPClient(
                 client: httpClient, url: ca.url, timeout: timeout, cache: answers, certificateFingerprint: ca.certificateFingerprint)
-        }.add(to: router)
+        }
+        proxy.add(to: router)
         if let deviceCA {
             let renderer = CommandRenderer(store: store, serverURL: settings.serverURL)
             MDMRoutes<BasicRequestContext>(
@@ -103,12 +106,24 @@ public enum SCEPOpsApplication {
         }
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [CloseOnRefusalHandler()], idleTimeout: TimeAmount(settings.idleTimeout))
+        let serverName = "scepops"
+        // What the middlewares would have done for a request the fast path answers.
+        let fastPath: @Sendable () -> SCEPProxyFastPath = {
+            SCEPProxyFastPath(serverName: serverName) { request in
+                guard let target = request.path, let answer = proxy.answerAtOnce(target: target) else { return nil }
+                forwardedProto?.notice(request.headerFields)
+                metrics.request(route: ServerMetrics.route(target), status: 200)
+                return answer
+            }
+        }
+        let server = HTTPServerBuilder { responder in
+            ProxyHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1), fastPath: fastPath)
+        }
         return Application(
             router: router,
-            server: try settings.tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) }
-                ?? .http1(configuration: http1),
+            server: try settings.tls.map { try .tls(server, tlsConfiguration: $0) } ?? server,
             configuration: .init(
-                address: .hostname(settings.host, port: settings.port), serverName: "scepops",
+                address: .hostname(settings.host, port: settings.port), serverName: serverName,
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
             services: services, onServerRunning: onServerRunning, logger: logger)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import SCEP
@@ -73,15 +74,12 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         let started = ContinuousClock.now
         defer { metrics.upstream(identifier.certificateAuthority, took: ContinuousClock.now - started) }
         do {
+            if let question = SCEPQuestion(operation: operation, message: query.get("message")) {
+                let answer = try await service.answer(question)
+                logProxied(question, identifier)
+                return Self.response(answer)
+            }
             switch operation {
-            case "GetCACaps":
-                let answer = try await service.getCACaps()
-                logger.debug("proxied", metadata: ["operation": "GetCACaps", "host": "\(identifier.host)", "ca": "\(identifier.certificateAuthority)"])
-                return Self.response(answer)
-            case "GetCACert":
-                let answer = try await service.getCACert(message: query.get("message"))
-                logger.debug("proxied", metadata: ["operation": "GetCACert", "host": "\(identifier.host)", "ca": "\(identifier.certificateAuthority)"])
-                return Self.response(answer)
             case "PKIOperation":
                 let message = try body ?? Self.decodeMessage(query.get("message"))
                 switch try await store.consumeToken(identifier, now: Date()) {
@@ -127,6 +125,38 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
             case .failed: throw HTTPError(.badGateway, message: "the certificate authority could not complete the request")
             }
         }
+    }
+
+    /// A GET for GetCACaps or GetCACert answered at once, on the connection's own thread
+    /// (SCEPProxyFastPath): when the state's lookup admits the request without waiting and
+    /// the CA's answer is kept. Nil: the request is handled as every other one, which checks
+    /// and answers the same, and refuses what this passed over. `target` is the request's
+    /// path and query; only the route's own shape is taken.
+    func answerAtOnce(target: String) -> SCEPMessage? {
+        let uri = URI(target)
+        guard let component = Self.routeComponent(uri.path), let identifier = ProxyIdentifier(pathComponent: component) else { return nil }
+        let query = uri.queryParameters
+        guard let operation = query.get("operation"), let question = SCEPQuestion(operation: operation, message: query.get("message")),
+            case .success(let ca)? = store.proxyUpstreamAtOnce(identifier)
+        else { return nil }
+        let started = ContinuousClock.now
+        guard let answer = upstream(ca).kept(question) else { return nil }
+        metrics.upstream(identifier.certificateAuthority, took: ContinuousClock.now - started)
+        logProxied(question, identifier)
+        return answer
+    }
+
+    private func logProxied(_ question: SCEPQuestion, _ identifier: ProxyIdentifier) {
+        logger.debug("proxied", metadata: ["operation": "\(question.operation)", "host": "\(identifier.host)", "ca": "\(identifier.certificateAuthority)"])
+    }
+
+    /// The identifier in a path of exactly the route's shape, `/mdm/scep/proxy/<identifier>`.
+    static func routeComponent(_ path: String) -> String? {
+        let prefix = "/mdm/scep/proxy/"
+        guard path.utf8.starts(with: prefix.utf8) else { return nil }
+        let component = path.utf8.dropFirst(prefix.utf8.count)
+        guard !component.isEmpty, !component.contains(UInt8(ascii: "/")) else { return nil }
+        return String(Substring(component))
     }
 
     /// Counted and logged, and nothing in the state changes.

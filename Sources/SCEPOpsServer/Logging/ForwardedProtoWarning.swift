@@ -12,10 +12,15 @@ struct ForwardedProtoWarning<Context: RequestContext>: RouterMiddleware {
     static var header: HTTPField.Name { HTTPField.Name("X-Forwarded-Proto")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.headers[Self.header]?.lowercased() == "https", once.claim() {
+        notice(request.headers)
+        return try await next(request, context)
+    }
+
+    /// Also for the requests answered before the middleware (`SCEPProxyFastPath`).
+    func notice(_ headers: HTTPFields) {
+        if headers[Self.header]?.lowercased() == "https", once.claim() {
             logger.warning(
                 "requests arrive through a TLS proxy (X-Forwarded-Proto: https) but --server-url is not set: delivered profiles would name http:// URLs; set --server-url to the public https URL")
         }
-        return try await next(request, context)
     }
 }

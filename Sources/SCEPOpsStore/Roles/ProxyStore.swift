@@ -7,6 +7,9 @@ public protocol ProxyStore: Sendable {
     /// applies at once, when the host's delivery of the profile is in flight and the
     /// profile uses the CA.
     func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal>
+    /// `proxyUpstream`'s answer when it can be read on the caller's thread at once, without
+    /// waiting for a connection, a lock or the network; nil otherwise (ask `proxyUpstream`).
+    func proxyUpstreamAtOnce(_ identifier: ProxyIdentifier) -> Result<ProxyUpstream, ProxyRefusal>?
     /// Consumes the token atomically. A token that is not this delivery's own changes
     /// nothing: a forged or replayed request cannot touch a delivery.
     func consumeToken(_ identifier: ProxyIdentifier, now: Date) async throws(StoreError) -> Result<Void, ProxyRefusal>
@@ -20,4 +23,8 @@ public protocol ProxyStore: Sendable {
     /// replicas. A server waits for a slot, then gives up with `.busy`.
     func withUpstreamSlot<T: Sendable>(url: String, limit: Int, _ body: @escaping @Sendable () async throws -> T)
         async throws -> T
+}
+
+extension ProxyStore {
+    public func proxyUpstreamAtOnce(_ identifier: ProxyIdentifier) -> Result<ProxyUpstream, ProxyRefusal>? { nil }
 }

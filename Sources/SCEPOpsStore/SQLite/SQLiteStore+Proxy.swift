@@ -6,15 +6,25 @@ extension SQLiteStore: ProxyStore {
     public static let defaultTokenLifetime: TimeInterval = 7 * 24 * 3600
 
     public func proxyUpstream(_ identifier: ProxyIdentifier) async throws(StoreError) -> Result<ProxyUpstream, ProxyRefusal> {
-        let arguments = [identifier.certificateAuthority, identifier.host, identifier.profile]
-        if let answer = quick?.read(Self.upstreamLookup, arguments, Self.upstream) { return answer }
+        if let answer = proxyUpstreamAtOnce(identifier) { return answer }
         let path = path
         return try await readStatement { db in
             // Compiled once per connection.
-            guard let answer = try Self.firstRow(db.cachedStatement(sql: Self.upstreamLookup), StatementArguments(arguments), Self.upstream)
+            guard
+                let answer = try Self.firstRow(
+                    db.cachedStatement(sql: Self.upstreamLookup), StatementArguments(Self.lookupArguments(identifier)), Self.upstream)
             else { throw StoreError(.database, "the state database \(path) holds a delivery no scepops wrote") }
             return answer
         }
+    }
+
+    /// Through the quick reader (a connection of its own, no busy timeout).
+    public func proxyUpstreamAtOnce(_ identifier: ProxyIdentifier) -> Result<ProxyUpstream, ProxyRefusal>? {
+        quick?.read(Self.upstreamLookup, Self.lookupArguments(identifier), Self.upstream)
+    }
+
+    static func lookupArguments(_ identifier: ProxyIdentifier) -> [String] {
+        [identifier.certificateAuthority, identifier.host, identifier.profile]
     }
 
     /// Every proxied request asks this.
