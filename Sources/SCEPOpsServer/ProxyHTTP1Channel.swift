@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Hummingbird's HTTP/1 channel with the proxy's fast path (`SCEPProxyFastPath`, one per
 /// connection) placed right after Hummingbird's connection-state handler, where its
@@ -14,7 +15,7 @@ struct ProxyHTTP1Channel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(fastPath(), position: .after(try pipeline.handler(type: HTTPConnectionStateHandler.self)))
+            try pipeline.addHandler(fastPath(), position: .after(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
             return value
         }
     }

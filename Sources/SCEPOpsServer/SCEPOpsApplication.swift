@@ -109,9 +109,9 @@ public enum SCEPOpsApplication {
         let serverName = "scepops"
         // What the middlewares would have done for a request the fast path answers.
         let fastPath: @Sendable () -> SCEPProxyFastPath = {
-            SCEPProxyFastPath(serverName: serverName) { request in
-                guard let target = request.path, let answer = proxy.answerAtOnce(target: target) else { return nil }
-                forwardedProto?.notice(request.headerFields)
+            SCEPProxyFastPath(serverName: serverName) { target, headers in
+                guard let answer = proxy.answerAtOnce(target: target) else { return nil }
+                forwardedProto?.notice(forwardedProto: headers.first(name: "X-Forwarded-Proto"))
                 metrics.request(route: ServerMetrics.route(target), status: 200)
                 return answer
             }

@@ -1,60 +1,59 @@
-import HTTPTypes
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
 import SCEP
 
 /// Answers a proxied GetCACaps or GetCACert on the connection's event loop when nothing has
 /// to be waited for: the state's lookup admits it at once and the CA's answer is kept. Every
-/// device asks both before each enrollment, and through Hummingbird's async responder each
-/// answer took a task, the router and the middleware chain, more than checking it took.
-/// Anything else (another route, a refusal, a lookup or answer that would wait) goes on to
-/// Hummingbird unchanged, which checks and answers it the same way.
+/// device asks both before each enrollment, and through Hummingbird each answer took a task,
+/// the router, the middleware chain and two conversions between NIO's HTTP types and
+/// Swift's, more than checking it took. Anything else (another route, a refusal, a lookup
+/// or answer that would wait) goes on to Hummingbird unchanged, which checks and answers it
+/// the same way.
 ///
-/// Sits after Hummingbird's connection-state handler, so that the idle timeout and a
-/// graceful shutdown count what is answered here. HTTP/1 answers in order: while a request
-/// handed on is unanswered, the ones after it are handed on too.
+/// Sits right after NIO's HTTP/1 decoder, behind `HTTPIdleTimeout`, which counts what is
+/// answered here. HTTP/1 answers in order: while a request handed on is unanswered, the ones
+/// after it are handed on too.
 final class SCEPProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
-    /// The answer to a request's head, or nil to hand the request on.
-    private let answer: (HTTPRequest) -> SCEPMessage?
+    /// The answer to a request's target (path and query) and headers, or nil to hand the
+    /// request on.
+    private let answer: (String, HTTPHeaders) -> SCEPMessage?
     private let serverName: String?
     private var date = HTTPDate()
     /// Requests handed on whose response has not ended yet.
     private var handedOn = 0
     /// The answer for the request being read, written when its end arrives.
-    private var answering: (message: SCEPMessage, close: Bool)?
+    private var answering: (message: SCEPMessage, keepAlive: Bool)?
     private var closing = false
     private var unflushed = false
 
-    init(serverName: String?, answer: @escaping (HTTPRequest) -> SCEPMessage?) {
+    init(serverName: String?, answer: @escaping (String, HTTPHeaders) -> SCEPMessage?) {
         self.serverName = serverName
         self.answer = answer
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // After a `Connection: close` answer, nothing more is read.
+        // After an answer that closes the connection, nothing more is read.
         guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            // Hummingbird closes after a request that says `close` and keeps the connection
-            // for any other value; so does this.
-            if handedOn == 0, head.method == .get, context.channel.isWritable, let path = head.path,
-                path.utf8.starts(with: Self.routePrefix), let message = answer(head)
+            if handedOn == 0, head.method == .GET, context.channel.isWritable, head.uri.utf8.starts(with: Self.routePrefix),
+                let message = answer(head.uri, head.headers)
             {
-                answering = (message, head.headerFields[.connection] == "close")
+                answering = (message, head.isKeepAlive)
                 return
             }
             handedOn += 1
         case .body:
             if answering != nil { return }
         case .end:
-            if let (message, close) = answering {
+            if let (message, keepAlive) = answering {
                 answering = nil
-                respond(message, close: close, context: context)
+                respond(message, keepAlive: keepAlive, context: context)
                 return
             }
         }
@@ -75,15 +74,17 @@ final class SCEPProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    private func respond(_ message: SCEPMessage, close: Bool, context: ChannelHandlerContext) {
-        var headers = HTTPFields()
-        if let type = message.contentType { headers[.contentType] = type }
-        headers[.contentLength] = String(message.body.readableBytes)
-        headers[.date] = date.now()
-        if let serverName { headers[.server] = serverName }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(message.body)), promise: nil)
-        guard close else {
+    private func respond(_ message: SCEPMessage, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(5)
+        if let type = message.contentType { headers.add(name: "Content-Type", value: type) }
+        headers.add(name: "Content-Length", value: String(message.body.readableBytes))
+        headers.add(name: "Date", value: date.now())
+        if let serverName { headers.add(name: "Server", value: serverName) }
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(message.body))), promise: nil)
+        guard !keepAlive else {
             context.write(wrapOutboundOut(.end(nil)), promise: nil)
             unflushed = true
             return

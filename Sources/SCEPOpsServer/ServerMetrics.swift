@@ -66,7 +66,8 @@ public final class ServerMetrics: Sendable {
         ).increment()
     }
 
-    /// The time a CA behind the proxy took to answer, by CA.
+    /// The time a CA behind the proxy took to answer, by CA: only when it was asked, not for
+    /// an answer kept from an earlier ask.
     func upstream(_ certificateAuthority: String, took duration: Duration) {
         let histogram = upstreamDurations.withLock { histograms in
             if let made = histograms[certificateAuthority] { return made }

@@ -10,9 +10,15 @@ public enum ControlCharacters {
     public static func present(in bytes: some Sequence<UInt8>) -> Bool {
         var previous: UInt8 = 0
         for byte in bytes {
-            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && (0x80...0x9F).contains(byte)) { return true }
+            if isControl(byte, after: previous) { return true }
             previous = byte
         }
         return false
+    }
+
+    /// Whether `byte` is or ends a control character, `previous` being the byte before it.
+    @inlinable
+    public static func isControl(_ byte: UInt8, after previous: UInt8) -> Bool {
+        byte < 0x20 || byte == 0x7F || (previous == 0xC2 && (0x80...0x9F).contains(byte))
     }
 }

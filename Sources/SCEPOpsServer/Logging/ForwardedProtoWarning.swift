@@ -12,13 +12,13 @@ struct ForwardedProtoWarning<Context: RequestContext>: RouterMiddleware {
     static var header: HTTPField.Name { HTTPField.Name("X-Forwarded-Proto")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        notice(request.headers)
+        notice(forwardedProto: request.headers[Self.header])
         return try await next(request, context)
     }
 
     /// Also for the requests answered before the middleware (`SCEPProxyFastPath`).
-    func notice(_ headers: HTTPFields) {
-        if headers[Self.header]?.lowercased() == "https", once.claim() {
+    func notice(forwardedProto: String?) {
+        if forwardedProto?.lowercased() == "https", once.claim() {
             logger.warning(
                 "requests arrive through a TLS proxy (X-Forwarded-Proto: https) but --server-url is not set: delivered profiles would name http:// URLs; set --server-url to the public https URL")
         }
