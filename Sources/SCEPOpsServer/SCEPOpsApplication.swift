@@ -116,9 +116,7 @@ public enum SCEPOpsApplication {
                 return answer
             }
         }
-        let server = HTTPServerBuilder { responder in
-            ProxyHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1), fastPath: fastPath)
-        }
+        let server = HTTPServerBuilder { responder in ProxyHTTP1Channel(responder: responder, configuration: http1, fastPath: fastPath) }
         return Application(
             router: router,
             server: try settings.tls.map { try .tls(server, tlsConfiguration: $0) } ?? server,
