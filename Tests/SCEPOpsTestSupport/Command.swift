@@ -52,7 +52,7 @@ public enum Command {
             let group = DispatchGroup()
             nonisolated(unsafe) var errorData = Data()
             group.enter()
-            DispatchQueue.global().async {
+            Blocking.onOwnThread {
                 errorData = self.stderr.fileHandleForReading.readDataToEndOfFile()
                 group.leave()
             }

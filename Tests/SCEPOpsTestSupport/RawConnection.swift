@@ -44,11 +44,11 @@ public final class RawConnection: @unchecked Sendable {
     }
 
     /// Everything the server sends until it closes the connection or goes quiet, read on a
-    /// thread of its own: a blocking `recv` must not hold one of the few threads that the
-    /// in-process server's handlers run on.
+    /// thread of its own (`Blocking`): a blocking `recv` must not hold one of the few threads
+    /// that the in-process server's handlers run on.
     public func readAll() async -> (text: String, ending: Ending) {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: self.readAllBlocking()) }
+            Blocking.onOwnThread { continuation.resume(returning: self.readAllBlocking()) }
         }
     }
 
