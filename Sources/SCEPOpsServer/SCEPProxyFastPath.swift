@@ -41,9 +41,7 @@ final class SCEPProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if handedOn == 0, head.method == .GET, context.channel.isWritable, head.uri.utf8.starts(with: Self.routePrefix),
-                let message = answer(head.uri, head.headers)
-            {
+            if handedOn == 0, head.method == .GET, context.channel.isWritable, let message = answer(head.uri, head.headers) {
                 answering = (message, head.isKeepAlive)
                 return
             }
@@ -93,6 +91,4 @@ final class SCEPProxyFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
-
-    private static let routePrefix = Array("/mdm/scep/proxy/".utf8)
 }

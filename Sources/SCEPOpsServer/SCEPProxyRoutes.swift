@@ -137,8 +137,10 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
     /// (SCEPProxyFastPath): when the state's lookup admits the request without waiting and
     /// the CA's answer is kept. Nil: the request is handled as every other one, which checks
     /// and answers the same, and refuses what this passed over. `target` is the request's
-    /// path and query; only the route's own shape is taken.
+    /// path and query; only the route's own shape is taken, and any other is turned away
+    /// before it is parsed.
     func answerAtOnce(target: String) -> SCEPMessage? {
+        guard target.utf8.starts(with: Self.routePrefix.utf8) else { return nil }
         let uri = URI(target)
         guard let component = Self.routeComponent(uri.path), let identifier = ProxyIdentifier(pathComponent: component) else { return nil }
         let query = uri.queryParameters
@@ -153,11 +155,12 @@ public struct SCEPProxyRoutes<Context: RequestContext>: Sendable {
         logger.debug("proxied", metadata: ["operation": "\(question.operation)", "host": "\(identifier.host)", "ca": "\(identifier.certificateAuthority)"])
     }
 
+    static var routePrefix: String { "/mdm/scep/proxy/" }
+
     /// The identifier in a path of exactly the route's shape, `/mdm/scep/proxy/<identifier>`.
     static func routeComponent(_ path: String) -> String? {
-        let prefix = "/mdm/scep/proxy/"
-        guard path.utf8.starts(with: prefix.utf8) else { return nil }
-        let component = path.utf8.dropFirst(prefix.utf8.count)
+        guard path.utf8.starts(with: routePrefix.utf8) else { return nil }
+        let component = path.utf8.dropFirst(routePrefix.utf8.count)
         guard !component.isEmpty, !component.contains(UInt8(ascii: "/")) else { return nil }
         return String(Substring(component))
     }
