@@ -47,10 +47,9 @@ struct SCEPProxyFastPathTests {
                 + "?operation=GetCACaps"
             _ = try await harness.request("http://127.0.0.1:\(harness.port)" + caps)
             // /healthz goes through Hummingbird; the kept answer after it must wait for it.
-            let connection = try RawConnection(port: harness.port, receiveTimeout: 1)
+            let connection = try RawConnection(port: harness.port, receiveTimeout: 30)
             connection.send(Self.get("/healthz") + Self.get(caps) + Self.get("/healthz"))
-            let (text, ending) = await connection.readAll()
-            #expect(ending == .timedOut, "the connection stays open")
+            let text = await connection.read { $0.components(separatedBy: "HTTP/1.1 ").count == 4 && $0.hasSuffix("ok\n") }
             let health = text.range(of: "\r\n\r\nok\n")
             let answer = text.range(of: "POSTPKIOperation")
             let second = text.range(of: "\r\n\r\nok\n", range: (answer?.upperBound ?? text.startIndex)..<text.endIndex)
@@ -81,19 +80,20 @@ struct SCEPProxyFastPathTests {
     }
 
     @Test func keptAnswersKeepAConnectionFromIdlingAndAnIdleOneIsStillClosed() async throws {
-        try await ProxyHarness.with(configure: { $0.idleTimeout = .seconds(1) }) { harness in
+        try await ProxyHarness.with(configure: { $0.idleTimeout = .seconds(2) }) { harness in
             let identifier = try await harness.wifi()
             let caps = "/mdm/scep/proxy/\(identifier.pathComponent)?operation=GetCACaps"
             _ = try await harness.request("http://127.0.0.1:\(harness.port)" + caps)
-            let connection = try RawConnection(port: harness.port, receiveTimeout: 0.3)
-            // Eight requests 0.3 s apart: 2.4 s on the connection, never 1 s without one.
+            let connection = try RawConnection(port: harness.port, receiveTimeout: 30)
+            // Eight requests 0.5 s apart: over 4 s on the connection, never 2 s without one.
             for round in 0..<8 {
-                connection.send(Self.get(caps))
-                let (text, ending) = await connection.readAll()
-                #expect(ending == .timedOut && text.contains("POSTPKIOperation"), "round \(round): \(ending) \(text)")
-                guard ending == .timedOut else { return }
+                #expect(connection.send(Self.get(caps)), "round \(round)")
+                let text = await connection.read { $0.hasSuffix("POSTPKIOperation") }
+                #expect(text.hasSuffix("POSTPKIOperation"), "round \(round): \(text)")
+                guard text.hasSuffix("POSTPKIOperation") else { return }
+                try await Task.sleep(for: .milliseconds(500))
             }
-            try await Task.sleep(for: .milliseconds(1500))
+            // Then idle: closed by the server, before the read's 30 s are up.
             #expect(await connection.readAll().ending == .closed)
         }
     }

@@ -52,13 +52,22 @@ public final class RawConnection: @unchecked Sendable {
         }
     }
 
-    private func readAllBlocking() -> (text: String, ending: Ending) {
+    /// What the server sends until `done` holds for it (or the connection closes or goes
+    /// quiet): a response read as soon as it is whole, however long the server takes.
+    public func read(until done: @escaping @Sendable (String) -> Bool) async -> String {
+        await withCheckedContinuation { continuation in
+            Blocking.onOwnThread { continuation.resume(returning: self.readAllBlocking(until: done).text) }
+        }
+    }
+
+    private func readAllBlocking(until done: (String) -> Bool = { _ in false }) -> (text: String, ending: Ending) {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count > 0 {
                 received += buffer[0..<count]
+                if done(String(decoding: received, as: UTF8.self)) { return (String(decoding: received, as: UTF8.self), .timedOut) }
                 continue
             }
             let ending: Ending = count == 0 || errno == ECONNRESET ? .closed : .timedOut
