@@ -1,6 +1,7 @@
 import COpenSSL
 import Foundation
 import NIOCore
+import NIOPosix
 import NIOSSL
 import SCEPOpsCore
 
@@ -50,15 +51,16 @@ public struct APNsClient: Sendable {
     }
 
     /// An HTTP/2 client that presents the push certificate; `trustRoots` replaces the
-    /// system's roots (a test server's own CA).
-    public static func makeHTTPClient(certificatePEM: String, keyPEM: String, trustRoots: [NIOSSLCertificate]? = nil)
-        throws -> APNsHTTP2Client
-    {
+    /// system's roots (a test server's own CA). Its connections live on `group`'s loops.
+    public static func makeHTTPClient(
+        certificatePEM: String, keyPEM: String, trustRoots: [NIOSSLCertificate]? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws -> APNsHTTP2Client {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
         tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
         if let trustRoots { tls.trustRoots = .certificates(trustRoots) }
-        return try APNsHTTP2Client(tls: tls)
+        return try APNsHTTP2Client(tls: tls, group: group)
     }
 
     /// The topic is the push certificate's UID attribute (com.apple.mgmt.…).

@@ -6,7 +6,9 @@ import NIOTLS
 /// The end of an APNs connection's pipeline, after TLS and `NIOHTTP2Handler`: each request
 /// written to the channel becomes one stream (HEADERS, then DATA ending it), and the frames
 /// that come back complete that request's promise. Streams are numbers in a dictionary
-/// here, not child channels: a push is a few frames each way.
+/// here, not child channels: a push is a few frames each way. Requests past the server's
+/// limit on concurrent streams wait here, not in `NIOHTTP2Handler`: its buffer is scanned on
+/// every flush, and with 1,400 pushes waiting there it held the event loop for seconds.
 final class APNsStreamHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundIn = APNsRequest
@@ -27,6 +29,19 @@ final class APNsStreamHandler: ChannelDuplexHandler {
     private let ready: EventLoopPromise<Void>
     private var nextStreamID: Int32 = 1
     private var streams: [HTTP2StreamID: Stream] = [:]
+    /// Requests written while `streams` was full, oldest first.
+    private var waiting = CircularBuffer<(request: APNsRequest, written: EventLoopPromise<Void>?)>()
+    /// The server's SETTINGS_MAX_CONCURRENT_STREAMS; until it says, 100, the least RFC 9113 advises.
+    private var concurrentStreams = 100
+    /// Set while waiting requests are being written: a request that fails as it is written
+    /// frees its place for the same loop, not a nested one.
+    private var startingWaiting = false
+    /// Set between a read and its `channelReadComplete`, and while streams opened then are
+    /// unflushed: the responses of one read start their successors with one flush.
+    private var reading = false
+    private var unflushed = false
+    /// Kept from `handlerAdded` for the writes a stream's end lets go.
+    private var context: ChannelHandlerContext?
     /// Set once the connection can take no more requests: each one written fails with it.
     private var unusable: APNsConnectionError?
     /// DATA received and not yet given back (the multiplexer that usually does it is not in
@@ -37,6 +52,14 @@ final class APNsStreamHandler: ChannelDuplexHandler {
         self.ready = ready
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     // MARK: Requests out
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -44,8 +67,15 @@ final class APNsStreamHandler: ChannelDuplexHandler {
         if let unusable {
             request.promise.fail(unusable)
             promise?.fail(unusable)
-            return
+        } else if streams.count >= concurrentStreams || !waiting.isEmpty {
+            waiting.append((request, promise))
+        } else {
+            start(request, written: promise, context: context)
         }
+    }
+
+    /// Opens `request`'s stream: HEADERS, then DATA ending it.
+    private func start(_ request: APNsRequest, written promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         let id = HTTP2StreamID(nextStreamID)
         nextStreamID += 2
         streams[id] = Stream(promise: request.promise)
@@ -66,9 +96,25 @@ final class APNsStreamHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Writes waiting requests while the server takes more streams.
+    private func startWaiting() {
+        guard !startingWaiting, let context else { return }
+        startingWaiting = true
+        defer { startingWaiting = false }
+        while unusable == nil, streams.count < concurrentStreams, let next = waiting.popFirst() {
+            start(next.request, written: next.written, context: context)
+            unflushed = true
+        }
+        if unflushed && !reading {
+            unflushed = false
+            context.flush()
+        }
+    }
+
     // MARK: Responses in
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
         let frame = unwrapInboundIn(data)
         switch frame.payload {
         case .headers(let headers):
@@ -92,10 +138,15 @@ final class APNsStreamHandler: ChannelDuplexHandler {
             // deliver the events pending from this frame, among them the stream's close,
             // which for a stream still open here means a reset.
             if let update = window.update(after: data) { context.writeAndFlush(wrapOutboundOut(update), promise: nil) }
-        case .settings(.settings):
+        case .settings(.settings(let settings)):
             // Requests wait for the server's first SETTINGS: until then its limit on
             // concurrent streams is unknown, and a burst past it gets the connection closed.
+            // A later SETTINGS may change the limit.
+            for setting in settings where setting.parameter == .maxConcurrentStreams {
+                concurrentStreams = max(1, setting.value)
+            }
             ready.succeed(())
+            startWaiting()
         case .goAway:
             // The server takes no new streams: whatever is open is tried again on a new
             // connection (a push is a wake-up; one sent twice does no harm).
@@ -105,6 +156,15 @@ final class APNsStreamHandler: ChannelDuplexHandler {
             // SETTINGS, PING and WINDOW_UPDATE are NIOHTTP2Handler's to answer.
             break
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -138,7 +198,9 @@ final class APNsStreamHandler: ChannelDuplexHandler {
     }
 
     private func finish(_ id: HTTP2StreamID, _ result: Result<APNsResponse, Error>) {
-        streams.removeValue(forKey: id)?.promise.completeWith(result)
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        stream.promise.completeWith(result)
+        startWaiting()
     }
 
     private func failAll(_ error: Error) {
@@ -147,5 +209,9 @@ final class APNsStreamHandler: ChannelDuplexHandler {
         let open = streams
         streams = [:]
         for stream in open.values { stream.promise.fail(error) }
+        while let next = waiting.popFirst() {
+            next.request.promise.fail(error)
+            next.written?.fail(error)
+        }
     }
 }

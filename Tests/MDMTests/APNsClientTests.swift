@@ -1,5 +1,6 @@
 import Foundation
 @testable import MDM
+import NIOPosix
 import NIOSSL
 import SCEPOpsTestSupport
 import Testing
@@ -65,9 +66,12 @@ struct APNsClientTests {
     /// flow-control window holds unless the client gives them back.
     @Test func thousandsOfPushesShareOneConnectionWithoutStalling() async throws {
         let server = try await APNsTestServer()
+        // A loop of its own: this burst is seconds of work for a debug build's loop, and the
+        // shared loops carry every other test's connections.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let http = try APNsClient.makeHTTPClient(
             certificatePEM: server.pushCertificatePEM, keyPEM: server.pushKeyPEM,
-            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)))
+            trustRoots: try NIOSSLCertificate.fromPEMBytes(Array(server.serverCertificatePEM.utf8)), group: group)
         // A stall fails every push at its timeout; a machine busy with the whole suite only
         // makes them slow, so the timeout is far past the seconds 1,400 pushes take alone.
         let client = APNsClient(
@@ -86,6 +90,7 @@ struct APNsClientTests {
         try await http.shutdown()
         #expect(await client.push(token: "shut", pushMagic: "m") == .retryLater(reason: "APNs could not be reached"))
         await server.stop()
+        try await group.shutdownGracefully()
     }
 
     /// The connection is kept between pushes; when the server closes it (idle, here), the

@@ -173,12 +173,13 @@ final class ProxyHarness: @unchecked Sendable {
 
     /// Runs the harness's body and stops everything, whatever happens.
     static func with(
-        caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, backend: TestBackend = .sqlite,
-        database: String? = nil, configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in },
-        _ body: (ProxyHarness) async throws -> Void
+        caURL: String? = nil, upstreamTimeout: Int64 = 30, mdm: Bool = false, tls: TLSConfiguration? = nil,
+        backend: TestBackend = .sqlite, database: String? = nil,
+        configure: (inout SCEPOpsApplication.Settings) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> Void
     ) async throws {
         let harness = try await ProxyHarness(
-            caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm, backend: backend, database: database, configure: configure)
+            caURL: caURL, upstreamTimeout: upstreamTimeout, mdm: mdm, tls: tls, backend: backend, database: database,
+            configure: configure)
         do {
             try await body(harness)
         } catch {

@@ -181,15 +181,20 @@ struct ServingTLSTests {
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificate.map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: folder.path + "/key.pem", format: .pem)))
-        let harness = try await ProxyHarness(tls: tls)
         var client = TLSConfiguration.makeClientConfiguration()
         client.trustRoots = .certificates(certificate)
         let https = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: client))
-        defer { Task { [https] in try? await https.shutdown() } }
-        let response = try await https.execute(
-            HTTPClientRequest(url: "https://127.0.0.1:\(harness.port)/healthz"), timeout: .seconds(10))
-        #expect(response.status == .ok)
+        do {
+            try await ProxyHarness.with(tls: tls) { harness in
+                let response = try await https.execute(
+                    HTTPClientRequest(url: "https://127.0.0.1:\(harness.port)/healthz"), timeout: .seconds(30))
+                #expect(response.status == .ok)
+            }
+        } catch {
+            // A client dropped without shutdown stops the whole test process.
+            try? await https.shutdown()
+            throw error
+        }
         try await https.shutdown()
-        await harness.stop()
     }
 }

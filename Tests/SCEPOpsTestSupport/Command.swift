@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// Runs a program to completion and captures what it printed.
 public enum Command {

@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// A device identity issued by a real scepserver through micromdm's scepclient, and
 /// `Mdm-Signature` headers made with it by the openssl command line (CMS, detached).

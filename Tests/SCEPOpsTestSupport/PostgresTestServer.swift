@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// The private PostgreSQL that `ci/test` starts (`ci/postgres`): its URL comes in
 /// `SCEPOPS_TEST_POSTGRES`. Each test gets a database of its own.

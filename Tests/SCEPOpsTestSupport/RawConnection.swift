@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// A plain TCP connection to 127.0.0.1, for requests no HTTP client would send: absurd
 /// lengths, broken chunks, connections that never send a byte. Closed when released.
@@ -47,17 +48,18 @@ public final class RawConnection: @unchecked Sendable {
     /// thread of its own (`Blocking`): a blocking `recv` must not hold one of the few threads
     /// that the in-process server's handlers run on.
     public func readAll() async -> (text: String, ending: Ending) {
-        await withCheckedContinuation { continuation in
-            Blocking.onOwnThread { continuation.resume(returning: self.readAllBlocking()) }
-        }
+        await Blocking.run { self.readAllBlocking() }
     }
 
     /// What the server sends until `done` holds for it (or the connection closes or goes
     /// quiet): a response read as soon as it is whole, however long the server takes.
     public func read(until done: @escaping @Sendable (String) -> Bool) async -> String {
-        await withCheckedContinuation { continuation in
-            Blocking.onOwnThread { continuation.resume(returning: self.readAllBlocking(until: done).text) }
-        }
+        await Blocking.run { self.receive(until: done) }
+    }
+
+    /// `read(until:)` on the calling thread, for a test's own thread.
+    public func receive(until done: (String) -> Bool) -> String {
+        readAllBlocking(until: done).text
     }
 
     private func readAllBlocking(until done: (String) -> Bool = { _ in false }) -> (text: String, ending: Ending) {
@@ -70,6 +72,8 @@ public final class RawConnection: @unchecked Sendable {
                 if done(String(decoding: received, as: UTF8.self)) { return (String(decoding: received, as: UTF8.self), .timedOut) }
                 continue
             }
+            // A signal is not the end (a debugger attaching sends one).
+            if count < 0 && errno == EINTR { continue }
             let ending: Ending = count == 0 || errno == ECONNRESET ? .closed : .timedOut
             return (String(decoding: received, as: UTF8.self), ending)
         }

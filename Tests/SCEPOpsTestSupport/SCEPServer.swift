@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// A real micromdm `scepserver` (Debian package `scep`) on a free loopback port, with
 /// its own CA in a temp folder. Stopped, and its process reaped, when released.

@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// A folder under the system's temp directory, removed when the value is released. Tests
 /// build real config repos (and real git repos) in it.

@@ -1,4 +1,5 @@
 import Foundation
+import SCEPOpsCore
 
 /// Where a state lives, from `--db` or `$SCEPOPS_DB`: a `postgres://` URL selects
 /// PostgreSQL, anything else is a SQLite file (the embedded default).
@@ -27,10 +28,11 @@ public enum StateLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Opens the backend. A SQLite file is created by a read-write open; a PostgreSQL
-    /// database gets its schema then.
+    /// database gets its schema then. A file is opened on a thread of its own: creating,
+    /// migrating and syncing it blocks, for seconds on a busy disk.
     public func open(box: SecretBox, access: StateAccess) async throws(StoreError) -> any StateBackend {
         switch self {
-        case .file(let path): try SQLiteStore(path: path, box: box, access: access)
+        case .file(let path): try await Blocking.run { () throws(StoreError) in try SQLiteStore(path: path, box: box, access: access) }
         case .postgres(let location): try await PostgresStore.open(location, box: box, access: access)
         }
     }
