@@ -41,21 +41,25 @@ extension SQLiteStore: DeliveryStore {
     /// worker; with `claim`, claimed until then.
     private static func pending(_ db: Database, limit: Int, now: Date, claim: Date?) throws -> [PendingCommand] {
         let stamp = timestamp(now)
-        let unclaimed = claim == nil ? "" : "AND (o.claimed_until IS NULL OR o.claimed_until <= :now)"
+        let ready = """
+            o.command_uuid IS NULL AND o.status = 'queued' AND (o.not_before IS NULL OR o.not_before <= :now)
+            """ + (claim == nil ? "" : " AND (o.claimed_until IS NULL OR o.claimed_until <= :now)")
         let rows = try Row.fetchAll(
             db,
             sql: """
                 SELECT o.id, o.host_uuid, o.profile_uuid, o.request_type, p.content
                 FROM command_outbox o
                 LEFT JOIN profile p ON p.uuid = o.profile_uuid
-                WHERE o.command_uuid IS NULL AND o.status = 'queued'
-                    AND (o.not_before IS NULL OR o.not_before <= :now) \(unclaimed)
+                WHERE \(ready)
                 ORDER BY o.id LIMIT :limit
                 """, arguments: ["now": stamp, "limit": limit])
-        if let claim {
-            let statement = try db.cachedStatement(sql: "UPDATE command_outbox SET claimed_until = ? WHERE id = ?")
-            let until = timestamp(claim)
-            for row in rows { try statement.execute(arguments: [until, row["id"] as Int64]) }
+        if let claim, let first = rows.first?["id"] as Int64?, let last = rows.last?["id"] as Int64? {
+            // One statement, not one per row: the rows taken are the first by id that `ready`
+            // admits, so between the first and the last it admits no other (and this write
+            // transaction is the only writer).
+            try db.execute(
+                sql: "UPDATE command_outbox AS o SET claimed_until = :until WHERE o.id BETWEEN :first AND :last AND \(ready)",
+                arguments: ["until": timestamp(claim), "first": first, "last": last, "now": stamp])
         }
         var cas: [String: [String]] = [:]
         let profiles = Set(rows.map { $0["profile_uuid"] as String })
